@@ -1,0 +1,182 @@
+"""A local emulated AWS (moto server) and a declarative way to seed an organization into it.
+
+Used by `computewatch demo` and by the end-to-end tests. Everything goes through real boto3 calls
+against the moto server, except backdating instance launch and stop times: EC2 has no API for
+that, so the seeder sets them on the emulator's in-process model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import requests
+
+READ_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeRegions"]
+MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account id
+SEED_KEYS = {"aws_access_key_id": "seed", "aws_secret_access_key": "seed"}
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    instance_type: str
+    region: str
+    launched: datetime
+    stopped: datetime | None = None
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    name: str
+    instances: tuple[InstanceSpec, ...] = ()
+    allowed_actions: tuple[str, ...] = tuple(READ_ACTIONS)
+
+
+@dataclass
+class SeededOrg:
+    endpoint: str
+    auditor_key_id: str
+    auditor_secret: str
+    role_name: str
+    members: dict[str, str] = field(default_factory=dict)  # name -> account id
+
+
+class EmulatedAws:
+    """A moto server on 127.0.0.1 at a free port, in this process."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer  # demo/test extra
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.endpoint = ""
+
+    def start(self) -> EmulatedAws:
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def reset(self) -> None:
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        self.enforce_iam(False)
+
+    def enforce_iam(self, on: bool = True) -> None:
+        """From now on every request is authenticated and authorized against the emulator's IAM."""
+        value = "0" if on else "inf"
+        requests.post(f"{self.endpoint}/moto-api/reset-auth", data=value, timeout=10).raise_for_status()
+
+    def client(self, service: str, region: str = "us-east-1", **creds: str) -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=self.endpoint, **(creds or SEED_KEYS))  # type: ignore[call-overload]
+
+    def seed_organization(self, members: list[MemberSpec], role_name: str = "ComputewatchReadOnly") -> SeededOrg:
+        """Create an organization, its member accounts, a read-only role in each, and their instances."""
+        org = self.client("organizations")
+        org.create_organization(FeatureSet="ALL")
+        seeded = SeededOrg(self.endpoint, "", "", role_name)
+        # The management account is listed by Organizations too; it gets the audit role like any member.
+        self._add_role(self.client("iam"), role_name, READ_ACTIONS)
+        for spec in members:
+            status = org.create_account(Email=f"{spec.name}@example.invalid", AccountName=spec.name)
+            account_id = status["CreateAccountStatus"]["AccountId"]
+            seeded.members[spec.name] = account_id
+            creds = self._enter(account_id)
+            self._add_role(self.client("iam", **creds), role_name, list(spec.allowed_actions))
+            for inst in spec.instances:
+                self._launch(account_id, creds, inst)
+        iam = self.client("iam")
+        iam.create_user(UserName="computewatch-auditor")
+        iam.put_user_policy(
+            UserName="computewatch-auditor",
+            PolicyName="computewatch-discovery",
+            PolicyDocument=json.dumps(_policy(["organizations:ListAccounts", "sts:AssumeRole", *READ_ACTIONS])),
+        )
+        key = iam.create_access_key(UserName="computewatch-auditor")["AccessKey"]
+        seeded.auditor_key_id, seeded.auditor_secret = key["AccessKeyId"], key["SecretAccessKey"]
+        return seeded
+
+    @staticmethod
+    def _add_role(iam: Any, role_name: str, actions: list[str]) -> None:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.put_role_policy(RoleName=role_name, PolicyName="computewatch-read", PolicyDocument=json.dumps(_policy(actions)))
+
+    def _enter(self, account_id: str) -> dict[str, str]:
+        sts = self.client("sts")
+        c = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
+        )["Credentials"]
+        return {
+            "aws_access_key_id": c["AccessKeyId"],
+            "aws_secret_access_key": c["SecretAccessKey"],
+            "aws_session_token": c["SessionToken"],
+        }
+
+    def _launch(self, account_id: str, creds: dict[str, str], spec: InstanceSpec) -> list[str]:
+        from moto.ec2.models import ec2_backends
+
+        ec2 = self.client("ec2", spec.region, **creds)
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        out = ec2.run_instances(ImageId=image, InstanceType=spec.instance_type, MinCount=spec.count, MaxCount=spec.count)
+        ids = [i["InstanceId"] for i in out["Instances"]]
+        if spec.stopped is not None:
+            ec2.stop_instances(InstanceIds=ids)
+        backend = ec2_backends[account_id][spec.region]
+        for iid in ids:
+            model = backend.get_instance(iid)
+            model.launch_time = spec.launched.astimezone(UTC).replace(tzinfo=None)
+            if spec.stopped is not None:
+                model._reason = f"User initiated ({spec.stopped.astimezone(UTC):%Y-%m-%d %H:%M:%S} GMT)"
+        return ids
+
+
+def _policy(actions: list[str]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+
+
+@contextmanager
+def aws_environment(endpoint: str, key_id: str, secret: str, region: str = "us-east-1") -> Iterator[None]:
+    """Point unchanged boto3 code at the emulator (AWS_ENDPOINT_URL), restoring the environment after."""
+    names = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+             "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"]
+    saved = {n: os.environ.get(n) for n in names}
+    try:
+        for n in names:
+            os.environ.pop(n, None)
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "AWS_ACCESS_KEY_ID": key_id,
+                "AWS_SECRET_ACCESS_KEY": secret,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            }
+        )
+        yield
+    finally:
+        for n, v in saved.items():
+            if v is None:
+                os.environ.pop(n, None)
+            else:
+                os.environ[n] = v

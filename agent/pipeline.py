@@ -1,0 +1,137 @@
+"""The only place that wires the stages: collect -> store -> evaluate -> report (DESIGN §1)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from agent import __version__
+from agent.catalog import Catalog
+from agent.config import LoadedConfig
+from agent.errors import UsageError
+from agent.estimates import methodology
+from agent.evaluate import evaluate_window, rule_windows
+from agent.models import Finding, FindingStatus, Window
+from agent.store import Store
+from agent.usage import AccountUsage, build_account_usage
+from collectors import registry
+from collectors.base import ApiCallCounter, CollectContext, Provider, providers
+from collectors.runner import Progress, run_collection
+from reports.context import AuditContext, build_audit_context
+from reports.render import write_reports
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_BREACH, EXIT_INCOMPLETE = 0, 1, 2, 3, 4
+
+
+@dataclass
+class AuditRequest:
+    window: Window
+    now: datetime
+    out_dir: Path
+    formats: list[str]
+    providers: set[str] | None = None
+    accounts: set[str] | None = None
+    store_url: str | None = None
+    progress: Progress | None = None
+
+
+@dataclass
+class AuditOutcome:
+    run_id: int
+    context: AuditContext
+    paths: dict[str, Path]
+    records_written: int
+    api_calls: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        if self.context.breaches:
+            return EXIT_BREACH
+        if self.context.coverage.status != "complete":
+            return EXIT_INCOMPLETE
+        return EXIT_OK
+
+
+def build_providers(config: LoadedConfig, wanted: set[str] | None, counter: ApiCallCounter) -> list[Provider]:
+    """Every registered provider whose config section is present (and that was asked for)."""
+    registry.load_builtin()
+    known = providers.names()
+    if wanted:
+        unknown = wanted - set(known)
+        if unknown:
+            raise UsageError(f"unknown provider(s) {', '.join(sorted(unknown))} (known: {', '.join(known)})")
+    built = []
+    for name, cls in providers.items():
+        section = getattr(config.app, name, None)
+        if section is None or (wanted and name not in wanted):
+            continue
+        built.append(cls.from_config(section, counter))
+    if not built:
+        raise UsageError(f"no provider to audit: configure one of {', '.join(known)} in {config.path}")
+    return built
+
+
+def run_audit(config: LoadedConfig, req: AuditRequest, catalog: Catalog | None = None) -> AuditOutcome:
+    catalog = catalog or Catalog.load()
+    counter = ApiCallCounter()
+    provider_list = build_providers(config, req.providers, counter)
+    store = Store.open(req.store_url or config.app.store.resolved_url())
+    try:
+        run_id = store.start_run(req.window, req.now, __version__, config.digest)
+        try:
+            ctx = CollectContext(window=req.window, now=req.now, catalog=catalog)
+            result = run_collection(provider_list, ctx, req.accounts, req.progress)
+            written = store.write_usage(run_id, result.records, req.now)
+            store.write_coverage(run_id, result.coverage, req.now)
+            store.upsert_accounts(result.accounts)
+            keys = [(a.provider, a.account_id) for a in result.accounts]
+            util = config.app.estimates.utilization
+            band = (util.low, util.central, util.high)
+
+            def usage_for(window: Window) -> list[AccountUsage]:
+                return build_account_usage(
+                    result.accounts,
+                    store.totals(window, keys),
+                    store.peaks(window, keys),
+                    result.coverage,
+                    catalog,
+                    band,
+                )
+
+            usages = usage_for(req.window)
+            findings: list[Finding] = []
+            cache: dict[Window, list[AccountUsage]] = {req.window: usages}
+            for rule in config.rules.rules:
+                for w in rule_windows(rule, req.window):
+                    if w not in cache:
+                        cache[w] = usage_for(w)
+                    findings.extend(evaluate_window([rule], cache[w], w, catalog))
+            api_calls = counter.snapshot()
+            context = build_audit_context(
+                usages=usages,
+                coverage=result.coverage,
+                findings=findings,
+                window=req.window,
+                generated_at=req.now,
+                reporting_entity=config.app.reporting_entity.name,
+                catalog=catalog,
+                methodology=methodology(catalog, *band),
+                run_id=run_id,
+                tool_version=__version__,
+                config_digest=config.digest,
+                api_calls=api_calls,
+            )
+            paths = write_reports(context, req.formats, req.out_dir)
+        except BaseException:
+            store.finish_run(run_id, req.now, "failed", counter.snapshot())
+            raise
+        breaches = sum(1 for f in findings if f.status is FindingStatus.BREACH)
+        store.finish_run(run_id, req.now, "breach" if breaches else context.coverage.status, api_calls)
+        return AuditOutcome(run_id, context, paths, written, api_calls)
+    finally:
+        store.close()

@@ -1,0 +1,391 @@
+"""The usage store: SQLAlchemy 2 Core over SQLite (default) or PostgreSQL.
+
+Writes are idempotent upserts on the record key (DESIGN §3); aggregation runs in SQL so a large
+history never travels into Python row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from agent.errors import StoreError
+from agent.models import (
+    Account,
+    CoverageEntry,
+    CoverageStatus,
+    Metric,
+    UsageRecord,
+    Window,
+)
+
+metadata = sa.MetaData()
+TS = sa.DateTime(timezone=True)
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("applied_at", TS, nullable=False),
+)
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+    sa.Column("window_start", TS, nullable=False),
+    sa.Column("window_end", TS, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("tool_version", sa.String(40), nullable=False),
+    sa.Column("config_digest", sa.String(64), nullable=False),
+    sa.Column("api_calls", sa.Text, nullable=False, default="{}"),
+)
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("provider", sa.String(20), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("collector", sa.String(64), nullable=False),
+    sa.Column("metric", sa.String(64), nullable=False),
+    sa.Column("unit", sa.String(32), nullable=False),
+    sa.Column("sku", sa.String(128), nullable=False),
+    sa.Column("accelerator", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("resource_id", sa.String(400), nullable=False),
+    sa.Column("period_start", TS, nullable=False),
+    sa.Column("period_end", TS, nullable=False),
+    sa.Column("quantity", sa.Float, nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("collected_at", TS, nullable=False),
+    sa.Index("ix_usage_account_period", "provider", "account_id", "period_start"),
+)
+coverage = sa.Table(
+    "coverage",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(20), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("collector", sa.String(64), nullable=False),
+    sa.Column("period_start", TS, nullable=False),
+    sa.Column("period_end", TS, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("error_code", sa.String(200), nullable=False),
+    sa.Column("error_message", sa.Text, nullable=False),
+    sa.Column("recorded_at", TS, nullable=False),
+    sa.Index("ix_coverage_run", "run_id"),
+)
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(400), nullable=False),
+)
+
+_V1_TABLES = [runs, usage, coverage, accounts]
+
+
+def _create(tables: Sequence[sa.Table]) -> Callable[[Connection], None]:
+    def apply(conn: Connection) -> None:
+        for t in tables:
+            t.create(conn, checkfirst=True)
+
+    return apply
+
+
+# Versioned migrations, applied in order inside one transaction each. Append; never edit a shipped one.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "runs, usage, coverage, accounts", _create(_V1_TABLES)),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """A summed quantity for one account, metric and dimension combination over a window."""
+
+    provider: str
+    account_id: str
+    metric: str
+    accelerator: str
+    model: str
+    sku: str
+    method: str
+    quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """Largest daily sum (over regions) of per-region peak concurrency, per account and chip."""
+
+    provider: str
+    account_id: str
+    accelerator: str
+    method: str
+    quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class DailyTotal:
+    provider: str
+    account_id: str
+    accelerator: str
+    day: datetime
+    quantity: float
+
+
+class Store:
+    """One store per URL. Use `Store.open(url)`; it migrates to the current schema."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = sa.create_engine(url, future=True)
+            store = cls(engine, url)
+            store.migrate()
+        except SQLAlchemyError as exc:
+            raise StoreError(_redact(url), str(exc.__cause__ or exc).splitlines()[0]) from exc
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -------------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply pending migrations; returns the schema version now in place."""
+        with self.engine.begin() as conn:
+            schema_migrations.create(conn, checkfirst=True)
+        applied = self.schema_version()
+        for version, description, apply in MIGRATIONS:
+            if version <= applied:
+                continue
+            with self.engine.begin() as conn:
+                apply(conn)
+                conn.execute(
+                    schema_migrations.insert().values(
+                        version=version, description=description, applied_at=datetime.now(UTC)
+                    )
+                )
+        return self.schema_version()
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            v = conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar()
+        return int(v or 0)
+
+    # -- runs ---------------------------------------------------------------------------------
+    def start_run(self, window: Window, started_at: datetime, tool_version: str, config_digest: str) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                runs.insert().values(
+                    started_at=started_at,
+                    window_start=window.start,
+                    window_end=window.end,
+                    status="running",
+                    tool_version=tool_version,
+                    config_digest=config_digest,
+                    api_calls="{}",
+                )
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def finish_run(self, run_id: int, finished_at: datetime, status: str, api_calls: dict[str, int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(finished_at=finished_at, status=status, api_calls=json.dumps(api_calls, sort_keys=True))
+            )
+
+    def run(self, run_id: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().one()
+        out = dict(row)
+        out["api_calls"] = json.loads(out["api_calls"])
+        return out
+
+    # -- writes -------------------------------------------------------------------------------
+    def _upsert(self, table: sa.Table, rows: list[dict[str, Any]], key: list[str], update: list[str]) -> None:
+        if not rows:
+            return
+        dialect = self.engine.dialect.name
+        stmt: Any
+        if dialect == "postgresql":
+            stmt = postgresql.insert(table)
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(table)
+        else:  # pragma: no cover - only the two backends above are supported
+            raise StoreError(_redact(self.url), f"unsupported database dialect {dialect}")
+        stmt = stmt.on_conflict_do_update(index_elements=key, set_={c: stmt.excluded[c] for c in update})
+        with self.engine.begin() as conn:
+            for i in range(0, len(rows), 500):
+                conn.execute(stmt, rows[i : i + 500])
+
+    def write_usage(self, run_id: int, records: Iterable[UsageRecord], collected_at: datetime) -> int:
+        """Upsert records by key: collecting the same period twice replaces, never adds."""
+        rows: dict[str, dict[str, Any]] = {}
+        for r in records:
+            rows[r.key] = {
+                "key": r.key,
+                "provider": r.provider,
+                "account_id": r.account_id,
+                "region": r.region,
+                "collector": r.collector,
+                "metric": str(r.metric),
+                "unit": r.unit,
+                **r.dimensions.as_dict(),
+                "period_start": r.period_start,
+                "period_end": r.period_end,
+                "quantity": r.quantity,
+                "method": str(r.method),
+                "run_id": run_id,
+                "collected_at": collected_at,
+            }
+        update = ["unit", "period_end", "quantity", "method", "run_id", "collected_at"]
+        self._upsert(usage, list(rows.values()), ["key"], update)
+        return len(rows)
+
+    def write_coverage(self, run_id: int, entries: Iterable[CoverageEntry], recorded_at: datetime) -> None:
+        rows = [
+            {
+                "run_id": run_id,
+                "provider": e.provider,
+                "account_id": e.account_id,
+                "region": e.region,
+                "collector": e.collector,
+                "period_start": e.period_start,
+                "period_end": e.period_end,
+                "status": str(e.status),
+                "error_code": e.error_code,
+                "error_message": e.error_message,
+                "recorded_at": recorded_at,
+            }
+            for e in entries
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(coverage.insert(), rows)
+
+    def upsert_accounts(self, items: Iterable[Account]) -> None:
+        rows = {(a.provider, a.account_id): {"provider": a.provider, "account_id": a.account_id, "name": a.name} for a in items}
+        self._upsert(accounts, list(rows.values()), ["provider", "account_id"], ["name"])
+
+    # -- reads --------------------------------------------------------------------------------
+    def coverage_for_run(self, run_id: int) -> list[CoverageEntry]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(coverage).where(coverage.c.run_id == run_id).order_by(coverage.c.id)
+            ).mappings()
+            return [
+                CoverageEntry(
+                    provider=r["provider"],
+                    account_id=r["account_id"],
+                    region=r["region"],
+                    collector=r["collector"],
+                    period_start=_aware(r["period_start"]),
+                    period_end=_aware(r["period_end"]),
+                    status=CoverageStatus(r["status"]),
+                    error_code=r["error_code"],
+                    error_message=r["error_message"],
+                )
+                for r in rows
+            ]
+
+    def account_names(self) -> dict[tuple[str, str], str]:
+        with self.engine.connect() as conn:
+            return {(r.provider, r.account_id): r.name for r in conn.execute(sa.select(accounts))}
+
+    def _scope(self, stmt: Any, window: Window, account_keys: Iterable[tuple[str, str]] | None) -> Any:
+        stmt = stmt.where(usage.c.period_start >= window.start, usage.c.period_end <= window.end)
+        if account_keys is not None:
+            keys = list(account_keys)
+            if not keys:
+                return stmt.where(sa.false())
+            stmt = stmt.where(sa.tuple_(usage.c.provider, usage.c.account_id).in_(keys))
+        return stmt
+
+    def totals(self, window: Window, account_keys: Iterable[tuple[str, str]] | None = None) -> list[Total]:
+        """Sums of every additive metric inside the window, grouped down to chip/model/sku/method."""
+        cols = [usage.c.provider, usage.c.account_id, usage.c.metric, usage.c.accelerator, usage.c.model, usage.c.sku, usage.c.method]
+        stmt = sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
+            usage.c.metric != str(Metric.PEAK_CONCURRENT_ACCELERATORS)
+        )
+        stmt = self._scope(stmt, window, account_keys).group_by(*cols).order_by(*cols)
+        with self.engine.connect() as conn:
+            return [Total(*row[:7], float(row[7])) for row in conn.execute(stmt)]
+
+    def peaks(self, window: Window, account_keys: Iterable[tuple[str, str]] | None = None) -> list[Peak]:
+        """Per account and chip: the largest day of summed per-region peaks (an upper bound across regions)."""
+        per_day = self._scope(
+            sa.select(
+                usage.c.provider,
+                usage.c.account_id,
+                usage.c.accelerator,
+                usage.c.method,
+                usage.c.period_start,
+                sa.func.sum(usage.c.quantity).label("q"),
+            ).where(usage.c.metric == str(Metric.PEAK_CONCURRENT_ACCELERATORS)),
+            window,
+            account_keys,
+        ).group_by(usage.c.provider, usage.c.account_id, usage.c.accelerator, usage.c.method, usage.c.period_start)
+        sub = per_day.subquery()
+        stmt = (
+            sa.select(sub.c.provider, sub.c.account_id, sub.c.accelerator, sub.c.method, sa.func.max(sub.c.q))
+            .group_by(sub.c.provider, sub.c.account_id, sub.c.accelerator, sub.c.method)
+            .order_by(sub.c.provider, sub.c.account_id, sub.c.accelerator)
+        )
+        with self.engine.connect() as conn:
+            return [Peak(*row[:4], float(row[4])) for row in conn.execute(stmt)]
+
+    def daily_accelerator_hours(
+        self, window: Window, account_keys: Iterable[tuple[str, str]] | None = None
+    ) -> list[DailyTotal]:
+        cols = [usage.c.provider, usage.c.account_id, usage.c.accelerator, usage.c.period_start]
+        stmt = self._scope(
+            sa.select(*cols, sa.func.sum(usage.c.quantity)).where(usage.c.metric == str(Metric.ACCELERATOR_HOURS)),
+            window,
+            account_keys,
+        ).group_by(*cols).order_by(*cols)
+        with self.engine.connect() as conn:
+            return [DailyTotal(r[0], r[1], r[2], _aware(r[3]), float(r[4])) for r in conn.execute(stmt)]
+
+    def count_usage(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(usage)).scalar() or 0)
+
+
+def _redact(url: str) -> str:
+    """Never print a password that someone put in a URL."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):
+        return "<unparseable store url>"

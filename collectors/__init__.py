@@ -1,0 +1,1 @@
+"""Collectors: read cloud APIs, emit typed records. See collectors.base for the interface."""

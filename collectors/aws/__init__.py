@@ -1,0 +1,1 @@
+"""AWS: account discovery (explicit list, Organizations + AssumeRole) and collectors."""

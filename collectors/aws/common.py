@@ -1,0 +1,62 @@
+"""Shared AWS plumbing: client configuration, API call counting, error translation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import botocore.exceptions as bexc
+from botocore.parsers import ResponseParserError
+from botocore.config import Config
+
+from agent import __version__
+from agent.errors import SourceError
+from collectors.base import ApiCallCounter
+
+# Standard retry mode backs off on throttling; timeouts keep one slow endpoint from stalling a run.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 6},
+    connect_timeout=10,
+    read_timeout=60,
+    user_agent_extra=f"computewatch/{__version__}",
+)
+
+
+def count_calls(session: boto3.Session, counter: ApiCallCounter) -> None:
+    """Count every API operation this session's clients make (botocore event hook)."""
+
+    def _before_call(model: Any, **_: Any) -> None:
+        counter.add(model.service_model.service_name, model.name)
+
+    session.events.register("before-call.*.*", _before_call)
+
+
+class AwsClients:
+    """Client factory for one account session and region."""
+
+    def __init__(self, session: boto3.Session, region: str) -> None:
+        self._session = session
+        self._region = region
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, region_name=self._region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+@contextmanager
+def translate_errors(service: str) -> Iterator[None]:
+    """Turn botocore failures into SourceError with the AWS error code."""
+    try:
+        yield
+    except bexc.ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise SourceError(service, err.get("Code", "ClientError"), err.get("Message", str(exc))) from exc
+    except bexc.NoCredentialsError as exc:
+        raise SourceError(service, "NoCredentials", str(exc)) from exc
+    except bexc.EndpointConnectionError as exc:
+        raise SourceError(service, "EndpointConnectionError", str(exc)) from exc
+    except (bexc.ConnectTimeoutError, bexc.ReadTimeoutError) as exc:
+        raise SourceError(service, "Timeout", str(exc)) from exc
+    except (bexc.BotoCoreError, ResponseParserError) as exc:
+        raise SourceError(service, type(exc).__name__, str(exc).splitlines()[0]) from exc

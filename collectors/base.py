@@ -1,0 +1,110 @@
+"""The collector interface, documented once here; providers and collectors implement it.
+
+A Provider turns its config section into Targets (account x region with ready API clients).
+A Collector reads one Target for one window and returns typed UsageRecords, or raises SourceError.
+Neither touches the store or the reports (DESIGN §1).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from agent.catalog import Catalog
+from agent.models import Account, CoverageEntry, UsageRecord, Window
+from collectors.registry import Registry
+
+
+class ClientFactory(Protocol):
+    """Makes SDK clients for one account and region (credentials already resolved)."""
+
+    def client(self, service: str) -> Any: ...
+
+
+class ApiCallCounter:
+    """Thread-safe count of API calls per 'service:Operation', stored with the run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, service: str, operation: str) -> None:
+        with self._lock:
+            self._counts[f"{service}:{operation}"] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._counts.items()))
+
+
+@dataclass(frozen=True)
+class Target:
+    """One unit of collection: an account in a region."""
+
+    account: Account
+    region: str
+    clients: ClientFactory = field(compare=False, repr=False)
+
+    @property
+    def provider(self) -> str:
+        return self.account.provider
+
+
+@dataclass(frozen=True)
+class CollectContext:
+    """What every collector needs besides its target; the clock is passed in, never read."""
+
+    window: Window
+    now: datetime
+    catalog: Catalog
+
+
+@dataclass
+class Discovery:
+    """Targets a provider can read, accounts it found, and what it could not reach (as coverage)."""
+
+    targets: list[Target] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+    failures: list[CoverageEntry] = field(default_factory=list)
+
+
+class Collector(ABC):
+    """Reads one kind of usage from one provider. One instance serves a whole run (it may cache)."""
+
+    name: ClassVar[str]
+    provider: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    @abstractmethod
+    def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:
+        """Return the records for `ctx.window`; raise SourceError when the source cannot be read."""
+
+
+class Provider(ABC):
+    """A cloud: builds itself from its config section, discovers targets, names its collectors."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, section: Any, counter: ApiCallCounter) -> Provider:
+        """Build from the validated config section; no I/O until `discover`."""
+
+    @abstractmethod
+    def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
+        """Resolve accounts and regions; unreachable accounts become failed coverage entries."""
+
+    def max_workers(self) -> int:
+        return 8
+
+
+providers: Registry[type[Provider]] = Registry("provider")
+collectors: Registry[type[Collector]] = Registry("collector")
+
+
+def collectors_for(provider: str) -> list[str]:
+    return [name for name, cls in collectors.items() if cls.provider == provider]

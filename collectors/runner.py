@@ -1,0 +1,84 @@
+"""Runs every collector over every target with a bounded worker pool.
+
+A SourceError in one unit becomes a failed CoverageEntry; the other units go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from agent.errors import SourceError
+from agent.models import Account, CoverageEntry, CoverageStatus, UsageRecord
+from collectors.base import Collector, CollectContext, Provider, Target, collectors, collectors_for
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, Target, str, CoverageEntry], None]
+
+
+@dataclass
+class CollectionResult:
+    records: list[UsageRecord] = field(default_factory=list)
+    coverage: list[CoverageEntry] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
+
+
+def _coverage(target: Target, collector: str, ctx: CollectContext, error: SourceError | None) -> CoverageEntry:
+    return CoverageEntry(
+        provider=target.provider,
+        account_id=target.account.account_id,
+        region=target.region,
+        collector=collector,
+        period_start=ctx.window.start,
+        period_end=ctx.window.end,
+        status=CoverageStatus.FAILED if error else CoverageStatus.OK,
+        error_code=error.code if error else "",
+        error_message=error.message if error else "",
+    )
+
+
+def run_collection(
+    provider_list: list[Provider],
+    ctx: CollectContext,
+    only_accounts: set[str] | None = None,
+    progress: Progress | None = None,
+) -> CollectionResult:
+    result = CollectionResult()
+    for provider in provider_list:
+        names = collectors_for(provider.name)
+        discovery = provider.discover(ctx, names)
+        targets = discovery.targets
+        if only_accounts is not None:
+            targets = [t for t in targets if t.account.account_id in only_accounts]
+            discovery.failures = [f for f in discovery.failures if f.account_id in only_accounts]
+            discovery.accounts = [a for a in discovery.accounts if a.account_id in only_accounts]
+        result.accounts.extend(discovery.accounts)
+        result.coverage.extend(discovery.failures)
+        instances: list[Collector] = [collectors.get(n)() for n in names]
+        units = [(t, c) for t in targets for c in instances]
+        done = 0
+        with ThreadPoolExecutor(max_workers=provider.max_workers(), thread_name_prefix="collect") as pool:
+            futures = {pool.submit(_one, t, c, ctx): (t, c) for t, c in units}
+            for fut in as_completed(futures):
+                target, collector = futures[fut]
+                records, entry = fut.result()
+                result.records.extend(records)
+                result.coverage.append(entry)
+                done += 1
+                if progress:
+                    progress(done, len(units), target, collector.name, entry)
+    return result
+
+
+def _one(target: Target, collector: Collector, ctx: CollectContext) -> tuple[list[UsageRecord], CoverageEntry]:
+    try:
+        records = collector.collect(target, ctx)
+    except SourceError as exc:
+        log.info(
+            "%s %s %s: %s %s", collector.name, target.account.account_id, target.region, exc.code, exc.message
+        )
+        return [], _coverage(target, collector.name, ctx, exc)
+    return records, _coverage(target, collector.name, ctx, None)

@@ -1,0 +1,1 @@
+"""Reports: typed context -> Jinja templates (HTML, Markdown) and the JSON contract."""

@@ -1,0 +1,243 @@
+"""The typed context every report format renders from; templates never see SDK objects or rows."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from agent.catalog import UNKNOWN_CHIP, Catalog
+from agent.estimates import MethodNote
+from agent.models import CoverageEntry, CoverageStatus, Finding, FindingStatus, Window
+from agent.usage import AccountUsage
+
+SCHEMA_ID = "computewatch.audit/1"
+STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class GapView:
+    provider: str
+    account_id: str
+    region: str
+    collector: str
+    error_code: str
+    error_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChipHours:
+    chip: str
+    hours: float
+    eccn_3a090: str
+    unknown: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    model: str
+    input: float
+    output: float
+    invocations: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlopView:
+    low: float
+    central: float
+    high: float
+    excluded: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    provider: str
+    account_id: str
+    name: str
+    customer: str | None
+    coverage_status: str
+    units_read: int
+    units_total: int
+    gaps: tuple[GapView, ...]
+    accelerator_hours: tuple[ChipHours, ...]
+    peak_concurrent: tuple[tuple[str, int], ...]
+    flop: FlopView | None
+    tokens: tuple[TokenView, ...]
+    methods: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    id: str
+    rule_id: str
+    title: str
+    status: str
+    severity: str
+    scope_kind: str
+    scope_key: str
+    metric: str
+    comparison: str
+    value: float | None
+    threshold: float
+    window_start: datetime
+    window_end: datetime
+    legal_basis: str
+    citation: str
+    legal_status: str
+    detail: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageSummary:
+    status: str
+    accounts_total: int
+    accounts_complete: int
+    accounts_partial: int
+    accounts_failed: int
+    gaps: tuple[GapView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditContext:
+    report_id: str
+    schema: str
+    title: str
+    generated_at: datetime
+    reporting_entity: str
+    period_start: datetime
+    period_end: datetime
+    coverage: CoverageSummary
+    accounts: tuple[AccountView, ...]
+    findings: tuple[FindingView, ...]
+    headline_hours: tuple[ChipHours, ...]
+    methodology: tuple[MethodNote, ...]
+    run_id: int
+    tool_version: str
+    config_digest: str
+    api_calls: tuple[tuple[str, int], ...]
+
+    @property
+    def breaches(self) -> int:
+        return sum(1 for f in self.findings if f.status == FindingStatus.BREACH)
+
+    @property
+    def unknowns(self) -> int:
+        return sum(1 for f in self.findings if f.status == FindingStatus.UNKNOWN)
+
+
+def _chip_hours(values: dict[str, float], catalog: Catalog) -> tuple[ChipHours, ...]:
+    out = []
+    for chip, hours in sorted(values.items(), key=lambda kv: (-kv[1], kv[0])):
+        info = catalog.chip(chip)
+        out.append(ChipHours(chip, hours, info.eccn_3a090 if info else "unknown", chip == UNKNOWN_CHIP))
+    return tuple(out)
+
+
+def _account_view(u: AccountUsage, catalog: Catalog) -> AccountView:
+    gaps = tuple(
+        GapView(g.provider, g.account_id, g.region, g.collector, g.error_code, g.error_message) for g in u.gaps
+    )
+    flop = None
+    if u.flop is not None:
+        flop = FlopView(u.flop.low, u.flop.central, u.flop.high, tuple(sorted(u.flop.excluded_hours.items())))
+    return AccountView(
+        provider=u.account.provider,
+        account_id=u.account.account_id,
+        name=u.account.name,
+        customer=None,
+        coverage_status=u.coverage_status,
+        units_read=u.units_read,
+        units_total=u.units_total,
+        gaps=gaps,
+        accelerator_hours=_chip_hours(u.accelerator_hours, catalog),
+        peak_concurrent=tuple((c, math.ceil(v - 1e-9)) for c, v in sorted(u.peak_concurrent.items())),
+        flop=flop,
+        tokens=tuple(
+            TokenView(m, t["input"], t["output"], t["invocations"]) for m, t in sorted(u.tokens.items())
+        ),
+        methods=tuple((metric, ", ".join(sorted(ms))) for metric, ms in sorted(u.methods.items())),
+    )
+
+
+def _finding_view(f: Finding) -> FindingView:
+    return FindingView(
+        id=f.id,
+        rule_id=f.rule.id,
+        title=f.rule.title,
+        status=str(f.status),
+        severity=f.rule.severity,
+        scope_kind=f.scope_kind,
+        scope_key=f.scope_key,
+        metric=f.rule.metric,
+        comparison=f.rule.comparison,
+        value=f.value,
+        threshold=f.threshold,
+        window_start=f.window.start,
+        window_end=f.window.end,
+        legal_basis=f.rule.legal_basis,
+        citation=f.rule.citation,
+        legal_status=str(f.rule.legal_status),
+        detail=f.detail,
+        evidence=f.evidence,
+    )
+
+
+def build_audit_context(
+    *,
+    usages: Sequence[AccountUsage],
+    coverage: Sequence[CoverageEntry],
+    findings: Sequence[Finding],
+    window: Window,
+    generated_at: datetime,
+    reporting_entity: str,
+    catalog: Catalog,
+    methodology: Sequence[MethodNote],
+    run_id: int,
+    tool_version: str,
+    config_digest: str,
+    api_calls: dict[str, int],
+) -> AuditContext:
+    accounts = tuple(_account_view(u, catalog) for u in sorted(usages, key=lambda u: u.key))
+    gaps = tuple(
+        GapView(e.provider, e.account_id, e.region, e.collector, e.error_code, e.error_message)
+        for e in coverage
+        if e.status is CoverageStatus.FAILED
+    )
+    counts = {s: sum(1 for a in accounts if a.coverage_status == s) for s in ("complete", "partial", "failed")}
+    if not accounts:
+        overall = "failed" if gaps else "complete"
+    elif counts["complete"] == len(accounts) and not gaps:
+        overall = "complete"
+    elif counts["failed"] == len(accounts):
+        overall = "failed"
+    else:
+        overall = "partial"
+    totals: dict[str, float] = {}
+    for u in usages:
+        for chip, h in u.accelerator_hours.items():
+            totals[chip] = totals.get(chip, 0.0) + h
+    ordered = sorted(findings, key=lambda f: (STATUS_ORDER[f.status], f.rule.id, f.scope_key, f.window.start))
+    report_id = "CW-" + hashlib.sha256(
+        f"{run_id}|{window.label()}|{generated_at.isoformat()}|{config_digest}".encode()
+    ).hexdigest()[:12].upper()
+    return AuditContext(
+        report_id=report_id,
+        schema=SCHEMA_ID,
+        title="Compute usage audit",
+        generated_at=generated_at,
+        reporting_entity=reporting_entity,
+        period_start=window.start,
+        period_end=window.end,
+        coverage=CoverageSummary(overall, len(accounts), counts["complete"], counts["partial"], counts["failed"], gaps),
+        accounts=accounts,
+        findings=tuple(_finding_view(f) for f in ordered),
+        headline_hours=_chip_hours(totals, catalog),
+        methodology=tuple(methodology),
+        run_id=run_id,
+        tool_version=tool_version,
+        config_digest=config_digest,
+        api_calls=tuple(sorted(api_calls.items())),
+    )
