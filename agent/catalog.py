@@ -81,7 +81,9 @@ class Catalog:
             src = str(block.get("source", ""))
             for shape_name, raw in (block.get("types") or {}).items():
                 if raw["chip"] not in self._chips:
-                    raise CatalogError(f"{origin}: {provider} {shape_name} names unknown chip {raw['chip']}")
+                    raise CatalogError(
+                        f"{origin}: {provider} {shape_name} names unknown chip {raw['chip']}"
+                    )
                 self._shapes[(provider, shape_name.lower())] = Shape(
                     provider, shape_name, raw["chip"], float(raw["count"]), src
                 )
@@ -89,7 +91,9 @@ class Catalog:
     def _figure(self, chip: str, key: str, raw: dict[str, Any]) -> Figure:
         f = raw.get(key)
         if not isinstance(f, dict) or f.get("status") not in FIGURE_STATUSES:
-            raise CatalogError(f"{self.origin}: chip {chip} field {key} needs value, status, source")
+            raise CatalogError(
+                f"{self.origin}: chip {chip} field {key} needs value, status, source"
+            )
         if f.get("source") not in self.sources:
             raise CatalogError(f"{self.origin}: chip {chip} field {key} cites unknown source")
         value = f.get("value")

@@ -22,7 +22,8 @@ from agent.config import config_schema, load_config
 from agent.errors import ComputewatchError, UsageError
 from agent.models import CoverageEntry, CoverageStatus, Window
 from agent.pipeline import EXIT_INTERNAL, AuditOutcome, AuditRequest, run_audit
-from collectors.base import Target
+from collectors import registry
+from collectors.base import Target, providers
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +51,9 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def resolve_window(month: str | None, quarter: str | None, start: str | None, end: str | None, now: datetime) -> Window:
+def resolve_window(
+    month: str | None, quarter: str | None, start: str | None, end: str | None, now: datetime
+) -> Window:
     chosen = [x for x in (month, quarter, start or end) if x]
     if len(chosen) > 1:
         raise UsageError("give one of --month, --quarter or --from/--to")
@@ -66,11 +69,17 @@ def resolve_window(month: str | None, quarter: str | None, start: str | None, en
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    prev = first.replace(year=first.year - 1, month=12) if first.month == 1 else first.replace(month=first.month - 1)
+    prev = (
+        first.replace(year=first.year - 1, month=12)
+        if first.month == 1
+        else first.replace(month=first.month - 1)
+    )
     return Window.month(f"{prev.year:04d}-{prev.month:02d}")
 
 
-def _progress_printer(enabled: bool) -> Callable[[int, int, Target, str, CoverageEntry], None] | None:
+def _progress_printer(
+    enabled: bool,
+) -> Callable[[int, int, Target, str, CoverageEntry], None] | None:
     if not enabled:
         return None
 
@@ -86,7 +95,9 @@ def _progress_printer(enabled: bool) -> Callable[[int, int, Target, str, Coverag
 
 def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
     ctx = outcome.context
-    click.echo(f"{ctx.title} {ctx.report_id}: {ctx.period_start:%Y-%m-%d} to {ctx.period_end:%Y-%m-%d} (end exclusive)")
+    click.echo(
+        f"{ctx.title} {ctx.report_id}: {ctx.period_start:%Y-%m-%d} to {ctx.period_end:%Y-%m-%d} (end exclusive)"
+    )
     click.echo(
         f"  accounts {ctx.coverage.accounts_total}: complete {ctx.coverage.accounts_complete}, "
         f"partial {ctx.coverage.accounts_partial}, failed {ctx.coverage.accounts_failed}; coverage {ctx.coverage.status}"
@@ -95,11 +106,15 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
         click.echo(f"  GAP {g.provider} {g.account_id} {g.region} {g.collector}: {g.error_code}")
     for c in ctx.headline_hours:
         click.echo(f"  {c.chip:<12} {c.hours:>14,.1f} accelerator-hours")
-    click.echo(f"  findings: {ctx.breaches} BREACH, {ctx.unknowns} UNKNOWN, {len(ctx.findings)} total")
+    click.echo(
+        f"  findings: {ctx.breaches} BREACH, {ctx.unknowns} UNKNOWN, {len(ctx.findings)} total"
+    )
     for f in ctx.findings:
         if f.status != "OK":
             value = "unknown" if f.value is None else f"{f.value:,.4g}"
-            click.echo(f"  {f.status:<7} {f.rule_id} {f.scope_key}: {value} {f.comparison} {f.threshold:,.4g}")
+            click.echo(
+                f"  {f.status:<7} {f.rule_id} {f.scope_key}: {value} {f.comparison} {f.threshold:,.4g}"
+            )
     if verbose:
         click.echo("  API calls:")
         for op, n in ctx.api_calls:
@@ -110,12 +125,15 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="computewatch")
-@click.option("--debug", is_flag=True, help="Log debug detail and show tracebacks of internal errors.")
+@click.option(
+    "--debug", is_flag=True, help="Log debug detail and show tracebacks of internal errors."
+)
 def main(debug: bool) -> None:
     """computewatch: who used how much advanced AI compute (GPU/accelerator instances, large
     models), from which cloud account, against which reporting threshold, with evidence."""
     logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
     )
     if not debug:
         logging.getLogger("botocore").setLevel(logging.ERROR)
@@ -133,15 +151,27 @@ CONFIG_OPTION = click.option(
 
 @main.command()
 @CONFIG_OPTION
-@click.option("--month", help="Calendar month to audit, e.g. 2026-10 (default: the last full month).")
+@click.option(
+    "--month", help="Calendar month to audit, e.g. 2026-10 (default: the last full month)."
+)
 @click.option("--quarter", help="Calendar quarter to audit, e.g. 2026-Q3.")
 @click.option("--from", "start", help="First day to audit (YYYY-MM-DD), with --to.")
 @click.option("--to", "end", help="Last day to audit, included (YYYY-MM-DD), with --from.")
-@click.option("--provider", "providers", multiple=True, help="Only this provider (repeatable), e.g. aws.")
+@click.option(
+    "--provider", "providers", multiple=True, help="Only this provider (repeatable), e.g. aws."
+)
 @click.option("--account", "accounts", multiple=True, help="Only this account id (repeatable).")
-@click.option("--format", "formats", help="Comma-separated report formats: html,md,json (default from config).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Report directory.")
-@click.option("--store", "store_url", help="Store URL, overriding the config (e.g. sqlite:///audit.db).")
+@click.option(
+    "--format",
+    "formats",
+    help="Comma-separated report formats: html,md,json (default from config).",
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Report directory."
+)
+@click.option(
+    "--store", "store_url", help="Store URL, overriding the config (e.g. sqlite:///audit.db)."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Print progress and API call counts.")
 @handle_errors
 def audit(
@@ -165,7 +195,7 @@ def audit(
     now = datetime.now(UTC)
     config = load_config(config_path)
     window = resolve_window(month, quarter, start, end, now)
-    fmts = [f.strip() for f in formats.split(",")] if formats else list(config.app.reports.formats)
+    fmts = [f.strip() for f in formats.split(",")] if formats else [str(f) for f in config.app.reports.formats]
     bad = [f for f in fmts if f not in ("html", "md", "json")]
     if bad:
         raise UsageError(f"unknown format(s) {', '.join(bad)}: choose from html, md, json")
@@ -190,10 +220,11 @@ def audit(
 def validate(config_path: Path) -> None:
     """Validate a configuration file and the rule files it names; errors give file, line and field."""
     config = load_config(config_path)
-    providers = [n for n in ("aws", "azure") if getattr(config.app, n, None) is not None]
+    registry.load_builtin()
+    configured = [n for n in providers.names() if getattr(config.app, n, None) is not None]
     click.echo(
         f"{config_path}: OK ({len(config.rules.rules)} rule(s) from {len(config.rules.sources)} file(s); "
-        f"providers: {', '.join(providers) or 'none'})"
+        f"providers: {', '.join(configured) or 'none'})"
     )
 
 
@@ -227,13 +258,19 @@ def demo(out_dir: Path) -> None:
     try:
         from agent.demo import run_demo
     except ImportError as exc:
-        raise UsageError(f"the demo needs the 'demo' extra (pip install 'computewatch[demo]'): {exc}") from None
-    click.echo("Starting emulated AWS on 127.0.0.1 and seeding a fictional organization ...", err=True)
+        raise UsageError(
+            f"the demo needs the 'demo' extra (pip install 'computewatch[demo]'): {exc}"
+        ) from None
+    click.echo(
+        "Starting emulated AWS on 127.0.0.1 and seeding a fictional organization ...", err=True
+    )
     result = run_demo(out_dir, datetime.now(UTC), _progress_printer(True))
     print_summary(result.outcome, verbose=True)
     click.echo(f"  config {result.config_path}")
-    click.echo("Demo finished. Exit status of the same audit from `computewatch audit` would be "
-               f"{result.outcome.exit_code} (3 = breach found).")
+    click.echo(
+        "Demo finished. Exit status of the same audit from `computewatch audit` would be "
+        f"{result.outcome.exit_code} (3 = breach found)."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from agent.rules import RuleSet, load_rules
 from agent.yamlsource import load_yaml, validate
 
-REPORT_FORMATS = ("html", "md", "json")
+ReportFormat = Literal["html", "md", "json"]
+REPORT_FORMATS: tuple[ReportFormat, ...] = ("html", "md", "json")
 
 
 class _Strict(BaseModel):
@@ -68,6 +69,97 @@ class AwsSettings(_Strict):
         return self
 
 
+AzureSubscriptionId = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        description="subscription id (GUID)",
+    ),
+]
+EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/]+(/\S*)?$")]
+
+
+class AzureCloud(_Strict):
+    """Which cloud: its ARM endpoint, Entra ID authority and token scope always travel together.
+
+    Overriding only the ARM endpoint would leave tokens scoped to the public cloud.
+    """
+
+    name: Literal["public", "china", "usgov", "custom"] = "public"
+    arm_endpoint: HttpsUrl | None = Field(default=None, description="custom cloud only")
+    authority_host: HttpsUrl | None = Field(default=None, description="custom cloud only")
+    token_scope: str | None = Field(
+        default=None, pattern=r"^\S+/\.default$", description="custom cloud only"
+    )
+    ca_bundle: str | None = Field(
+        default=None,
+        description="PEM file of CA certificates trusted for ARM and the authority "
+        "(Azure Stack Hub, TLS-inspecting proxies); default: the system store",
+    )
+
+    @model_validator(mode="after")
+    def _endpoints_match_name(self) -> AzureCloud:
+        given = [self.arm_endpoint, self.authority_host, self.token_scope]
+        if self.name == "custom" and not all(given):
+            raise ValueError("a custom cloud needs arm_endpoint, authority_host and token_scope")
+        if self.name != "custom" and any(given):
+            raise ValueError(f"the {self.name} cloud has fixed endpoints; use name: custom")
+        return self
+
+
+class AzureCredential(_Strict):
+    """How to sign in; secrets come from the environment variable named here, never the file."""
+
+    kind: Literal["default", "service_principal", "managed_identity"] = "default"
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret_env: EnvVarName | None = Field(
+        default=None, description="environment variable holding the service principal secret"
+    )
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> AzureCredential:
+        if self.kind == "service_principal":
+            if not (self.tenant_id and self.client_id and self.client_secret_env):
+                raise ValueError("service_principal needs tenant_id, client_id and client_secret_env")
+        elif self.kind == "managed_identity":
+            if self.tenant_id or self.client_secret_env:
+                raise ValueError("managed_identity takes only client_id (user-assigned identity)")
+        elif self.tenant_id or self.client_id or self.client_secret_env:
+            raise ValueError("the default credential chain reads its settings from the environment")
+        return self
+
+
+class AzureSubscription(_Strict):
+    id: AzureSubscriptionId
+    name: str = ""
+
+
+class AzureSettings(_Strict):
+    """Azure: every subscription the credential can see (or the listed ones), one cloud."""
+
+    cloud: AzureCloud = AzureCloud()
+    credential: AzureCredential = AzureCredential()
+    subscriptions: list[AzureSubscription] = Field(
+        default=[], description="read exactly these; empty: discover every visible subscription"
+    )
+    include_subscriptions: list[AzureSubscriptionId] = []
+    exclude_subscriptions: list[AzureSubscriptionId] = []
+    max_workers: int = Field(default=8, ge=1, le=64)
+    max_retries: int = Field(default=6, ge=0, le=20)
+    max_retry_after: int = Field(
+        default=120, ge=1, le=3600, description="longest Retry-After (s) honoured before giving up"
+    )
+    read_timeout: int = Field(default=60, ge=1, le=600, description="seconds")
+
+    @model_validator(mode="after")
+    def _one_way_to_choose(self) -> AzureSettings:
+        if self.subscriptions and (self.include_subscriptions or self.exclude_subscriptions):
+            raise ValueError("list subscriptions or filter discovery with include/exclude, not both")
+        return self
+
+
 class StoreSettings(_Strict):
     url: str | None = Field(
         default=None,
@@ -83,7 +175,7 @@ class StoreSettings(_Strict):
 
 
 class ReportSettings(_Strict):
-    formats: list[Literal["html", "md", "json"]] = list(REPORT_FORMATS)  # type: ignore[assignment]
+    formats: list[ReportFormat] = Field(default_factory=lambda: list(REPORT_FORMATS))
     out_dir: str = "reports"
 
 
@@ -114,6 +206,7 @@ class AppConfig(_Strict):
     reporting_entity: ReportingEntity
     store: StoreSettings = StoreSettings()
     aws: AwsSettings | None = None
+    azure: AzureSettings | None = None
     rules: list[str] = Field(default=[], description="rule files, relative to this file")
     reports: ReportSettings = ReportSettings()
     estimates: EstimateSettings = EstimateSettings()

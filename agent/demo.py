@@ -12,7 +12,13 @@ from pathlib import Path
 import yaml
 
 from agent.config import load_config
-from agent.emulated_aws import MANAGEMENT_ACCOUNT, EmulatedAws, InstanceSpec, MemberSpec, aws_environment
+from agent.emulated_aws import (
+    MANAGEMENT_ACCOUNT,
+    EmulatedAws,
+    InstanceSpec,
+    MemberSpec,
+    aws_environment,
+)
 from agent.models import Window
 from agent.pipeline import AuditOutcome, AuditRequest, run_audit
 from collectors.runner import Progress
@@ -82,7 +88,10 @@ def write_demo_config(out_dir: Path, store_url: str) -> Path:
         "aws": {
             "regions": REGIONS,
             # The management account runs no workloads here; excluding it is the usual practice.
-            "organization": {"role_name": "ComputewatchReadOnly", "exclude_accounts": [MANAGEMENT_ACCOUNT]},
+            "organization": {
+                "role_name": "ComputewatchReadOnly",
+                "exclude_accounts": [MANAGEMENT_ACCOUNT],
+            },
             "max_workers": 4,
         },
         "rules": ["rules.yaml"],

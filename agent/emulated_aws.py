@@ -58,6 +58,7 @@ class EmulatedAws:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.endpoint = ""
+        self._images: dict[str, str] = {}
 
     def start(self) -> EmulatedAws:
         self._server.start()
@@ -75,12 +76,18 @@ class EmulatedAws:
     def enforce_iam(self, on: bool = True) -> None:
         """From now on every request is authenticated and authorized against the emulator's IAM."""
         value = "0" if on else "inf"
-        requests.post(f"{self.endpoint}/moto-api/reset-auth", data=value, timeout=10).raise_for_status()
+        requests.post(
+            f"{self.endpoint}/moto-api/reset-auth", data=value, timeout=10
+        ).raise_for_status()
 
     def client(self, service: str, region: str = "us-east-1", **creds: str) -> Any:
-        return boto3.client(service, region_name=region, endpoint_url=self.endpoint, **(creds or SEED_KEYS))  # type: ignore[call-overload]
+        return boto3.client(
+            service, region_name=region, endpoint_url=self.endpoint, **(creds or SEED_KEYS)
+        )
 
-    def seed_organization(self, members: list[MemberSpec], role_name: str = "ComputewatchReadOnly") -> SeededOrg:
+    def seed_organization(
+        self, members: list[MemberSpec], role_name: str = "ComputewatchReadOnly"
+    ) -> SeededOrg:
         """Create an organization, its member accounts, a read-only role in each, and their instances."""
         org = self.client("organizations")
         org.create_organization(FeatureSet="ALL")
@@ -100,7 +107,9 @@ class EmulatedAws:
         iam.put_user_policy(
             UserName="computewatch-auditor",
             PolicyName="computewatch-discovery",
-            PolicyDocument=json.dumps(_policy(["organizations:ListAccounts", "sts:AssumeRole", *READ_ACTIONS])),
+            PolicyDocument=json.dumps(
+                _policy(["organizations:ListAccounts", "sts:AssumeRole", *READ_ACTIONS])
+            ),
         )
         key = iam.create_access_key(UserName="computewatch-auditor")["AccessKey"]
         seeded.auditor_key_id, seeded.auditor_secret = key["AccessKeyId"], key["SecretAccessKey"]
@@ -119,12 +128,17 @@ class EmulatedAws:
             ],
         }
         iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))
-        iam.put_role_policy(RoleName=role_name, PolicyName="computewatch-read", PolicyDocument=json.dumps(_policy(actions)))
+        iam.put_role_policy(
+            RoleName=role_name,
+            PolicyName="computewatch-read",
+            PolicyDocument=json.dumps(_policy(actions)),
+        )
 
     def _enter(self, account_id: str) -> dict[str, str]:
         sts = self.client("sts")
         c = sts.assume_role(
-            RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole", RoleSessionName="seed"
+            RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
+            RoleSessionName="seed",
         )["Credentials"]
         return {
             "aws_access_key_id": c["AccessKeyId"],
@@ -136,8 +150,14 @@ class EmulatedAws:
         from moto.ec2.models import ec2_backends
 
         ec2 = self.client("ec2", spec.region, **creds)
-        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-        out = ec2.run_instances(ImageId=image, InstanceType=spec.instance_type, MinCount=spec.count, MaxCount=spec.count)
+        if spec.region not in self._images:
+            self._images[spec.region] = ec2.describe_images(Owners=["amazon"])["Images"][0][
+                "ImageId"
+            ]
+        image = self._images[spec.region]
+        out = ec2.run_instances(
+            ImageId=image, InstanceType=spec.instance_type, MinCount=spec.count, MaxCount=spec.count
+        )
         ids = [i["InstanceId"] for i in out["Instances"]]
         if spec.stopped is not None:
             ec2.stop_instances(InstanceIds=ids)
@@ -146,19 +166,34 @@ class EmulatedAws:
             model = backend.get_instance(iid)
             model.launch_time = spec.launched.astimezone(UTC).replace(tzinfo=None)
             if spec.stopped is not None:
-                model._reason = f"User initiated ({spec.stopped.astimezone(UTC):%Y-%m-%d %H:%M:%S} GMT)"
+                model._reason = (
+                    f"User initiated ({spec.stopped.astimezone(UTC):%Y-%m-%d %H:%M:%S} GMT)"
+                )
         return ids
 
 
 def _policy(actions: list[str]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+    }
 
 
 @contextmanager
-def aws_environment(endpoint: str, key_id: str, secret: str, region: str = "us-east-1") -> Iterator[None]:
+def aws_environment(
+    endpoint: str, key_id: str, secret: str, region: str = "us-east-1"
+) -> Iterator[None]:
     """Point unchanged boto3 code at the emulator (AWS_ENDPOINT_URL), restoring the environment after."""
-    names = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-             "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"]
+    names = [
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ]
     saved = {n: os.environ.get(n) for n in names}
     try:
         for n in names:

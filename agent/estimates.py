@@ -55,7 +55,11 @@ def implied_cluster_flops(peak_by_chip: Mapping[str, float], catalog: Catalog) -
     total = 0.0
     for chip_name, count in peak_by_chip.items():
         chip = catalog.chip(chip_name)
-        if chip is not None and chip.peak_dense_flops.usable and chip.peak_dense_flops.value is not None:
+        if (
+            chip is not None
+            and chip.peak_dense_flops.usable
+            and chip.peak_dense_flops.value is not None
+        ):
             total += count * chip.peak_dense_flops.value
     return total
 

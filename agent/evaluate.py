@@ -75,7 +75,11 @@ def measure(rule: Rule, usage: AccountUsage, catalog: Catalog) -> Measured:
                 f"{c} {h:,.1f} h" for c, h in sorted(usage.flop.excluded_hours.items())
             )
         return Measured(usage.flop.value(rule.band), usage.flop.excluded_upper_bound, note)
-    field = {"model_input_tokens": "input", "model_output_tokens": "output", "model_invocations": "invocations"}
+    field = {
+        "model_input_tokens": "input",
+        "model_output_tokens": "output",
+        "model_invocations": "invocations",
+    }
     key = field[rule.metric]
     return Measured(sum(t[key] for t in usage.tokens.values()), 0.0)
 
@@ -112,7 +116,9 @@ def evaluate_window(
     return findings
 
 
-def _finding(rule: Rule, usage: AccountUsage, window: Window, m: Measured | None, status: FindingStatus) -> Finding:
+def _finding(
+    rule: Rule, usage: AccountUsage, window: Window, m: Measured | None, status: FindingStatus
+) -> Finding:
     parts: list[str] = []
     if m is None:
         parts.append("no usage could be read for this account")
@@ -121,7 +127,9 @@ def _finding(rule: Rule, usage: AccountUsage, window: Window, m: Measured | None
     if m is not None and m.note:
         parts.append(m.note)
     evidence = [
-        f"{metric}: {', '.join(sorted(methods))}" for metric, methods in sorted(usage.methods.items()) if methods
+        f"{metric}: {', '.join(sorted(methods))}"
+        for metric, methods in sorted(usage.methods.items())
+        if methods
     ]
     evidence += [f"gap {g.region} {g.collector}: {g.error_code}" for g in usage.gaps]
     return Finding(

@@ -97,7 +97,10 @@ class Window:
     @classmethod
     def days(cls, first: date, last: date) -> Window:
         """Whole UTC days from `first` to `last`, both included."""
-        return cls(utc(first.year, first.month, first.day), utc(last.year, last.month, last.day) + timedelta(days=1))
+        return cls(
+            utc(first.year, first.month, first.day),
+            utc(last.year, last.month, last.day) + timedelta(days=1),
+        )
 
     @property
     def hours(self) -> float:
@@ -263,6 +266,12 @@ class Finding:
     def id(self) -> str:
         """Stable across re-evaluations: hash of rule, scope and window."""
         raw = "|".join(
-            [self.rule.id, self.scope_kind, self.scope_key, self.window.start.isoformat(), self.window.end.isoformat()]
+            [
+                self.rule.id,
+                self.scope_kind,
+                self.scope_key,
+                self.window.start.isoformat(),
+                self.window.end.isoformat(),
+            ]
         )
         return hashlib.sha256(raw.encode()).hexdigest()[:16]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -57,14 +56,18 @@ class AuditOutcome:
         return EXIT_OK
 
 
-def build_providers(config: LoadedConfig, wanted: set[str] | None, counter: ApiCallCounter) -> list[Provider]:
+def build_providers(
+    config: LoadedConfig, wanted: set[str] | None, counter: ApiCallCounter
+) -> list[Provider]:
     """Every registered provider whose config section is present (and that was asked for)."""
     registry.load_builtin()
     known = providers.names()
     if wanted:
         unknown = wanted - set(known)
         if unknown:
-            raise UsageError(f"unknown provider(s) {', '.join(sorted(unknown))} (known: {', '.join(known)})")
+            raise UsageError(
+                f"unknown provider(s) {', '.join(sorted(unknown))} (known: {', '.join(known)})"
+            )
     built = []
     for name, cls in providers.items():
         section = getattr(config.app, name, None)
@@ -72,11 +75,15 @@ def build_providers(config: LoadedConfig, wanted: set[str] | None, counter: ApiC
             continue
         built.append(cls.from_config(section, counter))
     if not built:
-        raise UsageError(f"no provider to audit: configure one of {', '.join(known)} in {config.path}")
+        raise UsageError(
+            f"no provider to audit: configure one of {', '.join(known)} in {config.path}"
+        )
     return built
 
 
-def run_audit(config: LoadedConfig, req: AuditRequest, catalog: Catalog | None = None) -> AuditOutcome:
+def run_audit(
+    config: LoadedConfig, req: AuditRequest, catalog: Catalog | None = None
+) -> AuditOutcome:
     catalog = catalog or Catalog.load()
     counter = ApiCallCounter()
     provider_list = build_providers(config, req.providers, counter)
@@ -131,7 +138,9 @@ def run_audit(config: LoadedConfig, req: AuditRequest, catalog: Catalog | None =
             store.finish_run(run_id, req.now, "failed", counter.snapshot())
             raise
         breaches = sum(1 for f in findings if f.status is FindingStatus.BREACH)
-        store.finish_run(run_id, req.now, "breach" if breaches else context.coverage.status, api_calls)
+        store.finish_run(
+            run_id, req.now, "breach" if breaches else context.coverage.status, api_calls
+        )
         return AuditOutcome(run_id, context, paths, written, api_calls)
     finally:
         store.close()

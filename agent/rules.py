@@ -54,7 +54,8 @@ class RuleModel(BaseModel):
     threshold: float = Field(ge=0)
     severity: Literal["low", "medium", "high", "critical"] = "medium"
     band: Literal["low", "central", "high"] = Field(
-        default="central", description="which end of an estimate band is compared (estimated_training_flop)"
+        default="central",
+        description="which end of an estimate band is compared (estimated_training_flop)",
     )
 
     def to_rule(self) -> Rule:

@@ -201,7 +201,9 @@ class Store:
         return int(v or 0)
 
     # -- runs ---------------------------------------------------------------------------------
-    def start_run(self, window: Window, started_at: datetime, tool_version: str, config_digest: str) -> int:
+    def start_run(
+        self, window: Window, started_at: datetime, tool_version: str, config_digest: str
+    ) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
                 runs.insert().values(
@@ -218,12 +220,18 @@ class Store:
             assert pk is not None
             return int(pk[0])
 
-    def finish_run(self, run_id: int, finished_at: datetime, status: str, api_calls: dict[str, int]) -> None:
+    def finish_run(
+        self, run_id: int, finished_at: datetime, status: str, api_calls: dict[str, int]
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
-                .values(finished_at=finished_at, status=status, api_calls=json.dumps(api_calls, sort_keys=True))
+                .values(
+                    finished_at=finished_at,
+                    status=status,
+                    api_calls=json.dumps(api_calls, sort_keys=True),
+                )
             )
 
     def run(self, run_id: int) -> dict[str, Any]:
@@ -234,7 +242,9 @@ class Store:
         return out
 
     # -- writes -------------------------------------------------------------------------------
-    def _upsert(self, table: sa.Table, rows: list[dict[str, Any]], key: list[str], update: list[str]) -> None:
+    def _upsert(
+        self, table: sa.Table, rows: list[dict[str, Any]], key: list[str], update: list[str]
+    ) -> None:
         if not rows:
             return
         dialect = self.engine.dialect.name
@@ -245,12 +255,16 @@ class Store:
             stmt = sqlite.insert(table)
         else:  # pragma: no cover - only the two backends above are supported
             raise StoreError(_redact(self.url), f"unsupported database dialect {dialect}")
-        stmt = stmt.on_conflict_do_update(index_elements=key, set_={c: stmt.excluded[c] for c in update})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=key, set_={c: stmt.excluded[c] for c in update}
+        )
         with self.engine.begin() as conn:
             for i in range(0, len(rows), 500):
                 conn.execute(stmt, rows[i : i + 500])
 
-    def write_usage(self, run_id: int, records: Iterable[UsageRecord], collected_at: datetime) -> int:
+    def write_usage(
+        self, run_id: int, records: Iterable[UsageRecord], collected_at: datetime
+    ) -> int:
         """Upsert records by key: collecting the same period twice replaces, never adds."""
         rows: dict[str, dict[str, Any]] = {}
         for r in records:
@@ -274,7 +288,9 @@ class Store:
         self._upsert(usage, list(rows.values()), ["key"], update)
         return len(rows)
 
-    def write_coverage(self, run_id: int, entries: Iterable[CoverageEntry], recorded_at: datetime) -> None:
+    def write_coverage(
+        self, run_id: int, entries: Iterable[CoverageEntry], recorded_at: datetime
+    ) -> None:
         rows = [
             {
                 "run_id": run_id,
@@ -296,7 +312,14 @@ class Store:
                 conn.execute(coverage.insert(), rows)
 
     def upsert_accounts(self, items: Iterable[Account]) -> None:
-        rows = {(a.provider, a.account_id): {"provider": a.provider, "account_id": a.account_id, "name": a.name} for a in items}
+        rows = {
+            (a.provider, a.account_id): {
+                "provider": a.provider,
+                "account_id": a.account_id,
+                "name": a.name,
+            }
+            for a in items
+        }
         self._upsert(accounts, list(rows.values()), ["provider", "account_id"], ["name"])
 
     # -- reads --------------------------------------------------------------------------------
@@ -324,7 +347,9 @@ class Store:
         with self.engine.connect() as conn:
             return {(r.provider, r.account_id): r.name for r in conn.execute(sa.select(accounts))}
 
-    def _scope(self, stmt: Any, window: Window, account_keys: Iterable[tuple[str, str]] | None) -> Any:
+    def _scope(
+        self, stmt: Any, window: Window, account_keys: Iterable[tuple[str, str]] | None
+    ) -> Any:
         stmt = stmt.where(usage.c.period_start >= window.start, usage.c.period_end <= window.end)
         if account_keys is not None:
             keys = list(account_keys)
@@ -333,17 +358,31 @@ class Store:
             stmt = stmt.where(sa.tuple_(usage.c.provider, usage.c.account_id).in_(keys))
         return stmt
 
-    def totals(self, window: Window, account_keys: Iterable[tuple[str, str]] | None = None) -> list[Total]:
+    def totals(
+        self, window: Window, account_keys: Iterable[tuple[str, str]] | None = None
+    ) -> list[Total]:
         """Sums of every additive metric inside the window, grouped down to chip/model/sku/method."""
-        cols = [usage.c.provider, usage.c.account_id, usage.c.metric, usage.c.accelerator, usage.c.model, usage.c.sku, usage.c.method]
+        cols = [
+            usage.c.provider,
+            usage.c.account_id,
+            usage.c.metric,
+            usage.c.accelerator,
+            usage.c.model,
+            usage.c.sku,
+            usage.c.method,
+        ]
         stmt = sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
             usage.c.metric != str(Metric.PEAK_CONCURRENT_ACCELERATORS)
         )
         stmt = self._scope(stmt, window, account_keys).group_by(*cols).order_by(*cols)
         with self.engine.connect() as conn:
-            return [Total(*row[:7], float(row[7])) for row in conn.execute(stmt)]
+            return [
+                Total(r[0], r[1], r[2], r[3], r[4], r[5], r[6], float(r[7])) for r in conn.execute(stmt)
+            ]
 
-    def peaks(self, window: Window, account_keys: Iterable[tuple[str, str]] | None = None) -> list[Peak]:
+    def peaks(
+        self, window: Window, account_keys: Iterable[tuple[str, str]] | None = None
+    ) -> list[Peak]:
         """Per account and chip: the largest day of summed per-region peaks (an upper bound across regions)."""
         per_day = self._scope(
             sa.select(
@@ -356,27 +395,47 @@ class Store:
             ).where(usage.c.metric == str(Metric.PEAK_CONCURRENT_ACCELERATORS)),
             window,
             account_keys,
-        ).group_by(usage.c.provider, usage.c.account_id, usage.c.accelerator, usage.c.method, usage.c.period_start)
+        ).group_by(
+            usage.c.provider,
+            usage.c.account_id,
+            usage.c.accelerator,
+            usage.c.method,
+            usage.c.period_start,
+        )
         sub = per_day.subquery()
         stmt = (
-            sa.select(sub.c.provider, sub.c.account_id, sub.c.accelerator, sub.c.method, sa.func.max(sub.c.q))
+            sa.select(
+                sub.c.provider,
+                sub.c.account_id,
+                sub.c.accelerator,
+                sub.c.method,
+                sa.func.max(sub.c.q),
+            )
             .group_by(sub.c.provider, sub.c.account_id, sub.c.accelerator, sub.c.method)
             .order_by(sub.c.provider, sub.c.account_id, sub.c.accelerator)
         )
         with self.engine.connect() as conn:
-            return [Peak(*row[:4], float(row[4])) for row in conn.execute(stmt)]
+            return [Peak(r[0], r[1], r[2], r[3], float(r[4])) for r in conn.execute(stmt)]
 
     def daily_accelerator_hours(
         self, window: Window, account_keys: Iterable[tuple[str, str]] | None = None
     ) -> list[DailyTotal]:
         cols = [usage.c.provider, usage.c.account_id, usage.c.accelerator, usage.c.period_start]
-        stmt = self._scope(
-            sa.select(*cols, sa.func.sum(usage.c.quantity)).where(usage.c.metric == str(Metric.ACCELERATOR_HOURS)),
-            window,
-            account_keys,
-        ).group_by(*cols).order_by(*cols)
+        stmt = (
+            self._scope(
+                sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
+                    usage.c.metric == str(Metric.ACCELERATOR_HOURS)
+                ),
+                window,
+                account_keys,
+            )
+            .group_by(*cols)
+            .order_by(*cols)
+        )
         with self.engine.connect() as conn:
-            return [DailyTotal(r[0], r[1], r[2], _aware(r[3]), float(r[4])) for r in conn.execute(stmt)]
+            return [
+                DailyTotal(r[0], r[1], r[2], _aware(r[3]), float(r[4])) for r in conn.execute(stmt)
+            ]
 
     def count_usage(self) -> int:
         with self.engine.connect() as conn:

@@ -75,7 +75,9 @@ def build_account_usage(
             continue
         u.methods[t.metric].add(t.method)
         if t.metric == Metric.ACCELERATOR_HOURS:
-            u.accelerator_hours[t.accelerator] = u.accelerator_hours.get(t.accelerator, 0.0) + t.quantity
+            u.accelerator_hours[t.accelerator] = (
+                u.accelerator_hours.get(t.accelerator, 0.0) + t.quantity
+            )
         elif t.metric == Metric.INSTANCE_HOURS:
             u.instance_hours[t.sku] = u.instance_hours.get(t.sku, 0.0) + t.quantity
         elif t.metric in TOKEN_METRICS:
@@ -84,7 +86,9 @@ def build_account_usage(
     for p in peaks:
         u = out.get((p.provider, p.account_id))
         if u is not None:
-            u.peak_concurrent[p.accelerator] = u.peak_concurrent.get(p.accelerator, 0.0) + p.quantity
+            u.peak_concurrent[p.accelerator] = (
+                u.peak_concurrent.get(p.accelerator, 0.0) + p.quantity
+            )
             u.methods[str(Metric.PEAK_CONCURRENT_ACCELERATORS)].add(p.method)
     for u in out.values():
         if u.coverage_status != "failed":

@@ -40,7 +40,10 @@ def _walk(node: yaml.Node, loc: Loc, smap: SourceMap) -> None:
             key = str(key_node.value)
             if key in seen:
                 raise ConfigError(
-                    smap.path, "duplicate key", line=key_node.start_mark.line + 1, field=".".join(map(str, (*loc, key)))
+                    smap.path,
+                    "duplicate key",
+                    line=key_node.start_mark.line + 1,
+                    field=".".join(map(str, (*loc, key))),
                 )
             seen.add(key)
             _walk(value_node, (*loc, key), smap)
@@ -77,7 +80,9 @@ def validate(model: type[M], data: Any, smap: SourceMap, base: Loc = ()) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # A misspelt field usually also causes a 'missing' error; the misspelling is the root cause.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
         loc = (*base, *err["loc"])
         field = ".".join(str(p) for p in loc) or None
         msg = err["msg"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from agent.errors import SourceError
 from agent.models import Account, CoverageEntry, CoverageStatus, UsageRecord
-from collectors.base import Collector, CollectContext, Provider, Target, collectors, collectors_for
+from collectors.base import CollectContext, Collector, Provider, Target, collectors, collectors_for
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,9 @@ class CollectionResult:
     accounts: list[Account] = field(default_factory=list)
 
 
-def _coverage(target: Target, collector: str, ctx: CollectContext, error: SourceError | None) -> CoverageEntry:
+def _coverage(
+    target: Target, collector: str, ctx: CollectContext, error: SourceError | None
+) -> CoverageEntry:
     return CoverageEntry(
         provider=target.provider,
         account_id=target.account.account_id,
@@ -60,7 +62,9 @@ def run_collection(
         instances: list[Collector] = [collectors.get(n)() for n in names]
         units = [(t, c) for t in targets for c in instances]
         done = 0
-        with ThreadPoolExecutor(max_workers=provider.max_workers(), thread_name_prefix="collect") as pool:
+        with ThreadPoolExecutor(
+            max_workers=provider.max_workers(), thread_name_prefix="collect"
+        ) as pool:
             futures = {pool.submit(_one, t, c, ctx): (t, c) for t, c in units}
             for fut in as_completed(futures):
                 target, collector = futures[fut]
@@ -73,12 +77,19 @@ def run_collection(
     return result
 
 
-def _one(target: Target, collector: Collector, ctx: CollectContext) -> tuple[list[UsageRecord], CoverageEntry]:
+def _one(
+    target: Target, collector: Collector, ctx: CollectContext
+) -> tuple[list[UsageRecord], CoverageEntry]:
     try:
         records = collector.collect(target, ctx)
     except SourceError as exc:
         log.info(
-            "%s %s %s: %s %s", collector.name, target.account.account_id, target.region, exc.code, exc.message
+            "%s %s %s: %s %s",
+            collector.name,
+            target.account.account_id,
+            target.region,
+            exc.code,
+            exc.message,
         )
         return [], _coverage(target, collector.name, ctx, exc)
     return records, _coverage(target, collector.name, ctx, None)

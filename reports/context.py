@@ -132,17 +132,22 @@ def _chip_hours(values: dict[str, float], catalog: Catalog) -> tuple[ChipHours, 
     out = []
     for chip, hours in sorted(values.items(), key=lambda kv: (-kv[1], kv[0])):
         info = catalog.chip(chip)
-        out.append(ChipHours(chip, hours, info.eccn_3a090 if info else "unknown", chip == UNKNOWN_CHIP))
+        out.append(
+            ChipHours(chip, hours, info.eccn_3a090 if info else "unknown", chip == UNKNOWN_CHIP)
+        )
     return tuple(out)
 
 
 def _account_view(u: AccountUsage, catalog: Catalog) -> AccountView:
     gaps = tuple(
-        GapView(g.provider, g.account_id, g.region, g.collector, g.error_code, g.error_message) for g in u.gaps
+        GapView(g.provider, g.account_id, g.region, g.collector, g.error_code, g.error_message)
+        for g in sorted(u.gaps, key=lambda e: (e.region, e.collector))
     )
     flop = None
     if u.flop is not None:
-        flop = FlopView(u.flop.low, u.flop.central, u.flop.high, tuple(sorted(u.flop.excluded_hours.items())))
+        flop = FlopView(
+            u.flop.low, u.flop.central, u.flop.high, tuple(sorted(u.flop.excluded_hours.items()))
+        )
     return AccountView(
         provider=u.account.provider,
         account_id=u.account.account_id,
@@ -153,10 +158,13 @@ def _account_view(u: AccountUsage, catalog: Catalog) -> AccountView:
         units_total=u.units_total,
         gaps=gaps,
         accelerator_hours=_chip_hours(u.accelerator_hours, catalog),
-        peak_concurrent=tuple((c, math.ceil(v - 1e-9)) for c, v in sorted(u.peak_concurrent.items())),
+        peak_concurrent=tuple(
+            (c, math.ceil(v - 1e-9)) for c, v in sorted(u.peak_concurrent.items())
+        ),
         flop=flop,
         tokens=tuple(
-            TokenView(m, t["input"], t["output"], t["invocations"]) for m, t in sorted(u.tokens.items())
+            TokenView(m, t["input"], t["output"], t["invocations"])
+            for m, t in sorted(u.tokens.items())
         ),
         methods=tuple((metric, ", ".join(sorted(ms))) for metric, ms in sorted(u.methods.items())),
     )
@@ -203,10 +211,13 @@ def build_audit_context(
     accounts = tuple(_account_view(u, catalog) for u in sorted(usages, key=lambda u: u.key))
     gaps = tuple(
         GapView(e.provider, e.account_id, e.region, e.collector, e.error_code, e.error_message)
-        for e in coverage
+        for e in sorted(coverage, key=lambda e: (e.provider, e.account_id, e.region, e.collector))
         if e.status is CoverageStatus.FAILED
     )
-    counts = {s: sum(1 for a in accounts if a.coverage_status == s) for s in ("complete", "partial", "failed")}
+    counts = {
+        s: sum(1 for a in accounts if a.coverage_status == s)
+        for s in ("complete", "partial", "failed")
+    }
     if not accounts:
         overall = "failed" if gaps else "complete"
     elif counts["complete"] == len(accounts) and not gaps:
@@ -219,10 +230,17 @@ def build_audit_context(
     for u in usages:
         for chip, h in u.accelerator_hours.items():
             totals[chip] = totals.get(chip, 0.0) + h
-    ordered = sorted(findings, key=lambda f: (STATUS_ORDER[f.status], f.rule.id, f.scope_key, f.window.start))
-    report_id = "CW-" + hashlib.sha256(
-        f"{run_id}|{window.label()}|{generated_at.isoformat()}|{config_digest}".encode()
-    ).hexdigest()[:12].upper()
+    ordered = sorted(
+        findings, key=lambda f: (STATUS_ORDER[f.status], f.rule.id, f.scope_key, f.window.start)
+    )
+    report_id = (
+        "CW-"
+        + hashlib.sha256(
+            f"{run_id}|{window.label()}|{generated_at.isoformat()}|{config_digest}".encode()
+        )
+        .hexdigest()[:12]
+        .upper()
+    )
     return AuditContext(
         report_id=report_id,
         schema=SCHEMA_ID,
@@ -231,7 +249,9 @@ def build_audit_context(
         reporting_entity=reporting_entity,
         period_start=window.start,
         period_end=window.end,
-        coverage=CoverageSummary(overall, len(accounts), counts["complete"], counts["partial"], counts["failed"], gaps),
+        coverage=CoverageSummary(
+            overall, len(accounts), counts["complete"], counts["partial"], counts["failed"], gaps
+        ),
         accounts=accounts,
         findings=tuple(_finding_view(f) for f in ordered),
         headline_hours=_chip_hours(totals, catalog),

@@ -66,7 +66,8 @@ def to_contract(ctx: AuditContext) -> dict[str, Any]:
                     "excluded_accelerator_hours": {c: _round(h) for c, h in a.flop.excluded},
                 },
                 "tokens": {
-                    t.model: {"input": t.input, "output": t.output, "invocations": t.invocations} for t in a.tokens
+                    t.model: {"input": t.input, "output": t.output, "invocations": t.invocations}
+                    for t in a.tokens
                 },
                 "methods": dict(a.methods),
             }

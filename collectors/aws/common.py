@@ -8,8 +8,8 @@ from typing import Any
 
 import boto3
 import botocore.exceptions as bexc
-from botocore.parsers import ResponseParserError
 from botocore.config import Config
+from botocore.parsers import ResponseParserError
 
 from agent import __version__
 from agent.errors import SourceError
@@ -51,7 +51,9 @@ def translate_errors(service: str) -> Iterator[None]:
         yield
     except bexc.ClientError as exc:
         err = exc.response.get("Error", {})
-        raise SourceError(service, err.get("Code", "ClientError"), err.get("Message", str(exc))) from exc
+        raise SourceError(
+            service, err.get("Code", "ClientError"), err.get("Message", str(exc))
+        ) from exc
     except bexc.NoCredentialsError as exc:
         raise SourceError(service, "NoCredentials", str(exc)) from exc
     except bexc.EndpointConnectionError as exc:

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 FILTER_VALUES_PER_CALL = 150
 _TRANSITION = re.compile(r"\((\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) (?:GMT|UTC)\)")
 RUNNING_STATES = {"pending", "running"}
+# Families that carry GPUs / AI accelerators. DescribeInstanceTypes accepts wildcards in this filter
+# (DescribeInstances does not, in the emulator), so type metadata is fetched for these families only.
+ACCELERATOR_FAMILIES = ("p*", "g*", "trn*", "inf*", "dl*")
 _ACCEL_FAMILY = re.compile(r"^(p\d|g\d|gr\d|trn\d|inf\d|dl\d)[a-z0-9-]*\.")
 
 
@@ -76,9 +79,11 @@ class _RegionTypes:
             }
             try:
                 with translate_errors("ec2"):
-                    for page in ec2.get_paginator("describe_instance_types").paginate(
-                        PaginationConfig={"PageSize": 100}
-                    ):
+                    pages = ec2.get_paginator("describe_instance_types").paginate(
+                        Filters=[{"Name": "instance-type", "Values": list(ACCELERATOR_FAMILIES)}],
+                        PaginationConfig={"PageSize": 100},
+                    )
+                    for page in pages:
                         for info in page["InstanceTypes"]:
                             acc = classify_type_info(info, catalog)
                             if acc is not None:

@@ -35,16 +35,25 @@ class AwsProvider(Provider):
         return self.settings.max_workers
 
     def _session(self, profile: str | None = None, **creds: str) -> boto3.Session:
-        session = boto3.Session(profile_name=profile, **creds) if profile else boto3.Session(**creds)
+        session = (
+            boto3.Session(profile_name=profile, **creds) if profile else boto3.Session(**creds)
+        )
         count_calls(session, self.counter)
         return session
 
-    def _assume(self, base: boto3.Session, role_arn: str, external_id_env: str | None) -> boto3.Session:
-        kwargs: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": self.settings.role_session_name}
+    def _assume(
+        self, base: boto3.Session, role_arn: str, external_id_env: str | None
+    ) -> boto3.Session:
+        kwargs: dict[str, Any] = {
+            "RoleArn": role_arn,
+            "RoleSessionName": self.settings.role_session_name,
+        }
         if external_id_env:
             value = os.environ.get(external_id_env)
             if not value:
-                raise SourceError("sts", "ExternalIdMissing", f"environment variable {external_id_env} is not set")
+                raise SourceError(
+                    "sts", "ExternalIdMissing", f"environment variable {external_id_env} is not set"
+                )
             kwargs["ExternalId"] = value
         sts = base.client("sts", region_name=self.settings.regions[0], config=CLIENT_CONFIG)
         with translate_errors("sts"):
@@ -58,7 +67,9 @@ class AwsProvider(Provider):
     def _org_accounts(self, base: boto3.Session) -> list[AwsAccount]:
         org_cfg = self.settings.organization
         assert org_cfg is not None
-        client = base.client("organizations", region_name=self.settings.regions[0], config=CLIENT_CONFIG)
+        client = base.client(
+            "organizations", region_name=self.settings.regions[0], config=CLIENT_CONFIG
+        )
         partition = base.get_partition_for_region(self.settings.regions[0])
         found: list[AwsAccount] = []
         with translate_errors("organizations"):
@@ -81,7 +92,9 @@ class AwsProvider(Provider):
                     )
         return found
 
-    def _failed(self, account_id: str, collector_names: list[str], ctx: CollectContext, err: SourceError) -> list[CoverageEntry]:
+    def _failed(
+        self, account_id: str, collector_names: list[str], ctx: CollectContext, err: SourceError
+    ) -> list[CoverageEntry]:
         return [
             CoverageEntry(
                 provider="aws",

@@ -1,0 +1,102 @@
+"""Helpers for tests that audit an emulated AWS organization (one place, not copied per test)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.config import load_config
+from agent.emulated_aws import (
+    MANAGEMENT_ACCOUNT,
+    EmulatedAws,
+    MemberSpec,
+    SeededOrg,
+    aws_environment,
+)
+from agent.models import Window
+from agent.pipeline import AuditOutcome, AuditRequest, run_audit
+from tests.conftest import REPO
+
+REGIONS = ["us-east-1", "us-west-2"]
+
+
+@dataclass
+class Audit:
+    outcome: AuditOutcome
+    report: dict[str, Any]
+    org: SeededOrg
+    config_path: Path
+
+    def account(self, name: str) -> dict[str, Any]:
+        aid = self.org.members[name]
+        return next(a for a in self.report["accounts"] if a["account_id"] == aid)
+
+    def findings(self, rule: str, name: str) -> list[dict[str, Any]]:
+        key = f"aws:{self.org.members[name]}"
+        return [
+            f for f in self.report["findings"] if f["rule"] == rule and f["scope"]["key"] == key
+        ]
+
+
+def write_config(tmp_path: Path, store_url: str, **aws_extra: Any) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        (REPO / "config" / "rules" / "example.yaml").read_text("utf-8"), encoding="utf-8"
+    )
+    aws: dict[str, Any] = {
+        "regions": REGIONS,
+        "organization": {
+            "role_name": "ComputewatchReadOnly",
+            "exclude_accounts": [MANAGEMENT_ACCOUNT],
+        },
+        "max_workers": 4,
+    }
+    aws.update(aws_extra)
+    config = {
+        "reporting_entity": {"name": "Test Reseller <b>Ltd</b>"},
+        "store": {"url": store_url},
+        "aws": aws,
+        "rules": ["rules.yaml"],
+    }
+    path = tmp_path / "computewatch.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def seed(aws: EmulatedAws, members: list[MemberSpec]) -> SeededOrg:
+    org = aws.seed_organization(members)
+    aws.enforce_iam()
+    return org
+
+
+def audit(
+    aws: EmulatedAws,
+    org: SeededOrg,
+    tmp_path: Path,
+    window: Window,
+    now: datetime,
+    store_url: str,
+    **request: Any,
+) -> Audit:
+    import json
+
+    config_path = write_config(tmp_path, store_url)
+    config = load_config(config_path)
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        outcome = run_audit(
+            config,
+            AuditRequest(
+                window=window,
+                now=now,
+                out_dir=tmp_path / "reports",
+                formats=["json", "html", "md"],
+                **request,
+            ),
+        )
+    report = json.loads(outcome.paths["json"].read_text("utf-8"))
+    return Audit(outcome, report, org, config_path)

@@ -1,0 +1,69 @@
+"""Shared fixtures: the catalog, both store backends, and one emulated AWS for the session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from agent.catalog import Catalog
+from agent.emulated_aws import EmulatedAws
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.load()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the project's PostgreSQL server, dropped afterwards.
+
+    Fails (never skips) when the server is not there: the store contract must hold on both backends.
+    """
+    name = f"cw_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required for the store tests: {exc}")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """Every store test runs against both backends (one contract suite)."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[EmulatedAws]:
+    cloud = EmulatedAws().start()
+    yield cloud
+    cloud.stop()
+
+
+@pytest.fixture
+def aws(moto_server: EmulatedAws) -> Iterator[EmulatedAws]:
+    """The session's emulated AWS, wiped before and after each test."""
+    moto_server.reset()
+    yield moto_server
+    moto_server.reset()

@@ -1,0 +1,140 @@
+"""The command line: help everywhere, exit codes, clear errors; a real subprocess against moto."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from agent.cli import main
+from agent.emulated_aws import EmulatedAws
+from tests.aws_scenarios import seed, write_config
+from tests.test_aws_ec2 import OCT, SCENARIO
+
+COMMANDS = sorted(main.commands)
+
+
+def test_the_expected_commands_exist() -> None:
+    assert {"audit", "demo", "schema", "validate"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_and_option_has_help(name: str) -> None:
+    cmd = main.commands[name]
+    assert cmd.help and len(cmd.help.strip()) > 20, f"{name} has no help text"
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            assert param.help, f"{name} {param.opts} has no help"
+    result = CliRunner().invoke(main, [name, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_validate_ok_and_bad(tmp_path: Path) -> None:
+    good = write_config(tmp_path, "sqlite:///x.db")
+    result = CliRunner().invoke(main, ["validate", "--config", str(good)])
+    assert result.exit_code == 0 and "OK" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("regions:", "regoins:"), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:" in result.output and "regoins" in result.output
+
+
+def test_missing_config_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["validate", "--config", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2 and "file not found" in result.output
+
+
+@pytest.mark.parametrize("what", ["config", "report"])
+def test_schema_prints_json_schema(what: str) -> None:
+    result = CliRunner().invoke(main, ["schema", what])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["$schema"].startswith("https://json-schema.org/")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--month", "2026-13"],
+        ["--month", "2026-10", "--quarter", "2026-Q4"],
+        ["--from", "2026-10-01"],
+        ["--format", "pdfx"],
+    ],
+)
+def test_bad_period_or_format_exits_2(tmp_path: Path, args: list[str]) -> None:
+    cfg = write_config(tmp_path, f"sqlite:///{tmp_path}/s.db")
+    result = CliRunner().invoke(main, ["audit", "--config", str(cfg), *args])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error:")
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agent.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_audit_subprocess_exit_codes(aws: EmulatedAws, tmp_path: Path) -> None:
+    org = seed(aws, SCENARIO)
+    cfg = write_config(tmp_path, f"sqlite:///{tmp_path}/s.db")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_ENDPOINT_URL": aws.endpoint,
+        "AWS_ACCESS_KEY_ID": org.auditor_key_id,
+        "AWS_SECRET_ACCESS_KEY": org.auditor_secret,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    out = tmp_path / "out"
+    full = run_cli(
+        ["audit", "--config", str(cfg), "--month", "2026-10", "--out", str(out), "-v"], env
+    )
+    assert full.returncode == 3, full.stderr
+    assert "BREACH  internal-3a090-hours-month" in full.stdout
+    assert "GAP aws" in full.stdout and "AccessDenied" in full.stdout
+    assert "ec2:DescribeInstances" in full.stdout  # -v prints API call counts
+    assert "[1/10]" in full.stderr  # progress
+    assert {p.suffix for p in out.iterdir()} == {".html", ".md", ".json"}
+
+    denied = run_cli(
+        [
+            "audit",
+            "--config",
+            str(cfg),
+            "--month",
+            "2026-10",
+            "--out",
+            str(out),
+            "--account",
+            org.members["denied"],
+            "--format",
+            "json",
+        ],
+        env,
+    )
+    assert denied.returncode == 4, denied.stderr  # coverage incomplete, no breach
+    clean = run_cli(
+        [
+            "audit",
+            "--config",
+            str(cfg),
+            "--month",
+            "2026-10",
+            "--out",
+            str(out),
+            "--account",
+            org.members["idle"],
+        ],
+        env,
+    )
+    assert clean.returncode == 0, clean.stderr
+    assert OCT.start.strftime("%Y-%m-%d") in clean.stdout

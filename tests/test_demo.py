@@ -1,0 +1,35 @@
+"""`computewatch demo`, as a user runs it (a subprocess), and what its report must show."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from reports.json_report import validate_contract
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    reports = out / "reports"
+    (json_path,) = reports.glob("audit-*.json")
+    assert (reports / json_path.name.replace(".json", ".html")).exists()
+    assert (reports / json_path.name.replace(".json", ".md")).exists()
+    assert str(json_path) in proc.stdout
+
+    doc = json.loads(json_path.read_text("utf-8"))
+    validate_contract(doc)
+    assert len(doc["accounts"]) >= 4
+    chips = {c for a in doc["accounts"] for c in a["accelerator_hours"]}
+    assert len(chips) >= 3
+    assert any(f["status"] == "BREACH" for f in doc["findings"])
+    assert doc["coverage"]["gaps"], "the demo must show a real coverage gap"
+    assert all(g["error"] == "AccessDenied" for g in doc["coverage"]["gaps"])
+    assert any(f["status"] == "UNKNOWN" and f["value"] is None for f in doc["findings"])
