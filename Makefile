@@ -16,14 +16,14 @@ demo: $(STAMP)
 	$(BIN)/computewatch demo --out demo-output
 
 test: $(STAMP)
-	$(BIN)/ruff check agent collectors reports tests bench
-	$(BIN)/ruff format --check agent collectors reports tests bench
+	$(BIN)/ruff check agent collectors reports tests $(wildcard bench)
+	$(BIN)/ruff format --check agent collectors reports tests $(wildcard bench)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check agent collectors reports tests bench
-	$(BIN)/ruff format --check agent collectors reports tests bench
+	$(BIN)/ruff check agent collectors reports tests $(wildcard bench)
+	$(BIN)/ruff format --check agent collectors reports tests $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
