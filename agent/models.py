@@ -38,6 +38,8 @@ class Metric(StrEnum):
     MODEL_OUTPUT_TOKENS = "model_output_tokens"
     MODEL_INVOCATIONS = "model_invocations"
     TRAINING_JOB_ACCELERATOR_HOURS = "training_job_accelerator_hours"
+    # A fine-tuning / model-customization job seen in the period (quantity 1 per job): a training signal.
+    MODEL_CUSTOMIZATION_JOBS = "model_customization_jobs"
 
 
 class CoverageStatus(StrEnum):
