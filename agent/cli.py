@@ -195,7 +195,11 @@ def audit(
     now = datetime.now(UTC)
     config = load_config(config_path)
     window = resolve_window(month, quarter, start, end, now)
-    fmts = [f.strip() for f in formats.split(",")] if formats else [str(f) for f in config.app.reports.formats]
+    fmts = (
+        [f.strip() for f in formats.split(",")]
+        if formats
+        else [str(f) for f in config.app.reports.formats]
+    )
     bad = [f for f in fmts if f not in ("html", "md", "json")]
     if bad:
         raise UsageError(f"unknown format(s) {', '.join(bad)}: choose from html, md, json")

@@ -377,7 +377,8 @@ class Store:
         stmt = self._scope(stmt, window, account_keys).group_by(*cols).order_by(*cols)
         with self.engine.connect() as conn:
             return [
-                Total(r[0], r[1], r[2], r[3], r[4], r[5], r[6], float(r[7])) for r in conn.execute(stmt)
+                Total(r[0], r[1], r[2], r[3], r[4], r[5], r[6], float(r[7]))
+                for r in conn.execute(stmt)
             ]
 
     def peaks(
