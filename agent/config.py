@@ -35,7 +35,8 @@ class AwsAccount(_Strict):
     role_arn: str | None = Field(default=None, pattern=r"^arn:aws[\w-]*:iam::\d{12}:role/.+$")
     profile: str | None = None
     external_id_env: str | None = Field(
-        default=None, description="name of the environment variable holding the AssumeRole external id"
+        default=None,
+        description="name of the environment variable holding the AssumeRole external id",
     )
 
     @model_validator(mode="after")
@@ -45,22 +46,53 @@ class AwsAccount(_Strict):
         return self
 
 
+OuId = Annotated[str, Field(pattern=r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")]
+
+
 class AwsOrganization(_Strict):
-    """Discover member accounts with Organizations ListAccounts and assume a role in each."""
+    """Discover member accounts with Organizations ListAccounts and assume a role in each.
+
+    Only ACTIVE accounts are read. Filters combine: an account must pass every one given.
+    """
 
     role_name: str = "ComputewatchReadOnly"
     external_id_env: str | None = None
     include_accounts: list[AwsAccountId] = []
     exclude_accounts: list[AwsAccountId] = []
+    include_ous: list[OuId] = Field(default=[], description="accounts anywhere under these OUs")
+    exclude_ous: list[OuId] = []
+    include_tags: dict[str, str] = Field(
+        default={}, description="account tags that must match; value '*' matches any value"
+    )
+    exclude_tags: dict[str, str] = {}
 
 
 class AwsSettings(_Strict):
-    profile: str | None = Field(default=None, description="profile for the caller (management) account")
-    regions: list[str] = Field(min_length=1, description="regions to read in every account")
+    profile: str | None = Field(
+        default=None, description="profile for the caller (management) account"
+    )
+    regions: list[str] | Literal["enabled"] = Field(
+        description="regions to read in every account, or 'enabled': every region enabled for "
+        "the account (DescribeRegions)"
+    )
+    home_region: str = Field(
+        default="us-east-1",
+        description="region for global APIs (STS, Organizations, Cost Explorer)",
+    )
     accounts: list[AwsAccount] = []
     organization: AwsOrganization | None = None
     role_session_name: str = Field(default="computewatch-audit", pattern=r"^[\w+=,.@-]{2,64}$")
-    max_workers: int = Field(default=8, ge=1, le=64)
+    max_workers: int = Field(default=8, ge=1, le=64, description="concurrent account-region units")
+    collectors: list[str] | None = Field(
+        default=None, description="run only these collectors (default: all AWS collectors)"
+    )
+
+    @field_validator("regions")
+    @classmethod
+    def _some_regions(cls, v: list[str] | str) -> list[str] | str:
+        if isinstance(v, list) and not v:
+            raise ValueError("give at least one region, or 'enabled'")
+        return v
 
     @model_validator(mode="after")
     def _has_accounts(self) -> AwsSettings:
@@ -122,7 +154,9 @@ class AzureCredential(_Strict):
     def _fields_fit_kind(self) -> AzureCredential:
         if self.kind == "service_principal":
             if not (self.tenant_id and self.client_id and self.client_secret_env):
-                raise ValueError("service_principal needs tenant_id, client_id and client_secret_env")
+                raise ValueError(
+                    "service_principal needs tenant_id, client_id and client_secret_env"
+                )
         elif self.kind == "managed_identity":
             if self.tenant_id or self.client_secret_env:
                 raise ValueError("managed_identity takes only client_id (user-assigned identity)")
@@ -156,7 +190,9 @@ class AzureSettings(_Strict):
     @model_validator(mode="after")
     def _one_way_to_choose(self) -> AzureSettings:
         if self.subscriptions and (self.include_subscriptions or self.exclude_subscriptions):
-            raise ValueError("list subscriptions or filter discovery with include/exclude, not both")
+            raise ValueError(
+                "list subscriptions or filter discovery with include/exclude, not both"
+            )
         return self
 
 
@@ -198,7 +234,9 @@ class EstimateSettings(_Strict):
 
 
 class ReportingEntity(_Strict):
-    name: str = Field(min_length=1, description="who files the report (the cloud provider or reseller)")
+    name: str = Field(
+        min_length=1, description="who files the report (the cloud provider or reseller)"
+    )
 
 
 class AppConfig(_Strict):
@@ -230,7 +268,10 @@ class LoadedConfig:
     @property
     def digest(self) -> str:
         """SHA-256 over the effective config and rules, for evidence manifests."""
-        payload = {"config": self.app.model_dump(mode="json"), "rules": [r.id for r in self.rules.rules]}
+        payload = {
+            "config": self.app.model_dump(mode="json"),
+            "rules": [r.id for r in self.rules.rules],
+        }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def relative(self, p: str) -> Path:

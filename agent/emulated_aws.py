@@ -19,7 +19,28 @@ from typing import Any
 import boto3
 import requests
 
-READ_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeRegions"]
+# What computewatch's audit role may do in a member account, and its caller in the management
+# account (config/aws-iam-policy.json is the shipped version; a test keeps the two honest).
+READ_ACTIONS = [
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeRegions",
+    "cloudwatch:ListMetrics",
+    "cloudwatch:GetMetricData",
+    "bedrock:ListModelCustomizationJobs",
+    "sagemaker:Search",
+    "sagemaker:ListTrainingJobs",
+    "sagemaker:DescribeTrainingJob",
+]
+CALLER_ACTIONS = [
+    "organizations:ListAccounts",
+    "organizations:ListRoots",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListTagsForResource",
+    "sts:AssumeRole",
+    "ce:GetCostAndUsage",
+]
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account id
 SEED_KEYS = {"aws_access_key_id": "seed", "aws_secret_access_key": "seed"}
 
@@ -38,6 +59,8 @@ class MemberSpec:
     name: str
     instances: tuple[InstanceSpec, ...] = ()
     allowed_actions: tuple[str, ...] = tuple(READ_ACTIONS)
+    ou: str = ""  # name of an organizational unit directly under the root ("" = the root)
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -47,6 +70,7 @@ class SeededOrg:
     auditor_secret: str
     role_name: str
     members: dict[str, str] = field(default_factory=dict)  # name -> account id
+    ous: dict[str, str] = field(default_factory=dict)  # OU name -> OU id
 
 
 class EmulatedAws:
@@ -86,7 +110,10 @@ class EmulatedAws:
         )
 
     def seed_organization(
-        self, members: list[MemberSpec], role_name: str = "ComputewatchReadOnly"
+        self,
+        members: list[MemberSpec],
+        role_name: str = "ComputewatchReadOnly",
+        caller_actions: tuple[str, ...] = tuple(CALLER_ACTIONS),
     ) -> SeededOrg:
         """Create an organization, its member accounts, a read-only role in each, and their instances."""
         org = self.client("organizations")
@@ -94,10 +121,24 @@ class EmulatedAws:
         seeded = SeededOrg(self.endpoint, "", "", role_name)
         # The management account is listed by Organizations too; it gets the audit role like any member.
         self._add_role(self.client("iam"), role_name, READ_ACTIONS)
+        root = org.list_roots()["Roots"][0]["Id"]
         for spec in members:
-            status = org.create_account(Email=f"{spec.name}@example.invalid", AccountName=spec.name)
+            status = org.create_account(
+                Email=f"{spec.name}@example.invalid",
+                AccountName=spec.name,
+                Tags=[{"Key": k, "Value": v} for k, v in spec.tags],
+            )
             account_id = status["CreateAccountStatus"]["AccountId"]
             seeded.members[spec.name] = account_id
+            if spec.ou:
+                if spec.ou not in seeded.ous:
+                    ou = org.create_organizational_unit(ParentId=root, Name=spec.ou)
+                    seeded.ous[spec.ou] = ou["OrganizationalUnit"]["Id"]
+                org.move_account(
+                    AccountId=account_id,
+                    SourceParentId=root,
+                    DestinationParentId=seeded.ous[spec.ou],
+                )
             creds = self._enter(account_id)
             self._add_role(self.client("iam", **creds), role_name, list(spec.allowed_actions))
             for inst in spec.instances:
@@ -107,13 +148,20 @@ class EmulatedAws:
         iam.put_user_policy(
             UserName="computewatch-auditor",
             PolicyName="computewatch-discovery",
-            PolicyDocument=json.dumps(
-                _policy(["organizations:ListAccounts", "sts:AssumeRole", *READ_ACTIONS])
-            ),
+            PolicyDocument=json.dumps(_policy([*caller_actions, *READ_ACTIONS])),
         )
         key = iam.create_access_key(UserName="computewatch-auditor")["AccessKey"]
         seeded.auditor_key_id, seeded.auditor_secret = key["AccessKeyId"], key["SecretAccessKey"]
         return seeded
+
+    def inject_cost_and_usage(self, pages: list[dict[str, Any]]) -> None:
+        """Queue GetCostAndUsage answers (moto ignores the request; each distinct request,
+        including each NextPageToken, takes the next page)."""
+        requests.post(
+            f"{self.endpoint}/moto-api/static/ce/cost-and-usage-results",
+            json={"account_id": MANAGEMENT_ACCOUNT, "results": pages},
+            timeout=10,
+        ).raise_for_status()
 
     @staticmethod
     def _add_role(iam: Any, role_name: str, actions: list[str]) -> None:

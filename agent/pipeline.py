@@ -15,9 +15,9 @@ from agent.estimates import methodology
 from agent.evaluate import evaluate_window, rule_windows
 from agent.models import Finding, FindingStatus, Window
 from agent.store import Store
-from agent.usage import AccountUsage, build_account_usage
+from agent.usage import HOURS_METRICS, AccountUsage, build_account_usage
 from collectors import registry
-from collectors.base import ApiCallCounter, CollectContext, Provider, providers
+from collectors.base import ApiCallCounter, CollectContext, Provider, collectors, providers
 from collectors.runner import Progress, run_collection
 from reports.context import AuditContext, build_audit_context
 from reports.render import write_reports
@@ -91,7 +91,14 @@ def run_audit(
     try:
         run_id = store.start_run(req.window, req.now, __version__, config.digest)
         try:
-            ctx = CollectContext(window=req.window, now=req.now, catalog=catalog)
+            final_days = {
+                name: store.final_days(cls.provider, name, cls.final_after)
+                for name, cls in collectors.items()
+                if cls.final_after is not None
+            }
+            ctx = CollectContext(
+                window=req.window, now=req.now, catalog=catalog, final_days=final_days
+            )
             result = run_collection(provider_list, ctx, req.accounts, req.progress)
             written = store.write_usage(run_id, result.records, req.now)
             store.write_coverage(run_id, result.coverage, req.now)
@@ -104,6 +111,7 @@ def run_audit(
                 return build_account_usage(
                     result.accounts,
                     store.totals(window, keys),
+                    store.daily_totals(window, HOURS_METRICS, keys),
                     store.peaks(window, keys),
                     result.coverage,
                     catalog,

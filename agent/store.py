@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,18 @@ class Peak:
     account_id: str
     accelerator: str
     method: str
+    quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRow:
+    provider: str
+    account_id: str
+    metric: str
+    accelerator: str
+    sku: str
+    method: str
+    day: datetime
     quantity: float
 
 
@@ -437,6 +449,61 @@ class Store:
             return [
                 DailyTotal(r[0], r[1], r[2], _aware(r[3]), float(r[4])) for r in conn.execute(stmt)
             ]
+
+    def daily_totals(
+        self,
+        window: Window,
+        metrics: Iterable[str],
+        account_keys: Iterable[tuple[str, str]] | None = None,
+    ) -> list[DailyRow]:
+        """Per day, account, metric, chip, sku and method: lets a billing figure supersede an
+        inventory estimate day by day instead of both being summed."""
+        cols = [
+            usage.c.provider,
+            usage.c.account_id,
+            usage.c.metric,
+            usage.c.accelerator,
+            usage.c.sku,
+            usage.c.method,
+            usage.c.period_start,
+        ]
+        stmt = self._scope(
+            sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
+                usage.c.metric.in_(list(metrics))
+            ),
+            window,
+            account_keys,
+        )
+        stmt = stmt.group_by(*cols).order_by(*cols)
+        with self.engine.connect() as conn:
+            return [
+                DailyRow(r[0], r[1], r[2], r[3], r[4], r[5], _aware(r[6]), float(r[7]))
+                for r in conn.execute(stmt)
+            ]
+
+    def final_days(self, provider: str, collector: str, final_after: timedelta) -> frozenset[date]:
+        """Days a collector already read successfully at least `final_after` after they ended."""
+        stmt = sa.select(
+            coverage.c.period_start, coverage.c.period_end, coverage.c.recorded_at
+        ).where(
+            coverage.c.provider == provider,
+            coverage.c.collector == collector,
+            coverage.c.status == str(CoverageStatus.OK),
+        )
+        days: set[date] = set()
+        with self.engine.connect() as conn:
+            for start, end, recorded in conn.execute(stmt):
+                start, end, recorded = _aware(start), _aware(end), _aware(recorded)
+                day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+                if day < start:
+                    day += timedelta(days=1)
+                while (
+                    day + timedelta(days=1) <= end
+                    and day + timedelta(days=1) + final_after <= recorded
+                ):
+                    days.add(day.date())
+                    day += timedelta(days=1)
+        return frozenset(days)
 
     def count_usage(self) -> int:
         with self.engine.connect() as conn:

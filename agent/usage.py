@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from agent.catalog import Catalog
 from agent.estimates import FlopBand, training_flop
-from agent.models import Account, CoverageEntry, CoverageStatus, Metric
-from agent.store import Peak, Total
+from agent.models import Account, CoverageEntry, CoverageStatus, Method, Metric
+from agent.store import DailyRow, Peak, Total
 
 TOKEN_METRICS = {
     str(Metric.MODEL_INPUT_TOKENS): "input",
     str(Metric.MODEL_OUTPUT_TOKENS): "output",
     str(Metric.MODEL_INVOCATIONS): "invocations",
 }
+HOURS_METRICS = (str(Metric.ACCELERATOR_HOURS), str(Metric.INSTANCE_HOURS))
 
 
 @dataclass
@@ -29,8 +31,12 @@ class AccountUsage:
     instance_hours: dict[str, float] = field(default_factory=dict)
     peak_concurrent: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, dict[str, float]] = field(default_factory=dict)
+    training_hours: dict[str, float] = field(default_factory=dict)  # training jobs, by chip
+    customization_jobs: dict[str, float] = field(default_factory=dict)  # fine-tuning, by base model
     methods: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     flop: FlopBand | None = None
+    # chip -> (billing, inventory estimate) accelerator-hours over the days both sources cover.
+    reconciliation: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -48,9 +54,48 @@ def coverage_status(entries: Sequence[CoverageEntry]) -> str:
     return "partial" if failed else "complete"
 
 
+def _add(target: dict[str, float], key: str, qty: float) -> None:
+    target[key] = target.get(key, 0.0) + qty
+
+
+def merge_hours(u: AccountUsage, rows: Iterable[DailyRow]) -> None:
+    """Per day, billing is authoritative: where it exists, that day's inventory estimates are set
+    aside (kept only to print the variance), never added to it."""
+    by_day: dict[tuple[str, datetime], list[DailyRow]] = defaultdict(list)
+    for r in rows:
+        by_day[(r.metric, r.day)].append(r)
+    for (metric, _), day_rows in sorted(by_day.items()):
+        billed = [r for r in day_rows if r.method == Method.BILLING]
+        others = [r for r in day_rows if r.method != Method.BILLING]
+        for r in billed or others:
+            u.methods[metric].add(r.method)
+            if metric == Metric.ACCELERATOR_HOURS:
+                _add(u.accelerator_hours, r.accelerator, r.quantity)
+            else:
+                _add(u.instance_hours, r.sku, r.quantity)
+        if metric == Metric.ACCELERATOR_HOURS and billed and others:
+            for chip in sorted({r.accelerator for r in day_rows}):
+                b = sum(r.quantity for r in billed if r.accelerator == chip)
+                i = sum(r.quantity for r in others if r.accelerator == chip)
+                pb, pi = u.reconciliation.get(chip, (0.0, 0.0))
+                u.reconciliation[chip] = (pb + b, pi + i)
+
+
+def _add_total(u: AccountUsage, t: Total) -> None:
+    u.methods[t.metric].add(t.method)
+    if t.metric == Metric.TRAINING_JOB_ACCELERATOR_HOURS:
+        _add(u.training_hours, t.accelerator, t.quantity)
+    elif t.metric == Metric.MODEL_CUSTOMIZATION_JOBS:
+        _add(u.customization_jobs, t.model, t.quantity)
+    elif t.metric in TOKEN_METRICS:
+        slot = u.tokens.setdefault(t.model, {"input": 0.0, "output": 0.0, "invocations": 0.0})
+        slot[TOKEN_METRICS[t.metric]] += t.quantity
+
+
 def build_account_usage(
     accounts: Iterable[Account],
     totals: Iterable[Total],
+    daily_hours: Iterable[DailyRow],
     peaks: Iterable[Peak],
     coverage: Iterable[CoverageEntry],
     catalog: Catalog,
@@ -69,26 +114,20 @@ def build_account_usage(
             units_read=sum(1 for e in entries if e.status is CoverageStatus.OK),
             units_total=len(entries),
         )
+    grouped: dict[tuple[str, str], list[DailyRow]] = defaultdict(list)
+    for row in daily_hours:
+        grouped[(row.provider, row.account_id)].append(row)
+    for key, rows in grouped.items():
+        if key in out:
+            merge_hours(out[key], rows)
     for t in totals:
         u = out.get((t.provider, t.account_id))
-        if u is None:
-            continue
-        u.methods[t.metric].add(t.method)
-        if t.metric == Metric.ACCELERATOR_HOURS:
-            u.accelerator_hours[t.accelerator] = (
-                u.accelerator_hours.get(t.accelerator, 0.0) + t.quantity
-            )
-        elif t.metric == Metric.INSTANCE_HOURS:
-            u.instance_hours[t.sku] = u.instance_hours.get(t.sku, 0.0) + t.quantity
-        elif t.metric in TOKEN_METRICS:
-            slot = u.tokens.setdefault(t.model, {"input": 0.0, "output": 0.0, "invocations": 0.0})
-            slot[TOKEN_METRICS[t.metric]] += t.quantity
+        if u is not None and t.metric not in HOURS_METRICS:
+            _add_total(u, t)
     for p in peaks:
         u = out.get((p.provider, p.account_id))
         if u is not None:
-            u.peak_concurrent[p.accelerator] = (
-                u.peak_concurrent.get(p.accelerator, 0.0) + p.quantity
-            )
+            _add(u.peak_concurrent, p.accelerator, p.quantity)
             u.methods[str(Metric.PEAK_CONCURRENT_ACCELERATORS)].add(p.method)
     for u in out.values():
         if u.coverage_status != "failed":

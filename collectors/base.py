@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar, Literal, Protocol
 
 from agent.catalog import Catalog
 from agent.models import Account, CoverageEntry, UsageRecord, Window
@@ -56,11 +57,16 @@ class Target:
 
 @dataclass(frozen=True)
 class CollectContext:
-    """What every collector needs besides its target; the clock is passed in, never read."""
+    """What every collector needs besides its target; the clock is passed in, never read.
+
+    `final_days` names, per collector, the days whose data the store already holds in final form
+    (see `Collector.final_after`): a collector that pays per request skips them.
+    """
 
     window: Window
     now: datetime
     catalog: Catalog
+    final_days: Mapping[str, frozenset[date]] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +74,7 @@ class Discovery:
     """Targets a provider can read, accounts it found, and what it could not reach (as coverage)."""
 
     targets: list[Target] = field(default_factory=list)
+    org_targets: list[Target] = field(default_factory=list)
     accounts: list[Account] = field(default_factory=list)
     failures: list[CoverageEntry] = field(default_factory=list)
 
@@ -78,6 +85,12 @@ class Collector(ABC):
     name: ClassVar[str]
     provider: ClassVar[str]
     description: ClassVar[str] = ""
+    # "account-region": run once per account and region. "organization": run once per provider
+    # (e.g. one organization-wide billing query that covers every linked account).
+    scope: ClassVar[Literal["account-region", "organization"]] = "account-region"
+    # Data older than this (after its day ends) no longer changes at the source; the store's copy
+    # is reused instead of asking (and paying) again. None: always ask.
+    final_after: ClassVar[timedelta | None] = None
 
     @abstractmethod
     def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:
@@ -100,6 +113,10 @@ class Provider(ABC):
 
     def max_workers(self) -> int:
         return 8
+
+    def enabled_collectors(self, available: list[str]) -> list[str]:
+        """The collectors to run (a provider's config may switch some off)."""
+        return available
 
 
 providers: Registry[type[Provider]] = Registry("provider")

@@ -12,6 +12,7 @@ T = TypeVar("T")
 BUILTIN_MODULES = (
     "collectors.aws.provider",
     "collectors.aws.ec2",
+    "collectors.aws.costexplorer",
 )
 
 

@@ -50,8 +50,10 @@ def run_collection(
 ) -> CollectionResult:
     result = CollectionResult()
     for provider in provider_list:
-        names = collectors_for(provider.name)
-        discovery = provider.discover(ctx, names)
+        names = provider.enabled_collectors(collectors_for(provider.name))
+        instances: list[Collector] = [collectors.get(n)() for n in names]
+        per_unit = [c.name for c in instances if c.scope == "account-region"]
+        discovery = provider.discover(ctx, per_unit)
         targets = discovery.targets
         if only_accounts is not None:
             targets = [t for t in targets if t.account.account_id in only_accounts]
@@ -59,8 +61,10 @@ def run_collection(
             discovery.accounts = [a for a in discovery.accounts if a.account_id in only_accounts]
         result.accounts.extend(discovery.accounts)
         result.coverage.extend(discovery.failures)
-        instances: list[Collector] = [collectors.get(n)() for n in names]
-        units = [(t, c) for t in targets for c in instances]
+        units = [(t, c) for t in targets for c in instances if c.scope == "account-region"]
+        units += [
+            (t, c) for t in discovery.org_targets for c in instances if c.scope == "organization"
+        ]
         done = 0
         with ThreadPoolExecutor(
             max_workers=provider.max_workers(), thread_name_prefix="collect"

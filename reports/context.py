@@ -52,6 +52,19 @@ class FlopView:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconciliation:
+    """Billing (authoritative) against the inventory estimate, over the days both cover."""
+
+    chip: str
+    billing: float
+    inventory: float
+
+    @property
+    def variance_pct(self) -> float | None:
+        return None if self.billing == 0 else 100.0 * (self.inventory - self.billing) / self.billing
+
+
+@dataclass(frozen=True, slots=True)
 class AccountView:
     provider: str
     account_id: str
@@ -65,6 +78,9 @@ class AccountView:
     peak_concurrent: tuple[tuple[str, int], ...]
     flop: FlopView | None
     tokens: tuple[TokenView, ...]
+    training_hours: tuple[ChipHours, ...]
+    customization_jobs: tuple[tuple[str, int], ...]
+    reconciliation: tuple[Reconciliation, ...]
     methods: tuple[tuple[str, str], ...]
 
 
@@ -165,6 +181,11 @@ def _account_view(u: AccountUsage, catalog: Catalog) -> AccountView:
         tokens=tuple(
             TokenView(m, t["input"], t["output"], t["invocations"])
             for m, t in sorted(u.tokens.items())
+        ),
+        training_hours=_chip_hours(u.training_hours, catalog),
+        customization_jobs=tuple((m, round(n)) for m, n in sorted(u.customization_jobs.items())),
+        reconciliation=tuple(
+            Reconciliation(c, b, i) for c, (b, i) in sorted(u.reconciliation.items())
         ),
         methods=tuple((metric, ", ".join(sorted(ms))) for metric, ms in sorted(u.methods.items())),
     )

@@ -69,6 +69,14 @@ def to_contract(ctx: AuditContext) -> dict[str, Any]:
                     t.model: {"input": t.input, "output": t.output, "invocations": t.invocations}
                     for t in a.tokens
                 },
+                "training_job_accelerator_hours": {
+                    c.chip: _round(c.hours) for c in a.training_hours
+                },
+                "model_customization_jobs": dict(a.customization_jobs),
+                "billing_reconciliation": {
+                    r.chip: {"billing": _round(r.billing), "inventory": _round(r.inventory)}
+                    for r in a.reconciliation
+                },
                 "methods": dict(a.methods),
             }
         )

@@ -68,8 +68,8 @@ def write_config(tmp_path: Path, store_url: str, **aws_extra: Any) -> Path:
     return path
 
 
-def seed(aws: EmulatedAws, members: list[MemberSpec]) -> SeededOrg:
-    org = aws.seed_organization(members)
+def seed(aws: EmulatedAws, members: list[MemberSpec], **kwargs: Any) -> SeededOrg:
+    org = aws.seed_organization(members, **kwargs)
     aws.enforce_iam()
     return org
 

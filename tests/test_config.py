@@ -69,7 +69,7 @@ def test_minimal_config_loads(tmp_path: Path) -> None:
             BASE.replace("  regions: [us-east-1]\n", "  regions: []\n"),
             4,
             "aws.regions",
-            "at least 1",
+            "at least one region",
         ),
         (BASE.replace("version: 1", "version: 2"), 1, "version", "1"),
         (

@@ -24,6 +24,17 @@ CLIENT_CONFIG = Config(
 )
 
 
+HTTP_CODES = {
+    "400": "BadRequest",
+    "401": "Unauthorized",
+    "403": "AccessDenied",
+    "404": "NotFound",
+    "429": "Throttling",
+    "500": "InternalError",
+    "503": "ServiceUnavailable",
+}
+
+
 def count_calls(session: boto3.Session, counter: ApiCallCounter) -> None:
     """Count every API operation this session's clients make (botocore event hook)."""
 
@@ -51,9 +62,12 @@ def translate_errors(service: str) -> Iterator[None]:
         yield
     except bexc.ClientError as exc:
         err = exc.response.get("Error", {})
-        raise SourceError(
-            service, err.get("Code", "ClientError"), err.get("Message", str(exc))
-        ) from exc
+        code, message = str(err.get("Code", "ClientError")), str(err.get("Message", "") or exc)
+        if code.isdigit():
+            # The body carried no error code (botocore fell back to the HTTP status).
+            message = f"HTTP {code}: {message}"
+            code = HTTP_CODES.get(code, f"HTTP{code}")
+        raise SourceError(service, code, message) from exc
     except bexc.NoCredentialsError as exc:
         raise SourceError(service, "NoCredentials", str(exc)) from exc
     except bexc.EndpointConnectionError as exc:

@@ -1,4 +1,4 @@
-"""AWS provider: which accounts to read (explicit list or Organizations) and how to get in.
+"""AWS provider: which accounts and regions to read, and how to get in.
 
 Credentials come from the standard boto3 chain (environment, profile, instance role); member
 accounts are entered with STS AssumeRole. `AWS_ENDPOINT_URL` (honoured by boto3 itself) points
@@ -12,11 +12,14 @@ from typing import Any
 
 import boto3
 
-from agent.config import AwsAccount, AwsSettings
-from agent.errors import SourceError
+from agent.config import AwsAccount, AwsOrganization, AwsSettings
+from agent.errors import SourceError, UsageError
 from agent.models import Account, CoverageEntry, CoverageStatus
 from collectors.aws.common import CLIENT_CONFIG, AwsClients, count_calls, translate_errors
 from collectors.base import ApiCallCounter, CollectContext, Discovery, Provider, Target, providers
+
+ORGANIZATION = Account("aws", "organization", "AWS Organization (caller's billing view)")
+ALL_REGIONS = "all-regions"
 
 
 @providers.register("aws")
@@ -34,12 +37,27 @@ class AwsProvider(Provider):
     def max_workers(self) -> int:
         return self.settings.max_workers
 
+    def enabled_collectors(self, available: list[str]) -> list[str]:
+        wanted = self.settings.collectors
+        if wanted is None:
+            return available
+        unknown = sorted(set(wanted) - set(available))
+        if unknown:
+            raise UsageError(
+                f"aws.collectors: unknown collector(s) {', '.join(unknown)} (known: {', '.join(available)})"
+            )
+        return [n for n in available if n in wanted]
+
+    # -- sessions ---------------------------------------------------------------------------
     def _session(self, profile: str | None = None, **creds: str) -> boto3.Session:
         session = (
             boto3.Session(profile_name=profile, **creds) if profile else boto3.Session(**creds)
         )
         count_calls(session, self.counter)
         return session
+
+    def _client(self, session: boto3.Session, service: str) -> Any:
+        return session.client(service, region_name=self.settings.home_region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
 
     def _assume(
         self, base: boto3.Session, role_arn: str, external_id_env: str | None
@@ -55,45 +73,70 @@ class AwsProvider(Provider):
                     "sts", "ExternalIdMissing", f"environment variable {external_id_env} is not set"
                 )
             kwargs["ExternalId"] = value
-        sts = base.client("sts", region_name=self.settings.regions[0], config=CLIENT_CONFIG)
         with translate_errors("sts"):
-            creds = sts.assume_role(**kwargs)["Credentials"]
+            creds = self._client(base, "sts").assume_role(**kwargs)["Credentials"]
         return self._session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
         )
 
-    def _org_accounts(self, base: boto3.Session) -> list[AwsAccount]:
-        org_cfg = self.settings.organization
-        assert org_cfg is not None
-        client = base.client(
-            "organizations", region_name=self.settings.regions[0], config=CLIENT_CONFIG
-        )
-        partition = base.get_partition_for_region(self.settings.regions[0])
-        found: list[AwsAccount] = []
+    # -- organization -----------------------------------------------------------------------
+    def _org_accounts(self, base: boto3.Session, org_cfg: AwsOrganization) -> list[AwsAccount]:
+        client = self._client(base, "organizations")
+        partition = base.get_partition_for_region(self.settings.home_region)
         with translate_errors("organizations"):
-            for page in client.get_paginator("list_accounts").paginate():
-                for acct in page["Accounts"]:
-                    if acct.get("Status", "ACTIVE") != "ACTIVE":
-                        continue
-                    aid = acct["Id"]
-                    if org_cfg.include_accounts and aid not in org_cfg.include_accounts:
-                        continue
-                    if aid in org_cfg.exclude_accounts:
-                        continue
-                    found.append(
-                        AwsAccount(
-                            id=aid,
-                            name=acct.get("Name", ""),
-                            role_arn=f"arn:{partition}:iam::{aid}:role/{org_cfg.role_name}",
-                            external_id_env=org_cfg.external_id_env,
-                        )
-                    )
+            listed = [
+                acct
+                for page in client.get_paginator("list_accounts").paginate()
+                for acct in page["Accounts"]
+                if acct.get("Status", "ACTIVE") == "ACTIVE"
+            ]
+            ous = _ou_index(client) if (org_cfg.include_ous or org_cfg.exclude_ous) else {}
+        found: list[AwsAccount] = []
+        for acct in listed:
+            aid = acct["Id"]
+            if org_cfg.include_accounts and aid not in org_cfg.include_accounts:
+                continue
+            if aid in org_cfg.exclude_accounts:
+                continue
+            if ous:
+                path = ous.get(aid, set())
+                if org_cfg.include_ous and not path & set(org_cfg.include_ous):
+                    continue
+                if path & set(org_cfg.exclude_ous):
+                    continue
+            if (org_cfg.include_tags or org_cfg.exclude_tags) and not _tags_pass(
+                client, aid, org_cfg
+            ):
+                continue
+            found.append(
+                AwsAccount(
+                    id=aid,
+                    name=acct.get("Name", ""),
+                    role_arn=f"arn:{partition}:iam::{aid}:role/{org_cfg.role_name}",
+                    external_id_env=org_cfg.external_id_env,
+                )
+            )
         return found
 
+    # -- discovery --------------------------------------------------------------------------
+    def _regions(self, session: boto3.Session) -> list[str]:
+        if isinstance(self.settings.regions, list):
+            return list(self.settings.regions)
+        with translate_errors("ec2"):
+            out = self._client(session, "ec2").describe_regions(
+                Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
+            )
+        return sorted(r["RegionName"] for r in out["Regions"])
+
     def _failed(
-        self, account_id: str, collector_names: list[str], ctx: CollectContext, err: SourceError
+        self,
+        account_id: str,
+        regions: list[str],
+        collector_names: list[str],
+        ctx: CollectContext,
+        err: SourceError,
     ) -> list[CoverageEntry]:
         return [
             CoverageEntry(
@@ -107,19 +150,31 @@ class AwsProvider(Provider):
                 error_code=err.code,
                 error_message=f"{err.service}: {err.message}",
             )
-            for region in self.settings.regions
+            for region in regions
             for name in collector_names
         ]
+
+    def _configured_regions(self) -> list[str]:
+        return (
+            list(self.settings.regions)
+            if isinstance(self.settings.regions, list)
+            else [ALL_REGIONS]
+        )
 
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
         base = self._session(self.settings.profile)
+        out.org_targets.append(
+            Target(ORGANIZATION, "global", AwsClients(base, self.settings.home_region))
+        )
         wanted: list[AwsAccount] = list(self.settings.accounts)
         if self.settings.organization is not None:
             try:
-                listed = self._org_accounts(base)
+                listed = self._org_accounts(base, self.settings.organization)
             except SourceError as err:
-                out.failures.extend(self._failed("organization", ["aws.organizations"], ctx, err))
+                out.failures.extend(
+                    self._failed("organization", ["global"], ["aws.organizations"], ctx, err)
+                )
                 listed = []
             known = {a.id for a in wanted}
             wanted.extend(a for a in listed if a.id not in known)
@@ -133,9 +188,48 @@ class AwsProvider(Provider):
                     session = self._session(acct.profile)
                 else:
                     session = base
+                regions = self._regions(session)
             except SourceError as err:
-                out.failures.extend(self._failed(acct.id, collector_names, ctx, err))
+                out.failures.extend(
+                    self._failed(acct.id, self._configured_regions(), collector_names, ctx, err)
+                )
                 continue
-            for region in self.settings.regions:
+            for region in regions:
                 out.targets.append(Target(account, region, AwsClients(session, region)))
         return out
+
+
+def _ou_index(client: Any) -> dict[str, set[str]]:
+    """Account id -> every OU (and root) above it: one walk of the tree, no per-account calls."""
+    index: dict[str, set[str]] = {}
+
+    def walk(parent: str, above: set[str]) -> None:
+        here = above | {parent}
+        for page in client.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
+            for acct in page["Accounts"]:
+                index[acct["Id"]] = here
+        for page in client.get_paginator("list_organizational_units_for_parent").paginate(
+            ParentId=parent
+        ):
+            for ou in page["OrganizationalUnits"]:
+                walk(ou["Id"], here)
+
+    for root in client.list_roots()["Roots"]:
+        walk(root["Id"], set())
+    return index
+
+
+def _tags_pass(client: Any, account_id: str, org_cfg: AwsOrganization) -> bool:
+    """Tag filters need the account's tags: one call per candidate account, only when configured."""
+    with translate_errors("organizations"):
+        pages = client.get_paginator("list_tags_for_resource").paginate(ResourceId=account_id)
+        tags = {t["Key"]: t["Value"] for page in pages for t in page["Tags"]}
+
+    def match(want: dict[str, str]) -> bool:
+        return any(k in tags and (v == "*" or tags[k] == v) for k, v in want.items())
+
+    if org_cfg.include_tags and not all(
+        k in tags and (v == "*" or tags[k] == v) for k, v in org_cfg.include_tags.items()
+    ):
+        return False
+    return not (org_cfg.exclude_tags and match(org_cfg.exclude_tags))
