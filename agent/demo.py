@@ -1,10 +1,11 @@
-"""The embedded demo: an emulated AWS organization, a fictional scenario, a full audit.
+"""The embedded demo: emulated AWS organization and Azure tenant, fictional scenario, full audit.
 
 All names are fictional. The audited period is the last full calendar month before `now`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,12 +20,24 @@ from agent.emulated_aws import (
     MemberSpec,
     aws_environment,
 )
+from agent.emulated_azure import (
+    CognitiveAccountSpec,
+    DailyUsage,
+    DeploymentSpec,
+    EmulatedAzure,
+    ScaleSetSpec,
+    SubscriptionSpec,
+    TenantSpec,
+    VmSpec,
+)
 from agent.models import Window
 from agent.pipeline import AuditOutcome, AuditRequest, run_audit
 from collectors.runner import Progress
 
 REGIONS = ["us-east-1", "us-west-2"]
 DEMO_RULES = Path(__file__).resolve().parent.parent / "config" / "rules" / "example.yaml"
+AZURE_ROLE = Path(__file__).resolve().parent.parent / "config" / "azure-custom-role.json"
+AZURE_SECRET_ENV = "COMPUTEWATCH_DEMO_AZURE_SECRET"  # noqa: S105 - a variable's name
 
 
 def previous_month(now: datetime) -> Window:
@@ -69,6 +82,112 @@ def scenario(period: Window) -> list[MemberSpec]:
     ]
 
 
+def azure_scenario(period: Window, granted: tuple[str, ...]) -> TenantSpec:
+    """Three subscriptions: H100/A100 training with an AKS GPU pool, Azure OpenAI apps, and one
+    that answers 403. The readable two grant exactly the shipped custom role's actions."""
+    p = period.start
+
+    def at(days: float) -> datetime:
+        return p + timedelta(days=days)
+
+    def usage(inp: int, out: int, req: int) -> tuple[DailyUsage, ...]:
+        # A weekly rhythm: weekdays between 80 % and 120 % of the base, weekends at 40 %.
+        days = [d.start.date() for d in period.day_windows()]
+        scale = {d: 4 if d.weekday() >= 5 else 8 + d.day % 5 for d in days}
+        return tuple(
+            DailyUsage(d, inp * scale[d] // 10, out * scale[d] // 10, req * scale[d] // 10)
+            for d in days
+        )
+
+    training = SubscriptionSpec(
+        "5d3b8f2e-6a41-4c97-b2d8-0e7f1a9c4b63",
+        "borealis-ai-labs",
+        vms=(
+            VmSpec(
+                "nd-h100-train-01",
+                "Standard_ND96isr_H100_v5",
+                "eastus",
+                at(-20),
+                ((at(-20), None),),
+            ),
+            VmSpec(
+                "nd-h100-train-02",
+                "Standard_ND96isr_H100_v5",
+                "eastus",
+                at(-20),
+                ((at(-20), at(-15)), (at(6), at(16))),
+            ),
+            VmSpec(
+                "nc-a100-notebook",
+                "Standard_NC24ads_A100_v4",
+                "westeurope",
+                at(2),
+                ((at(2), at(9)), (at(12.5), at(14))),
+                stop_action="powerOff",
+            ),
+            VmSpec(
+                "nv-a10-workstation",
+                "Standard_NV12ads_A10_v5",
+                "westeurope",
+                at(-60),
+                ((at(-60), None),),
+            ),
+            VmSpec("build-agent-01", "Standard_D4s_v5", "eastus", at(-90), ((at(-90), None),)),
+        ),
+        scale_sets=(
+            ScaleSetSpec(
+                "aks-gpu-nodepool",
+                "Standard_NC48ads_A100_v4",
+                "westeurope",
+                capacity=4,
+                created=at(-40),
+                runs=((at(-40), at(-30)), (at(11), None)),
+            ),
+        ),
+        allowed_actions=granted,
+    )
+    assistant = SubscriptionSpec(
+        "a7c1e94b-2f3d-4e8a-9b61-c5d0f2e7a318",
+        "cobalt-assist-prod",
+        accounts=(
+            CognitiveAccountSpec(
+                "cobalt-openai-eus",
+                "eastus",
+                deployments=(
+                    DeploymentSpec(
+                        "chat-gpt4o", "gpt-4o", "2024-11-20", usage(1_400_000, 350_000, 4_200)
+                    ),
+                    DeploymentSpec(
+                        "batch-mini", "gpt-4o-mini", "2024-07-18", usage(2_000_000, 400_000, 9_000)
+                    ),
+                    DeploymentSpec(
+                        "embeddings", "text-embedding-3-large", "1", usage(900_000, 0, 3_000)
+                    ),
+                ),
+            ),
+            CognitiveAccountSpec(
+                "cobalt-foundry-swe",
+                "swedencentral",
+                kind="AIServices",
+                deployments=(
+                    DeploymentSpec(
+                        "reasoning", "o3-mini", "2025-01-31", usage(300_000, 600_000, 800)
+                    ),
+                ),
+            ),
+        ),
+        allowed_actions=granted,
+    )
+    sandbox = SubscriptionSpec(
+        # Visible to the auditor, but no role on it: every read answers 403 AuthorizationFailed.
+        "e2b6d0f4-8c5a-4a1e-b7f3-19d4c6a8e052",
+        "tundra-contractor-sandbox",
+        vms=(VmSpec("gpu-box", "Standard_ND96isr_H100_v5", "eastus", at(-3), ((at(-3), None),)),),
+        allowed_actions=("Microsoft.Resources/subscriptions/read",),
+    )
+    return TenantSpec("4f8e2a61-93c7-4d2b-a5e0-7b1c9d3f6e28", (training, assistant, sandbox))
+
+
 @dataclass
 class DemoResult:
     outcome: AuditOutcome
@@ -76,7 +195,7 @@ class DemoResult:
     window: Window
 
 
-def write_demo_config(out_dir: Path, store_url: str) -> Path:
+def write_demo_config(out_dir: Path, store_url: str, azure: EmulatedAzure | None = None) -> Path:
     cfg_dir = out_dir / "config"
     cfg_dir.mkdir(parents=True, exist_ok=True)
     rules_path = cfg_dir / "rules.yaml"
@@ -97,6 +216,12 @@ def write_demo_config(out_dir: Path, store_url: str) -> Path:
         "rules": ["rules.yaml"],
         "reports": {"formats": ["html", "md", "json"], "out_dir": str(out_dir / "reports")},
     }
+    if azure is not None:
+        config["azure"] = {
+            "cloud": azure.cloud_config(),
+            "credential": azure.credential_config(AZURE_SECRET_ENV),
+            "max_workers": 4,
+        }
     path = cfg_dir / "computewatch.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
@@ -109,13 +234,19 @@ def run_demo(out_dir: Path, now: datetime, progress: Progress | None = None) -> 
     if db.exists():
         db.unlink()  # the demo starts from an empty store each time
     window = previous_month(now)
+    granted = tuple(json.loads(AZURE_ROLE.read_text("utf-8"))["Actions"])
     cloud = EmulatedAws().start()
+    azure = EmulatedAzure(azure_scenario(window, granted))
     try:
+        azure.start()
         org = cloud.seed_organization(scenario(window))
         cloud.enforce_iam()
-        config_path = write_demo_config(out_dir, f"sqlite:///{db}")
+        config_path = write_demo_config(out_dir, f"sqlite:///{db}", azure)
         config = load_config(config_path)
-        with aws_environment(cloud.endpoint, org.auditor_key_id, org.auditor_secret):
+        with (
+            aws_environment(cloud.endpoint, org.auditor_key_id, org.auditor_secret),
+            azure.secret_environment(AZURE_SECRET_ENV),
+        ):
             outcome = run_audit(
                 config,
                 AuditRequest(
@@ -127,5 +258,6 @@ def run_demo(out_dir: Path, now: datetime, progress: Progress | None = None) -> 
                 ),
             )
     finally:
+        azure.stop()
         cloud.stop()
     return DemoResult(outcome, config_path, window)

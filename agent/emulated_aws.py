@@ -29,8 +29,6 @@ READ_ACTIONS = [
     "cloudwatch:GetMetricData",
     "bedrock:ListModelCustomizationJobs",
     "sagemaker:Search",
-    "sagemaker:ListTrainingJobs",
-    "sagemaker:DescribeTrainingJob",
 ]
 CALLER_ACTIONS = [
     "organizations:ListAccounts",
@@ -71,6 +69,7 @@ class SeededOrg:
     role_name: str
     members: dict[str, str] = field(default_factory=dict)  # name -> account id
     ous: dict[str, str] = field(default_factory=dict)  # OU name -> OU id
+    instances: dict[str, list[str]] = field(default_factory=dict)  # member name -> instance ids
 
 
 class EmulatedAws:
@@ -99,6 +98,8 @@ class EmulatedAws:
 
     def enforce_iam(self, on: bool = True) -> None:
         """From now on every request is authenticated and authorized against the emulator's IAM."""
+        if on:
+            align_emulator_iam()
         value = "0" if on else "inf"
         requests.post(
             f"{self.endpoint}/moto-api/reset-auth", data=value, timeout=10
@@ -142,7 +143,9 @@ class EmulatedAws:
             creds = self._enter(account_id)
             self._add_role(self.client("iam", **creds), role_name, list(spec.allowed_actions))
             for inst in spec.instances:
-                self._launch(account_id, creds, inst)
+                seeded.instances.setdefault(spec.name, []).extend(
+                    self._launch(account_id, creds, inst)
+                )
         iam = self.client("iam")
         iam.create_user(UserName="computewatch-auditor")
         iam.put_user_policy(
@@ -182,6 +185,10 @@ class EmulatedAws:
             PolicyDocument=json.dumps(_policy(actions)),
         )
 
+    def credentials_for(self, account_id: str) -> dict[str, str]:
+        """Seeding credentials inside a member account (for seeders outside this module)."""
+        return self._enter(account_id)
+
     def _enter(self, account_id: str) -> dict[str, str]:
         sts = self.client("sts")
         c = sts.assume_role(
@@ -195,7 +202,6 @@ class EmulatedAws:
         }
 
     def _launch(self, account_id: str, creds: dict[str, str], spec: InstanceSpec) -> list[str]:
-        from moto.ec2.models import ec2_backends
 
         ec2 = self.client("ec2", spec.region, **creds)
         if spec.region not in self._images:
@@ -209,15 +215,65 @@ class EmulatedAws:
         ids = [i["InstanceId"] for i in out["Instances"]]
         if spec.stopped is not None:
             ec2.stop_instances(InstanceIds=ids)
-        backend = ec2_backends[account_id][spec.region]
         for iid in ids:
-            model = backend.get_instance(iid)
-            model.launch_time = spec.launched.astimezone(UTC).replace(tzinfo=None)
-            if spec.stopped is not None:
-                model._reason = (
-                    f"User initiated ({spec.stopped.astimezone(UTC):%Y-%m-%d %H:%M:%S} GMT)"
-                )
+            self.set_instance_times(account_id, spec.region, iid, spec.launched, spec.stopped)
         return ids
+
+    @staticmethod
+    def set_instance_times(
+        account_id: str,
+        region: str,
+        instance_id: str,
+        launched: datetime,
+        stopped: datetime | None = None,
+        state: str | None = None,
+    ) -> None:
+        """Move an instance's last launch (and stop time) into the past, or restart it:
+        EC2 has no API for that, so this edits the emulator's in-process model."""
+        from moto.ec2.models import ec2_backends
+
+        model = ec2_backends[account_id][region].get_instance(instance_id)
+        model.launch_time = launched.astimezone(UTC).replace(tzinfo=None)
+        if stopped is not None:
+            model._reason = f"User initiated ({stopped.astimezone(UTC):%Y-%m-%d %H:%M:%S} GMT)"
+        if state is not None:
+            model._state.name = state
+            model._state.code = {"running": 16, "stopped": 80, "terminated": 48}[state]
+
+
+# Signing name -> IAM action prefix, where the two differ.
+_IAM_PREFIX = {"monitoring": "cloudwatch"}
+
+
+def align_emulator_iam() -> None:
+    """Make the emulator's IAM enforcement judge CloudWatch and Bedrock calls as AWS does.
+
+    moto 5.2, in this process (ThreadedMotoServer), once IAM is enforced:
+    - names an action after the request's signing name, so CloudWatch calls need `monitoring:*`
+      where AWS (and config/aws-iam-policy.json) say `cloudwatch:*`;
+    - re-signs a GET without a body over its parsed query string, so every REST-style GET (Bedrock
+      ListModelCustomizationJobs) fails with SignatureDoesNotMatch.
+    Idempotent; affects only the in-process emulator.
+    """
+    from moto.iam.access_control import IAMRequestBase  # demo/test extra
+
+    if getattr(IAMRequestBase, "_computewatch_aligned", False):
+        return
+    init, create = IAMRequestBase.__init__, IAMRequestBase._create_aws_request
+
+    def aligned_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        prefix, _, operation = self._action.partition(":")
+        self._action = f"{_IAM_PREFIX.get(prefix, prefix)}:{operation}"
+
+    def aligned_request(self: Any) -> Any:
+        if self._method in ("GET", "HEAD", "DELETE") and not self._body:
+            self._data = b""  # sign the empty payload, as the client did
+        return create(self)
+
+    setattr(IAMRequestBase, "__init__", aligned_init)  # noqa: B010
+    setattr(IAMRequestBase, "_create_aws_request", aligned_request)  # noqa: B010
+    setattr(IAMRequestBase, "_computewatch_aligned", True)  # noqa: B010
 
 
 def _policy(actions: list[str]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ class Method(StrEnum):
     ACTIVITY_LOG = "activity-log"
     METRICS = "metrics"
     LAUNCH_TIME_ESTIMATE = "launch-time-estimate"
+    # From a service's own job records (SageMaker training, Bedrock customization jobs).
+    JOB_HISTORY = "job-history"
 
 
 class Metric(StrEnum):
@@ -198,6 +200,41 @@ class UsageRecord:
             self.period_start.isoformat(),
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one collection saw of one resource (an instance, a VM) at one moment.
+
+    Each observation proves the resource ran over [started_at, ended_at or observed_at]; the union
+    of those intervals across repeated collections is the `sampled` usage, a lower bound that
+    survives stop/start between samples and resources that vanish after termination.
+    """
+
+    provider: str
+    account_id: str
+    region: str
+    collector: str
+    resource_id: str
+    observed_at: datetime
+    sku: str
+    accelerator: str
+    count: float
+    state: str
+    started_at: datetime
+    ended_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("observed_at", "started_at"):
+            _require_utc(name, getattr(self, name))
+        if self.ended_at is not None:
+            _require_utc("ended_at", self.ended_at)
+
+    @property
+    def proven(self) -> tuple[datetime, datetime] | None:
+        """The interval this observation proves the resource was running, if any."""
+        end = self.ended_at if self.ended_at is not None else self.observed_at
+        return (self.started_at, end) if end > self.started_at else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from agent.config import LoadedConfig
 from agent.errors import UsageError
 from agent.estimates import methodology
 from agent.evaluate import evaluate_window, rule_windows
-from agent.models import Finding, FindingStatus, Window
+from agent.models import Finding, FindingStatus, Observation, Window
 from agent.store import Store
 from agent.usage import HOURS_METRICS, AccountUsage, build_account_usage
 from collectors import registry
@@ -96,11 +97,19 @@ def run_audit(
                 for name, cls in collectors.items()
                 if cls.final_after is not None
             }
+            history: dict[tuple[str, str, str, str], list[Observation]] = defaultdict(list)
+            for o in store.observations(req.window, before=req.now):
+                history[(o.provider, o.account_id, o.region, o.collector)].append(o)
             ctx = CollectContext(
-                window=req.window, now=req.now, catalog=catalog, final_days=final_days
+                window=req.window,
+                now=req.now,
+                catalog=catalog,
+                final_days=final_days,
+                history=history,
             )
             result = run_collection(provider_list, ctx, req.accounts, req.progress)
             written = store.write_usage(run_id, result.records, req.now)
+            store.write_observations(run_id, result.observations)
             store.write_coverage(run_id, result.coverage, req.now)
             store.upsert_accounts(result.accounts)
             keys = [(a.provider, a.account_id) for a in result.accounts]

@@ -24,6 +24,7 @@ from agent.models import (
     CoverageEntry,
     CoverageStatus,
     Metric,
+    Observation,
     UsageRecord,
     Window,
 )
@@ -98,6 +99,25 @@ accounts = sa.Table(
     sa.Column("name", sa.String(400), nullable=False),
 )
 
+observations = sa.Table(
+    "observations",
+    metadata,
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("region", sa.String(64), primary_key=True),
+    sa.Column("collector", sa.String(64), primary_key=True),
+    sa.Column("resource_id", sa.String(400), primary_key=True),
+    sa.Column("observed_at", TS, primary_key=True),
+    sa.Column("sku", sa.String(128), nullable=False),
+    sa.Column("accelerator", sa.String(64), nullable=False),
+    sa.Column("count", sa.Float, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("started_at", TS, nullable=False),
+    sa.Column("ended_at", TS),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Index("ix_observations_time", "provider", "collector", "observed_at"),
+)
+
 _V1_TABLES = [runs, usage, coverage, accounts]
 
 
@@ -112,6 +132,7 @@ def _create(tables: Sequence[sa.Table]) -> Callable[[Connection], None]:
 # Versioned migrations, applied in order inside one transaction each. Append; never edit a shipped one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "runs, usage, coverage, accounts", _create(_V1_TABLES)),
+    (2, "observations (sampled history)", _create([observations])),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -322,6 +343,57 @@ class Store:
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(coverage.insert(), rows)
+
+    def write_observations(self, run_id: int, items: Iterable[Observation]) -> None:
+        rows = {
+            (o.provider, o.account_id, o.region, o.collector, o.resource_id, o.observed_at): {
+                "provider": o.provider,
+                "account_id": o.account_id,
+                "region": o.region,
+                "collector": o.collector,
+                "resource_id": o.resource_id,
+                "observed_at": o.observed_at,
+                "sku": o.sku,
+                "accelerator": o.accelerator,
+                "count": o.count,
+                "state": o.state,
+                "started_at": o.started_at,
+                "ended_at": o.ended_at,
+                "run_id": run_id,
+            }
+            for o in items
+        }
+        key = ["provider", "account_id", "region", "collector", "resource_id", "observed_at"]
+        update = ["sku", "accelerator", "count", "state", "started_at", "ended_at", "run_id"]
+        self._upsert(observations, list(rows.values()), key, update)
+
+    def observations(self, window: Window, before: datetime) -> list[Observation]:
+        """Observations that can prove running time inside `window`, made before `before`."""
+        end = sa.func.coalesce(observations.c.ended_at, observations.c.observed_at)
+        stmt = (
+            sa.select(observations)
+            .where(end > window.start, observations.c.started_at < window.end)
+            .where(observations.c.observed_at < before)
+            .order_by(observations.c.observed_at)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Observation(
+                    provider=r["provider"],
+                    account_id=r["account_id"],
+                    region=r["region"],
+                    collector=r["collector"],
+                    resource_id=r["resource_id"],
+                    observed_at=_aware(r["observed_at"]),
+                    sku=r["sku"],
+                    accelerator=r["accelerator"],
+                    count=r["count"],
+                    state=r["state"],
+                    started_at=_aware(r["started_at"]),
+                    ended_at=None if r["ended_at"] is None else _aware(r["ended_at"]),
+                )
+                for r in conn.execute(stmt).mappings()
+            ]
 
     def upsert_accounts(self, items: Iterable[Account]) -> None:
         rows = {

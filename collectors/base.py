@@ -10,13 +10,13 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
 from agent.catalog import Catalog
-from agent.models import Account, CoverageEntry, UsageRecord, Window
+from agent.models import Account, CoverageEntry, Observation, UsageRecord, Window
 from collectors.registry import Registry
 
 
@@ -67,6 +67,12 @@ class CollectContext:
     now: datetime
     catalog: Catalog
     final_days: Mapping[str, frozenset[date]] = field(default_factory=dict)
+    # Earlier observations per (provider, account, region, collector): the sampled history.
+    history: Mapping[tuple[str, str, str, str], Sequence[Observation]] = field(default_factory=dict)
+
+    def history_for(self, target: Target, collector: str) -> Sequence[Observation]:
+        key = (target.provider, target.account.account_id, target.region, collector)
+        return self.history.get(key, ())
 
 
 @dataclass
@@ -93,8 +99,9 @@ class Collector(ABC):
     final_after: ClassVar[timedelta | None] = None
 
     @abstractmethod
-    def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:
-        """Return the records for `ctx.window`; raise SourceError when the source cannot be read."""
+    def collect(self, target: Target, ctx: CollectContext) -> Sequence[UsageRecord | Observation]:
+        """Return the records for `ctx.window` (and, for sampling collectors, what was observed
+        now); raise SourceError when the source cannot be read."""
 
 
 class Provider(ABC):

@@ -13,6 +13,11 @@ BUILTIN_MODULES = (
     "collectors.aws.provider",
     "collectors.aws.ec2",
     "collectors.aws.costexplorer",
+    "collectors.azure.provider",
+    "collectors.azure.vms",
+    "collectors.azure.openai",
+    "collectors.aws.bedrock",
+    "collectors.aws.sagemaker",
 )
 
 

@@ -6,12 +6,12 @@ A SourceError in one unit becomes a failed CoverageEntry; the other units go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from agent.errors import SourceError
-from agent.models import Account, CoverageEntry, CoverageStatus, UsageRecord
+from agent.models import Account, CoverageEntry, CoverageStatus, Observation, UsageRecord
 from collectors.base import CollectContext, Collector, Provider, Target, collectors, collectors_for
 
 log = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ Progress = Callable[[int, int, Target, str, CoverageEntry], None]
 @dataclass
 class CollectionResult:
     records: list[UsageRecord] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
     coverage: list[CoverageEntry] = field(default_factory=list)
     accounts: list[Account] = field(default_factory=list)
 
@@ -72,8 +73,12 @@ def run_collection(
             futures = {pool.submit(_one, t, c, ctx): (t, c) for t, c in units}
             for fut in as_completed(futures):
                 target, collector = futures[fut]
-                records, entry = fut.result()
-                result.records.extend(records)
+                items, entry = fut.result()
+                for item in items:
+                    if isinstance(item, Observation):
+                        result.observations.append(item)
+                    else:
+                        result.records.append(item)
                 result.coverage.append(entry)
                 done += 1
                 if progress:
@@ -83,7 +88,7 @@ def run_collection(
 
 def _one(
     target: Target, collector: Collector, ctx: CollectContext
-) -> tuple[list[UsageRecord], CoverageEntry]:
+) -> tuple[Sequence[UsageRecord | Observation], CoverageEntry]:
     try:
         records = collector.collect(target, ctx)
     except SourceError as exc:

@@ -1,30 +1,28 @@
 """EC2 accelerator collection: pure helpers, then real boto3 calls against the moto server."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from agent.catalog import UNKNOWN_CHIP, Catalog
 from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec
-from agent.models import Window, utc
+from agent.models import Account, Observation, Window, utc
 from agent.store import Store
 from collectors.aws.ec2 import (
     Accelerators,
-    Interval,
     classify_type_info,
-    instance_interval,
+    observe,
     peak_concurrency,
+    proven_intervals,
 )
+from collectors.base import Target
+from collectors.intervals import Interval
 from reports.json_report import validate_contract
 from tests.aws_scenarios import audit, seed
 
 OCT = Window.month("2026-10")
 NOW = utc(2026, 11, 28, 12)
-
-
-def at(days: float) -> "object":
-    return OCT.start + timedelta(days=days)
 
 
 def test_classify_gpu_neuron_and_unknown(catalog: Catalog) -> None:
@@ -52,7 +50,10 @@ def test_classify_gpu_neuron_and_unknown(catalog: Catalog) -> None:
     assert classify_type_info({"InstanceType": "m5.large"}, catalog) is None
 
 
-def test_instance_intervals() -> None:
+TARGET = Target(Account("aws", "111111111111"), "us-east-1", clients=None)  # type: ignore[arg-type]
+
+
+def test_observations_prove_running_time() -> None:
     acc = Accelerators("H100", 8, "catalog")
     running = {
         "InstanceId": "i-1",
@@ -66,11 +67,48 @@ def test_instance_intervals() -> None:
         "StateTransitionReason": "User initiated (2026-10-07 06:00:00 GMT)",
     }
     no_time = {**running, "State": {"Name": "stopped"}, "StateTransitionReason": ""}
-    iv = instance_interval(running, acc, NOW)
-    assert iv is not None and (iv.start, iv.end) == (utc(2026, 10, 5), NOW)
-    iv = instance_interval(stopped, acc, NOW)
-    assert iv is not None and iv.end == utc(2026, 10, 7, 6)
-    assert instance_interval(no_time, acc, NOW) is None
+    assert observe(TARGET, "aws.ec2", running, acc, NOW).proven == (utc(2026, 10, 5), NOW)
+    assert observe(TARGET, "aws.ec2", stopped, acc, NOW).proven == (
+        utc(2026, 10, 5),
+        utc(2026, 10, 7, 6),
+    )
+    assert (
+        observe(TARGET, "aws.ec2", no_time, acc, NOW).proven is None
+    )  # nothing proven, nothing counted
+
+
+def test_proven_intervals_union_samples() -> None:
+    def obs(
+        rid: str, seen: datetime, launched: datetime, ended: datetime | None = None
+    ) -> Observation:
+        return Observation(
+            "aws",
+            "1",
+            "us-east-1",
+            "aws.ec2",
+            rid,
+            seen,
+            "p5.48xlarge",
+            "H100",
+            8,
+            "running",
+            launched,
+            ended,
+        )
+
+    ivs = proven_intervals(
+        [
+            obs("i-1", utc(2026, 10, 10), utc(2026, 10, 1)),
+            obs("i-1", utc(2026, 10, 12), utc(2026, 10, 1)),  # still the same run
+            obs("i-1", utc(2026, 10, 20), utc(2026, 10, 15)),  # stopped and restarted in between
+            obs("i-2", utc(2026, 10, 3), utc(2026, 10, 2)),  # since vanished
+        ]
+    )
+    assert [(iv.resource_id, iv.start, iv.end) for iv in ivs] == [
+        ("i-1", utc(2026, 10, 1), utc(2026, 10, 12)),
+        ("i-1", utc(2026, 10, 15), utc(2026, 10, 20)),
+        ("i-2", utc(2026, 10, 2), utc(2026, 10, 3)),
+    ]
 
 
 def test_peak_concurrency_counts_overlap_only() -> None:
@@ -190,3 +228,42 @@ def test_account_filter_limits_the_report(
     a = audit(aws, org, tmp_path, OCT, NOW, sqlite_url, accounts={org.members["mixed"]})
     assert [x["account_id"] for x in a.report["accounts"]] == [org.members["mixed"]]
     assert a.outcome.exit_code == 0
+
+
+def test_repeated_collections_build_sampled_history(
+    aws: EmulatedAws, tmp_path: Path, store_url: str
+) -> None:
+    org = seed(
+        aws,
+        [
+            MemberSpec(
+                "sampled",
+                (
+                    InstanceSpec("p5.48xlarge", "us-east-1", utc(2026, 10, 1)),
+                    InstanceSpec("p4d.24xlarge", "us-east-1", utc(2026, 10, 1)),
+                ),
+            )
+        ],
+    )
+    aid = org.members["sampled"]
+    restarted, terminated = org.instances["sampled"]
+    first = audit(aws, org, tmp_path / "1", OCT, utc(2026, 10, 10), store_url)
+    assert first.account("sampled")["accelerator_hours"] == {"H100": 8 * 9 * 24, "A100": 8 * 9 * 24}
+    assert first.account("sampled")["methods"]["accelerator_hours"] == "launch-time-estimate"
+
+    # Between samples: the H100 instance is stopped and started again on the 15th (its launch
+    # time moves), the A100 instance is terminated on the 12th.
+    aws.set_instance_times(aid, "us-east-1", restarted, launched=utc(2026, 10, 15))
+    aws.set_instance_times(
+        aid,
+        "us-east-1",
+        terminated,
+        utc(2026, 10, 1),
+        stopped=utc(2026, 10, 12),
+        state="terminated",
+    )
+    second = audit(aws, org, tmp_path / "2", OCT, utc(2026, 10, 20), store_url)
+    hours = second.account("sampled")["accelerator_hours"]
+    assert hours["H100"] == 8 * (9 + 5) * 24  # Oct 1-10 proven by the first sample, Oct 15-20 now
+    assert hours["A100"] == 8 * 11 * 24  # Oct 1-12: the termination time is recorded
+    assert second.account("sampled")["methods"]["accelerator_hours"] == "sampled"

@@ -4,10 +4,12 @@ Accelerator instance types are resolved once per region with DescribeInstanceTyp
 NeuronInfo), with the shipped catalog as fallback; DescribeInstances is then asked for exact type
 values only (EC2 filters accept wildcards, the emulator does not, and exact values are cheaper).
 
-Method `launch-time-estimate`: EC2's inventory only knows the *last* launch (start) time, and, for a
-stopped or terminated instance, the time in its StateTransitionReason. Hours are counted from that
-launch to now (running) or to the transition time, clipped to the window. Anything the instance ran
-before its last start is invisible, so these figures are a LOWER BOUND.
+Method `launch-time-estimate` (first collection) or `sampled` (later ones): EC2's inventory only
+knows an instance's *last* launch and, once stopped, the time in its StateTransitionReason. Each
+collection stores what it observed; each observation proves the instance ran from that launch to
+the moment observed (or to its stop), and the union of those proven intervals is what is counted.
+Time before the earliest known launch, and between an unseen stop and the next start, is
+invisible: these figures are a LOWER BOUND. Terminated instances keep what earlier samples proved.
 """
 
 from __future__ import annotations
@@ -16,15 +18,18 @@ import logging
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from agent.catalog import UNKNOWN_CHIP, Catalog
 from agent.errors import SourceError
-from agent.models import Dimensions, Method, Metric, UsageRecord, Window
+from agent.models import Method, Observation, UsageRecord
 from collectors.aws.common import translate_errors
 from collectors.base import CollectContext, Collector, Target, collectors
+from collectors.intervals import Interval, interval_records
+from collectors.intervals import peak_concurrency as peak_concurrency  # re-exported
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +93,20 @@ class _RegionTypes:
                             acc = classify_type_info(info, catalog)
                             if acc is not None:
                                 types[info["InstanceType"]] = acc
-                            elif _ACCEL_FAMILY.match(info["InstanceType"]) and info["InstanceType"] not in types:
+                            elif (
+                                _ACCEL_FAMILY.match(info["InstanceType"])
+                                and info["InstanceType"] not in types
+                            ):
                                 # An accelerator family the catalog does not know and the API does not
                                 # describe: report it as an unknown accelerator (at least one), never drop it.
-                                types[info["InstanceType"]] = Accelerators(UNKNOWN_CHIP, 1, "family-prefix")
+                                types[info["InstanceType"]] = Accelerators(
+                                    UNKNOWN_CHIP, 1, "family-prefix"
+                                )
             except SourceError as exc:
                 # Not cached: the next account may be allowed to read the metadata.
-                log.warning("DescribeInstanceTypes failed in %s (%s); using the catalog only", region, exc)
+                log.warning(
+                    "DescribeInstanceTypes failed in %s (%s); using the catalog only", region, exc
+                )
                 return types
             self._by_region[region] = types
             return types
@@ -107,72 +119,56 @@ def _transition_time(reason: str) -> datetime | None:
     return datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Interval:
-    instance_id: str
-    instance_type: str
-    acc: Accelerators
-    start: datetime
-    end: datetime
-
-
-def instance_interval(inst: dict[str, Any], acc: Accelerators, now: datetime) -> Interval | None:
-    """When the instance ran since its last launch, as far as the inventory tells."""
-    launch: datetime = inst["LaunchTime"].astimezone(UTC)
+def observe(
+    target: Target, collector: str, inst: dict[str, Any], acc: Accelerators, now: datetime
+) -> Observation:
+    """What the inventory shows of one instance now: its last launch, and its stop time if known."""
     state = inst.get("State", {}).get("Name", "")
-    if state in RUNNING_STATES:
-        end: datetime | None = now
-    else:
-        end = _transition_time(inst.get("StateTransitionReason", ""))
-    if end is None or end <= launch:
-        if end is None:
-            log.warning("instance %s is %s with no transition time; its hours are not counted", inst["InstanceId"], state)
-        return None
-    return Interval(inst["InstanceId"], inst["InstanceType"], acc, launch, end)
+    ended = (
+        None if state in RUNNING_STATES else _transition_time(inst.get("StateTransitionReason", ""))
+    )
+    if state not in RUNNING_STATES and ended is None:
+        # Not counted: without a transition time nothing proves how long it ran.
+        log.warning("instance %s is %s with no transition time", inst["InstanceId"], state)
+        ended = inst["LaunchTime"].astimezone(UTC)
+    return Observation(
+        provider=target.provider,
+        account_id=target.account.account_id,
+        region=target.region,
+        collector=collector,
+        resource_id=inst["InstanceId"],
+        observed_at=now,
+        sku=inst["InstanceType"],
+        accelerator=acc.chip,
+        count=acc.count,
+        state=state,
+        started_at=inst["LaunchTime"].astimezone(UTC),
+        ended_at=ended,
+    )
 
 
-def peak_concurrency(intervals: list[Interval], day: Window) -> dict[str, float]:
-    """Largest number of accelerators per chip running at the same moment within `day`."""
-    events: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    for iv in intervals:
-        clipped = day.clip(iv.start, iv.end)
-        if clipped:
-            events[iv.acc.chip].append((clipped[0], iv.acc.count))
-            events[iv.acc.chip].append((clipped[1], -iv.acc.count))
-    peaks: dict[str, float] = {}
-    for chip, evs in events.items():
-        current = best = 0.0
-        for _, delta in sorted(evs, key=lambda e: (e[0], e[1])):  # ends before starts at the same instant
-            current += delta
-            best = max(best, current)
-        peaks[chip] = best
-    return peaks
+def proven_intervals(observations: Iterable[Observation]) -> list[Interval]:
+    """Per instance, the union of the intervals its observations prove it was running.
 
-
-def interval_records(
-    target: Target, collector: str, intervals: list[Interval], window: Window
-) -> list[UsageRecord]:
-    """Daily accelerator-hours and instance-hours per instance, and daily peak concurrency per chip."""
-    method = Method.LAUNCH_TIME_ESTIMATE
-    out: list[UsageRecord] = []
-
-    def rec(metric: Metric, unit: str, dims: Dimensions, day: Window, qty: float) -> UsageRecord:
-        return UsageRecord(
-            "aws", target.account.account_id, target.region, collector, metric, unit, dims, day.start, day.end, qty, method
-        )
-
-    for day in window.day_windows():
-        for iv in intervals:
-            clipped = day.clip(iv.start, iv.end)
-            if not clipped:
-                continue
-            hours = (clipped[1] - clipped[0]).total_seconds() / 3600
-            dims = Dimensions(sku=iv.instance_type, accelerator=iv.acc.chip, resource_id=iv.instance_id)
-            out.append(rec(Metric.ACCELERATOR_HOURS, "accelerator-hours", dims, day, hours * iv.acc.count))
-            out.append(rec(Metric.INSTANCE_HOURS, "hours", dims, day, hours))
-        for chip, peak in peak_concurrency(intervals, day).items():
-            if peak > 0:
-                out.append(rec(Metric.PEAK_CONCURRENT_ACCELERATORS, "accelerators", Dimensions(accelerator=chip), day, peak))
+    One observation proves [last launch, observed or stopped]; a stop and restart between two
+    samples leaves the unseen part uncounted (a lower bound), and an instance that has since
+    vanished (terminated) keeps what its earlier samples proved.
+    """
+    by_resource: dict[str, list[Observation]] = defaultdict(list)
+    for o in observations:
+        by_resource[o.resource_id].append(o)
+    out: list[Interval] = []
+    for rid, obs in sorted(by_resource.items()):
+        latest = max(obs, key=lambda o: o.observed_at)
+        acc = Accelerators(latest.accelerator, latest.count, "observation")
+        spans = sorted(p for p in (o.proven for o in obs) if p is not None)
+        merged: list[list[datetime]] = []
+        for lo, hi in spans:
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        out.extend(Interval(rid, latest.sku, acc, lo, hi) for lo, hi in merged)
     return out
 
 
@@ -185,23 +181,31 @@ class Ec2AcceleratorCollector(Collector):
     def __init__(self) -> None:
         self._types = _RegionTypes()
 
-    def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:
+    def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord | Observation]:
         ec2 = target.clients.client("ec2")
         types = self._types.get(ec2, target.region, ctx.catalog)
         names = sorted(types)
-        intervals: list[Interval] = []
+        seen: list[Observation] = []
         with translate_errors("ec2"):
             paginator = ec2.get_paginator("describe_instances")
             for i in range(0, len(names), FILTER_VALUES_PER_CALL):
-                chunk = names[i : i + FILTER_VALUES_PER_CALL]
                 pages = paginator.paginate(
-                    Filters=[{"Name": "instance-type", "Values": chunk}], PaginationConfig={"PageSize": 1000}
+                    Filters=[
+                        {"Name": "instance-type", "Values": names[i : i + FILTER_VALUES_PER_CALL]}
+                    ],
+                    PaginationConfig={"PageSize": 1000},
                 )
                 for page in pages:
                     for reservation in page["Reservations"]:
                         for inst in reservation["Instances"]:
-                            acc = types.get(inst["InstanceType"]) or Accelerators(UNKNOWN_CHIP, 1, "none")
-                            iv = instance_interval(inst, acc, ctx.now)
-                            if iv is not None:
-                                intervals.append(iv)
-        return interval_records(target, self.name, intervals, ctx.window)
+                            acc = types.get(inst["InstanceType"]) or Accelerators(
+                                UNKNOWN_CHIP, 1, "none"
+                            )
+                            seen.append(observe(target, self.name, inst, acc, ctx.now))
+        history = ctx.history_for(target, self.name)
+        method = Method.SAMPLED if history else Method.LAUNCH_TIME_ESTIMATE
+        intervals = proven_intervals([*history, *seen])
+        records: list[UsageRecord | Observation] = []
+        records.extend(interval_records(target, self.name, intervals, ctx.window, method))
+        records.extend(seen)
+        return records

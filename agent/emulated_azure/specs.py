@@ -1,0 +1,94 @@
+"""The declarative scenario an emulated Azure tenant serves: subscriptions and what runs in them.
+
+Times are aware UTC datetimes. A run is (start, end); end None means still running now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+Run = tuple[datetime, datetime | None]
+
+
+@dataclass(frozen=True)
+class VmSpec:
+    """A VM; its Activity Log has a start and a stop event per run (none for a run that begins
+    at creation, which Azure logs as a `write`)."""
+
+    name: str
+    size: str
+    location: str
+    created: datetime
+    runs: tuple[Run, ...] = ()
+    resource_group: str = "gpu-workloads"
+    stop_action: Literal["deallocate", "powerOff"] = "deallocate"
+
+
+@dataclass(frozen=True)
+class ScaleSetSpec:
+    """A uniform scale set (e.g. an AKS GPU node pool) of `capacity` identical VMs."""
+
+    name: str
+    size: str
+    location: str
+    capacity: int
+    created: datetime
+    runs: tuple[Run, ...] = ()
+    resource_group: str = "aks-nodepools"
+    orchestration: Literal["Uniform", "Flexible"] = "Uniform"
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    day: date
+    input_tokens: int
+    output_tokens: int
+    requests: int
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    name: str
+    model: str
+    version: str
+    usage: tuple[DailyUsage, ...] = ()
+    sku: str = "GlobalStandard"
+
+
+@dataclass(frozen=True)
+class CognitiveAccountSpec:
+    """A Microsoft.CognitiveServices account. Kind `AIServices` also defines the newer
+    InputTokens / OutputTokens / ModelRequests metrics (same figures as the classic ones)."""
+
+    name: str
+    location: str
+    kind: str = "OpenAI"
+    deployments: tuple[DeploymentSpec, ...] = ()
+    resource_group: str = "ai-apps"
+
+
+@dataclass(frozen=True)
+class SubscriptionSpec:
+    """`allowed_actions` None allows every read; otherwise only the listed RBAC actions are
+    granted on the subscription and everything else answers 403 AuthorizationFailed. The
+    subscription is listed only to callers holding Microsoft.Resources/subscriptions/read."""
+
+    id: str
+    name: str
+    vms: tuple[VmSpec, ...] = ()
+    scale_sets: tuple[ScaleSetSpec, ...] = ()
+    accounts: tuple[CognitiveAccountSpec, ...] = ()
+    allowed_actions: tuple[str, ...] | None = None
+    state: str = "Enabled"
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    tenant_id: str
+    subscriptions: tuple[SubscriptionSpec, ...]
+    client_id: str = "6a1d3c52-0b7e-4f0e-9d4a-5c2e8f1b7a90"
+    client_secret: str = "emulated-secret"  # noqa: S105 - the emulator's own, not a real secret
+    # GPUs capability of resource SKUs the catalog may not know, by size
+    sku_gpus: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,179 @@
+"""Azure provider: which subscriptions to read, in which cloud, with which credential.
+
+One Target per subscription with region "global": ARM list calls are subscription-wide, so a
+subscription is the unit that succeeds or fails (its coverage entries say region "global").
+Records carry the real resource location (e.g. "eastus") in their `region`.
+
+Credentials: DefaultAzureCredential unless the config names a service principal (secret read
+from the environment variable the config names) or a managed identity. The credential and the
+transport can be passed in, which is how tests and the demo point the real SDK at a fake ARM.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import requests
+from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import HttpTransport, RequestsTransport
+
+from agent.config import AzureSettings
+from agent.errors import SourceError
+from agent.models import Account, CoverageEntry, CoverageStatus
+from collectors.azure.common import (
+    AzureClients,
+    ClientSettings,
+    CloudEndpoints,
+    cloud_endpoints,
+    subscription_client,
+    translate_errors,
+)
+from collectors.base import ApiCallCounter, CollectContext, Discovery, Provider, Target, providers
+
+REGION = "global"
+TENANT_ACCOUNT = "tenant"  # account id of coverage entries for a failed subscription listing
+SKIPPED_STATES = {"deleted"}
+
+
+def build_transport(settings: AzureSettings) -> RequestsTransport:
+    """One connection pool for every client and the credential of a run."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, 2 * settings.max_workers))
+    session.mount("https://", adapter)
+    return RequestsTransport(
+        session=session,
+        session_owner=False,
+        connection_timeout=10,
+        read_timeout=settings.read_timeout,
+        connection_verify=settings.cloud.ca_bundle or True,
+    )
+
+
+def build_credential(
+    settings: AzureSettings, cloud: CloudEndpoints, transport: HttpTransport[Any, Any]
+) -> TokenCredential:
+    """The configured credential, bound to the cloud's authority; secrets only from the environment."""
+    from azure.identity import (
+        ClientSecretCredential,
+        DefaultAzureCredential,
+        ManagedIdentityCredential,
+    )
+
+    cfg = settings.credential
+    authority: dict[str, Any] = {"authority": cloud.authority}
+    if not cloud.known_authority:
+        authority["disable_instance_discovery"] = True  # MSAL cannot validate a private authority
+    if cfg.kind == "service_principal":
+        assert cfg.tenant_id and cfg.client_id and cfg.client_secret_env  # config validator
+        secret = os.environ.get(cfg.client_secret_env)
+        if not secret:
+            raise SourceError(
+                "identity",
+                "SecretMissing",
+                f"environment variable {cfg.client_secret_env} is not set",
+            )
+        return ClientSecretCredential(
+            cfg.tenant_id, cfg.client_id, secret, transport=transport, **authority
+        )
+    if cfg.kind == "managed_identity":
+        return ManagedIdentityCredential(client_id=cfg.client_id, transport=transport)
+    if settings.cloud.ca_bundle:
+        authority["connection_verify"] = settings.cloud.ca_bundle
+    return DefaultAzureCredential(**authority)
+
+
+@providers.register("azure")
+class AzureProvider(Provider):
+    name = "azure"
+
+    def __init__(
+        self,
+        settings: AzureSettings,
+        counter: ApiCallCounter,
+        *,
+        credential: TokenCredential | None = None,
+        transport: HttpTransport[Any, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.counter = counter
+        self.cloud = cloud_endpoints(settings.cloud)
+        self._credential = credential
+        self._transport = transport
+
+    @classmethod
+    def from_config(cls, section: Any, counter: ApiCallCounter) -> AzureProvider:
+        return cls(section, counter)
+
+    def max_workers(self) -> int:
+        return self.settings.max_workers
+
+    def client_settings(self) -> ClientSettings:
+        """Resolve transport and credential (no network I/O yet); SourceError if a secret is missing."""
+        if self._transport is None:
+            self._transport = build_transport(self.settings)
+        if self._credential is None:
+            self._credential = build_credential(self.settings, self.cloud, self._transport)
+        return ClientSettings(
+            cloud=self.cloud,
+            credential=self._credential,
+            transport=self._transport,
+            counter=self.counter,
+            max_retries=self.settings.max_retries,
+            max_retry_after=self.settings.max_retry_after,
+        )
+
+    def _listed(self, settings: ClientSettings) -> list[Account]:
+        include = {s.lower() for s in self.settings.include_subscriptions}
+        exclude = {s.lower() for s in self.settings.exclude_subscriptions}
+        found: list[Account] = []
+        with translate_errors("subscriptions"):
+            for sub in subscription_client(settings).subscriptions.list():
+                sid = str(sub.subscription_id or "").lower()
+                if not sid or str(sub.state or "").lower() in SKIPPED_STATES:
+                    continue
+                if (include and sid not in include) or sid in exclude:
+                    continue
+                found.append(Account("azure", sid, str(sub.display_name or "")))
+        return found
+
+    def _failed(
+        self, account_ids: list[str], collectors: list[str], ctx: CollectContext, err: SourceError
+    ) -> list[CoverageEntry]:
+        return [
+            CoverageEntry(
+                provider="azure",
+                account_id=aid,
+                region=REGION,
+                collector=name,
+                period_start=ctx.window.start,
+                period_end=ctx.window.end,
+                status=CoverageStatus.FAILED,
+                error_code=err.code,
+                error_message=f"{err.service}: {err.message}",
+            )
+            for aid in account_ids
+            for name in collectors
+        ]
+
+    def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
+        out = Discovery()
+        explicit = [Account("azure", s.id.lower(), s.name) for s in self.settings.subscriptions]
+        try:
+            settings = self.client_settings()
+            accounts = explicit or self._listed(settings)
+        except SourceError as err:
+            out.accounts.extend(explicit)
+            if explicit:
+                out.failures.extend(
+                    self._failed([a.account_id for a in explicit], collector_names, ctx, err)
+                )
+            else:
+                out.failures.extend(
+                    self._failed([TENANT_ACCOUNT], ["azure.subscriptions"], ctx, err)
+                )
+            return out
+        for account in sorted(accounts, key=lambda a: a.account_id):
+            out.accounts.append(account)
+            out.targets.append(Target(account, REGION, AzureClients(settings, account.account_id)))
+        return out

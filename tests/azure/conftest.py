@@ -1,0 +1,49 @@
+"""Fixtures: the scenario tenant behind a fake ARM over HTTPS, and providers wired to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from agent.catalog import Catalog
+from agent.config import AzureSettings
+from agent.emulated_azure import EmulatedAzure
+from collectors import registry
+from collectors.azure.provider import AzureProvider
+from collectors.base import ApiCallCounter, CollectContext
+from tests.azure.scenario import NOW, TENANT, WINDOW, FakeCredential
+
+
+@pytest.fixture
+def arm() -> Iterator[EmulatedAzure]:
+    """A fresh emulator per test (faults and the request log start empty), small pages."""
+    with EmulatedAzure(TENANT, page_size=2) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def ctx(catalog: Catalog) -> CollectContext:
+    """The audit context; also registers the built-in collectors, as the pipeline does."""
+    registry.load_builtin()
+    return CollectContext(window=WINDOW, now=NOW, catalog=catalog)
+
+
+MakeProvider = Callable[..., tuple[AzureProvider, ApiCallCounter, FakeCredential]]
+
+
+@pytest.fixture
+def make_provider(arm: EmulatedAzure) -> MakeProvider:
+    """An AzureProvider on the emulator's custom cloud with a test credential; `**section`
+    overrides the config section."""
+
+    def make(**section: Any) -> tuple[AzureProvider, ApiCallCounter, FakeCredential]:
+        settings = AzureSettings.model_validate(
+            {"cloud": arm.cloud_config(), "max_retry_after": 5, **section}
+        )
+        counter = ApiCallCounter()
+        credential = FakeCredential(arm.fake.access_token)
+        return AzureProvider(settings, counter, credential=credential), counter, credential
+
+    return make

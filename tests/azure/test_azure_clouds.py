@@ -1,0 +1,202 @@
+"""Sovereign clouds, the real sign-in flow, and the least-privilege custom role."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+import requests
+from azure.core.pipeline.transport import RequestsTransport
+from requests.adapters import BaseAdapter
+
+from agent.config import AzureSettings
+from agent.emulated_azure import EmulatedAzure, FakeArm, InProcessAdapter, TenantSpec
+from agent.models import CoverageStatus, Metric
+from collectors.azure.provider import AzureProvider
+from collectors.base import ApiCallCounter, CollectContext
+from collectors.runner import run_collection
+from tests.azure.scenario import (
+    AI_SUB,
+    GPU_SUB,
+    H100_HOURS,
+    REPO,
+    SUB_AI,
+    SUB_GPU,
+    TENANT,
+    TOKENS,
+)
+
+SECRET_ENV = "CW_TEST_AZURE_SECRET"
+ROLE: list[str] = json.loads((REPO / "config" / "azure-custom-role.json").read_text())["Actions"]
+
+
+class RefuseAdapter(BaseAdapter):
+    """Mounted for every other URL: records and refuses anything not meant for the cloud."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stray: list[str] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        self.stray.append(str(request.url))
+        raise requests.ConnectionError(f"unexpected request to {request.url}")
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _sp_settings(cloud: dict[str, Any]) -> AzureSettings:
+    return AzureSettings.model_validate(
+        {
+            "cloud": cloud,
+            "credential": {
+                "kind": "service_principal",
+                "tenant_id": TENANT.tenant_id,
+                "client_id": TENANT.client_id,
+                "client_secret_env": SECRET_ENV,
+            },
+            "subscriptions": [{"id": SUB_GPU}, {"id": SUB_AI}],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("cloud", "arm_host", "login_host", "scope"),
+    [
+        (
+            "china",
+            "management.chinacloudapi.cn",
+            "login.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn/.default",
+        ),
+        (
+            "usgov",
+            "management.usgovcloudapi.net",
+            "login.microsoftonline.us",
+            "https://management.core.usgovcloudapi.net/.default",
+        ),
+    ],
+)
+def test_sovereign_cloud_gets_every_request_and_token_request(
+    cloud: str,
+    arm_host: str,
+    login_host: str,
+    scope: str,
+    ctx: CollectContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real ClientSecretCredential (MSAL) and management clients, served in-process on the
+    sovereign hosts; any request elsewhere (e.g. the public cloud) is refused and recorded."""
+    fake = FakeArm(TENANT, scope=scope)  # its authority only issues tokens for this scope
+    refuse = RefuseAdapter()
+    session = requests.Session()
+    session.mount("https://", refuse)
+    session.mount("http://", refuse)
+    for host in (arm_host, login_host):
+        session.mount(f"https://{host}/", InProcessAdapter(fake))
+    monkeypatch.setenv(SECRET_ENV, TENANT.client_secret)
+    provider = AzureProvider(
+        _sp_settings({"name": cloud}),
+        ApiCallCounter(),
+        transport=RequestsTransport(session=session, session_owner=False),
+    )
+    result = run_collection([provider], ctx)
+
+    assert refuse.stray == []
+    assert {c.status for c in result.coverage} == {CoverageStatus.OK}
+    tokens = [s for s in fake.seen if s.path.endswith("/oauth2/v2.0/token")]
+    assert tokens and {(s.host, s.form["scope"]) for s in tokens} == {(login_host, scope)}
+    arm_calls = [s for s in fake.seen if s.path.startswith("/subscriptions/")]
+    assert arm_calls and {s.host for s in arm_calls} == {arm_host}
+    assert {s.host for s in fake.seen} == {arm_host, login_host}
+    hours = sum(
+        r.quantity
+        for r in result.records
+        if r.metric is Metric.ACCELERATOR_HOURS and r.dimensions.accelerator == "H100"
+    )
+    assert hours == H100_HOURS
+
+
+def test_service_principal_signs_in_over_https(
+    ctx: CollectContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Custom cloud: the authority and ARM on the emulator, TLS trusted through `ca_bundle`."""
+    monkeypatch.setenv(SECRET_ENV, TENANT.client_secret)
+    with EmulatedAzure(TENANT) as emulator:
+        provider = AzureProvider(_sp_settings(emulator.cloud_config()), ApiCallCounter())
+        result = run_collection([provider], ctx)
+        seen = list(emulator.fake.seen)
+    assert {c.status for c in result.coverage} == {CoverageStatus.OK}
+    discovery = f"/{TENANT.tenant_id}/v2.0/.well-known/openid-configuration"
+    token = f"/{TENANT.tenant_id}/oauth2/v2.0/token"
+    assert seen[0].path == discovery  # collector threads may each sign in; all before ARM
+    assert {s.path for s in seen if not s.path.startswith("/subscriptions/")} == {discovery, token}
+    assert all(s.status == 200 for s in seen)
+
+
+def test_wrong_secret_fails_every_unit_with_the_sign_in_error(
+    ctx: CollectContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SECRET_ENV, "not-the-secret")
+    with EmulatedAzure(TENANT) as emulator:
+        provider = AzureProvider(_sp_settings(emulator.cloud_config()), ApiCallCounter())
+        result = run_collection([provider], ctx)
+    assert {(c.status, c.error_code) for c in result.coverage} == {
+        (CoverageStatus.FAILED, "ClientAuthenticationError")
+    }
+    assert not result.records
+
+
+def _granted(actions: list[str]) -> TenantSpec:
+    subs = tuple(dataclasses.replace(s, allowed_actions=tuple(actions)) for s in (GPU_SUB, AI_SUB))
+    return dataclasses.replace(TENANT, subscriptions=subs)
+
+
+def _run_with(tenant: TenantSpec, ctx: CollectContext) -> tuple[Any, FakeArm]:
+    from tests.azure.scenario import FakeCredential
+
+    with EmulatedAzure(tenant) as emulator:
+        settings = AzureSettings.model_validate({"cloud": emulator.cloud_config()})
+        credential = FakeCredential(emulator.fake.access_token)
+        provider = AzureProvider(settings, ApiCallCounter(), credential=credential)
+        return run_collection([provider], ctx), emulator.fake
+
+
+def test_custom_role_is_enough(ctx: CollectContext) -> None:
+    result, fake = _run_with(_granted(ROLE), ctx)
+    assert {c.status for c in result.coverage} == {CoverageStatus.OK}
+    assert all(s.status == 200 for s in fake.seen)
+    gpt4o = sum(
+        r.quantity
+        for r in result.records
+        if r.metric is Metric.MODEL_INPUT_TOKENS and r.dimensions.model == "gpt-4o"
+    )
+    assert gpt4o == TOKENS["gpt-4o"]["input"]
+
+
+@pytest.mark.parametrize("action", ROLE)
+def test_every_action_of_the_custom_role_is_used(action: str, ctx: CollectContext) -> None:
+    result, fake = _run_with(_granted([a for a in ROLE if a != action]), ctx)
+    if action == "Microsoft.Resources/subscriptions/read":
+        assert result.accounts == []  # nothing is listed
+    else:
+        assert any(s.status == 403 for s in fake.seen)
+
+
+def test_default_credential_chain_signs_in_from_the_environment(
+    ctx: CollectContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DefaultAzureCredential (its EnvironmentCredential), bound to the cloud's authority."""
+    monkeypatch.setenv("AZURE_TENANT_ID", TENANT.tenant_id)
+    monkeypatch.setenv("AZURE_CLIENT_ID", TENANT.client_id)
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", TENANT.client_secret)
+    with EmulatedAzure(TENANT) as emulator:
+        settings = AzureSettings.model_validate(
+            {"cloud": emulator.cloud_config(), "subscriptions": [{"id": SUB_GPU}]}
+        )
+        result = run_collection([AzureProvider(settings, ApiCallCounter())], ctx)
+        token_calls = emulator.fake.calls("/oauth2/v2.0/token")
+    assert {c.status for c in result.coverage} == {CoverageStatus.OK}
+    assert token_calls and {c.form["client_id"] for c in token_calls} == {TENANT.client_id}

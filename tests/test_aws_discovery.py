@@ -1,0 +1,112 @@
+"""Account and region discovery: Organizations filters, explicit accounts, enabled regions."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent.config import load_config
+from agent.emulated_aws import EmulatedAws, MemberSpec, aws_environment
+from agent.errors import UsageError
+from agent.models import Window, utc
+from agent.pipeline import AuditRequest, run_audit
+from tests.aws_scenarios import seed, write_config
+
+OCT = Window.month("2026-10")
+NOW = utc(2026, 11, 28)
+MEMBERS = [
+    MemberSpec("prod-a", ou="Production", tags=(("env", "prod"),)),
+    MemberSpec("prod-b", ou="Production", tags=(("env", "prod"), ("compliance", "exempt"))),
+    MemberSpec("sandbox", ou="Sandbox", tags=(("env", "dev"),)),
+    MemberSpec("loose"),
+]
+
+
+def discovered(
+    aws: EmulatedAws, tmp_path: Path, org_extra: dict[str, object], **aws_extra: object
+) -> list[str]:
+    org = seed(aws, MEMBERS)
+    path = write_config(tmp_path, f"sqlite:///{tmp_path}/s.db", **aws_extra)
+    doc = yaml.safe_load(path.read_text())
+    organization = doc["aws"]["organization"]
+    organization.update(org_extra)
+    for key in ("include_ous", "exclude_ous"):
+        if key in organization:
+            organization[key] = [org.ous[name] for name in organization[key]]
+    path.write_text(yaml.safe_dump(doc))
+    config = load_config(path)
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        outcome = run_audit(
+            config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"], providers={"aws"})
+        )
+    names = {v: k for k, v in org.members.items()}
+    return sorted(names[a.account_id] for a in outcome.context.accounts)
+
+
+@pytest.mark.parametrize(
+    ("org_extra", "expected"),
+    [
+        ({}, ["loose", "prod-a", "prod-b", "sandbox"]),
+        ({"include_ous": ["Production"]}, ["prod-a", "prod-b"]),
+        ({"exclude_ous": ["Sandbox"]}, ["loose", "prod-a", "prod-b"]),
+        ({"include_tags": {"env": "*"}}, ["prod-a", "prod-b", "sandbox"]),
+        ({"include_tags": {"env": "prod"}, "exclude_tags": {"compliance": "exempt"}}, ["prod-a"]),
+    ],
+)
+def test_organization_filters(
+    aws: EmulatedAws, tmp_path: Path, org_extra: dict[str, object], expected: list[str]
+) -> None:
+    assert discovered(aws, tmp_path, org_extra) == expected
+
+
+def test_enabled_regions_are_discovered_per_account(aws: EmulatedAws, tmp_path: Path) -> None:
+    org = seed(aws, [MemberSpec("only")])
+    path = write_config(
+        tmp_path, f"sqlite:///{tmp_path}/s.db", regions="enabled", collectors=["aws.ec2"]
+    )
+    config = load_config(path)
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        outcome = run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"]))
+    (acct,) = outcome.context.accounts
+    assert acct.account_id == org.members["only"]
+    assert acct.units_total > 10  # every enabled region of the account, not the configured two
+    assert outcome.api_calls["ec2:DescribeRegions"] == 1
+
+
+def test_unknown_collector_name_is_a_usage_error(aws: EmulatedAws, tmp_path: Path) -> None:
+    org = seed(aws, [MemberSpec("only")])
+    config = load_config(
+        write_config(tmp_path, f"sqlite:///{tmp_path}/s.db", collectors=["aws.ec3"])
+    )
+    with (
+        aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret),
+        pytest.raises(UsageError, match=r"aws\.ec3"),
+    ):
+        run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"]))
+
+
+def test_explicit_account_with_missing_external_id_is_a_gap(
+    aws: EmulatedAws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = seed(aws, [MemberSpec("only")])
+    aid = org.members["only"]
+    monkeypatch.delenv("CW_TEST_EXTERNAL_ID", raising=False)
+    path = write_config(
+        tmp_path,
+        f"sqlite:///{tmp_path}/s.db",
+        organization=None,
+        accounts=[
+            {
+                "id": aid,
+                "role_arn": f"arn:aws:iam::{aid}:role/ComputewatchReadOnly",
+                "external_id_env": "CW_TEST_EXTERNAL_ID",
+            }
+        ],
+    )
+    config = load_config(path)
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        outcome = run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"]))
+    (acct,) = outcome.context.accounts
+    assert acct.coverage_status == "failed"
+    assert {g.error_code for g in acct.gaps} == {"ExternalIdMissing"}
+    assert outcome.exit_code == 4
