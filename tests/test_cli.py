@@ -1,8 +1,8 @@
 """The command line: help everywhere, exit codes, clear errors; a real subprocess against moto."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
