@@ -81,11 +81,12 @@ def audit(
     window: Window,
     now: datetime,
     store_url: str,
+    config_overrides: dict[str, Any] | None = None,
     **request: Any,
 ) -> Audit:
     import json
 
-    config_path = write_config(tmp_path, store_url)
+    config_path = write_config(tmp_path, store_url, **(config_overrides or {}))
     config = load_config(config_path)
     with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
         outcome = run_audit(

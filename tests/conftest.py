@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from agent.catalog import Catalog
 from agent.emulated_aws import EmulatedAws
+from collectors.base import ApiCallCounter
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parent.parent
@@ -67,3 +68,40 @@ def aws(moto_server: EmulatedAws) -> Iterator[EmulatedAws]:
     moto_server.reset()
     yield moto_server
     moto_server.reset()
+
+
+# Every AWS operation the collectors call anywhere in the suite, as IAM actions ("ec2:DescribeInstances").
+AWS_CALLS_SEEN: set[str] = set()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _record_aws_calls() -> Iterator[None]:
+    """Record each operation of every collector session (botocore before-call hook), so that the
+    session can check them against the shipped IAM policy (see pytest_sessionfinish)."""
+    import collectors.aws.provider as provider
+
+    original = provider.count_calls
+
+    def counting_and_recording(session, counter: ApiCallCounter) -> None:  # type: ignore[no-untyped-def]
+        original(session, counter)
+
+        def record(model, **_):  # type: ignore[no-untyped-def]
+            AWS_CALLS_SEEN.add(f"{model.service_model.service_name}:{model.name}")
+
+        session.events.register("before-call.*.*", record)
+
+    provider.count_calls = counting_and_recording
+    yield
+    provider.count_calls = original
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a collector called an AWS operation the shipped IAM policy does not allow."""
+    from tests.test_iam_policy import policy_actions
+
+    missing = sorted(AWS_CALLS_SEEN - policy_actions())
+    if missing:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(
+            f"\nconfig/aws-iam-policy.json lacks actions the collectors called: {', '.join(missing)}"
+        )
