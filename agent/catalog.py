@@ -6,6 +6,7 @@ Loaded from a shipped data file on demand (never at import) so tests and users c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,10 @@ class Catalog:
                     raise CatalogError(
                         f"{origin}: {provider} {shape_name} names unknown chip {raw['chip']}"
                     )
+                # Counts may be fractions ("1/3" of a partitioned GPU), kept exact until here.
+                count = float(Fraction(str(raw["count"])))
                 self._shapes[(provider, shape_name.lower())] = Shape(
-                    provider, shape_name, raw["chip"], float(raw["count"]), src
+                    provider, shape_name, raw["chip"], count, src
                 )
 
     def _figure(self, chip: str, key: str, raw: dict[str, Any]) -> Figure:

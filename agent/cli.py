@@ -112,8 +112,10 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
     for f in ctx.findings:
         if f.status != "OK":
             value = "unknown" if f.value is None else f"{f.value:,.4g}"
+            why = f" ({f.detail})" if f.status == "UNKNOWN" and f.detail else ""
             click.echo(
-                f"  {f.status:<7} {f.rule_id} {f.scope_key}: {value} {f.comparison} {f.threshold:,.4g}"
+                f"  {f.status:<7} {f.rule_id} {f.scope_key}: "
+                f"{value} {f.comparison} {f.threshold:,.4g}{why}"
             )
     if verbose:
         click.echo("  API calls:")

@@ -18,7 +18,16 @@ from agent.emulated_aws import (
     EmulatedAws,
     InstanceSpec,
     MemberSpec,
+    SeededOrg,
     aws_environment,
+)
+from agent.emulated_aws_usage import (
+    ModelUsage,
+    TrainingJobSpec,
+    seed_bedrock_tokens,
+    seed_customization_job,
+    seed_target,
+    seed_training_job,
 )
 from agent.emulated_azure import (
     CognitiveAccountSpec,
@@ -80,6 +89,82 @@ def scenario(period: Window) -> list[MemberSpec]:
         ),
         MemberSpec("quiet-ledger-finance"),
     ]
+
+
+def seed_aws_usage(cloud: EmulatedAws, org: SeededOrg, period: Window) -> None:
+    """Bedrock tokens, fine-tuning and SageMaker training, and Cost Explorer billing history."""
+    kestrel = seed_target(cloud, org.members["kestrel-analytics"], "us-east-1")
+    meridian = seed_target(cloud, org.members["meridian-genomics"], "us-west-2")
+    seed_bedrock_tokens(
+        cloud,
+        kestrel,
+        period,
+        [
+            ModelUsage("anthropic.claude-3-5-sonnet-20241022-v2:0", 1_200_000, 240_000, 900),
+            ModelUsage("meta.llama3-1-70b-instruct-v1:0", 400_000, 90_000, 350),
+        ],
+    )
+    seed_bedrock_tokens(
+        cloud, meridian, period, [ModelUsage("amazon.titan-embed-text-v2:0", 2_500_000, 0, 5_000)]
+    )
+    seed_customization_job(
+        cloud,
+        kestrel,
+        "kestrel-support-tune",
+        "meta.llama3-1-70b-instruct-v1:0",
+        period.start + timedelta(days=6),
+        period.start + timedelta(days=7),
+    )
+    seed_training_job(
+        cloud,
+        meridian,
+        TrainingJobSpec(
+            "protein-fold-pretrain",
+            "ml.p4d.24xlarge",
+            period.start + timedelta(days=21),
+            period.start + timedelta(days=22, hours=12),
+            instance_count=2,
+            billable_seconds=36 * 3600,
+        ),
+    )
+    cloud.inject_cost_and_usage([cost_explorer_history(org, period)])
+
+
+def cost_explorer_history(org: SeededOrg, period: Window) -> dict[str, object]:
+    """Daily billed hours: the H100 fleet all month; the A100 instance also on two days before its
+    last start (which the inventory cannot see, so the report shows a variance)."""
+    aurora, meridian = org.members["aurora-frontier-research"], org.members["meridian-genomics"]
+    kestrel = org.members["kestrel-analytics"]
+    results = []
+    for day in period.day_windows():
+        offset = (day.start - period.start).days
+        groups: list[list[object]] = [[aurora, "p5.48xlarge", 48.0]]
+        if offset in (4, 5) or 9 <= offset < 19:
+            groups.append([meridian, "p4d.24xlarge", 24.0])
+        if offset >= 2:
+            groups.append([meridian, "g5.xlarge", 24.0])
+        if offset >= 14:
+            groups.append([kestrel, "trn1.32xlarge", 24.0])
+        if 20 <= offset < 27:
+            groups.append([kestrel, "g5.12xlarge", 24.0])
+        results.append(
+            {
+                "TimePeriod": {
+                    "Start": day.start.date().isoformat(),
+                    "End": day.end.date().isoformat(),
+                },
+                "Groups": [
+                    {
+                        "Keys": [a, t],
+                        "Metrics": {"UsageQuantity": {"Amount": str(h), "Unit": "Hrs"}},
+                    }
+                    for a, t, h in groups
+                ],
+                "Total": {},
+                "Estimated": False,
+            }
+        )
+    return {"ResultsByTime": results, "DimensionValueAttributes": []}
 
 
 def azure_scenario(period: Window, granted: tuple[str, ...]) -> TenantSpec:
@@ -240,6 +325,7 @@ def run_demo(out_dir: Path, now: datetime, progress: Progress | None = None) -> 
     try:
         azure.start()
         org = cloud.seed_organization(scenario(window))
+        seed_aws_usage(cloud, org, window)
         cloud.enforce_iam()
         config_path = write_demo_config(out_dir, f"sqlite:///{db}", azure)
         config = load_config(config_path)

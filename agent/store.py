@@ -118,6 +118,28 @@ observations = sa.Table(
     sa.Index("ix_observations_time", "provider", "collector", "observed_at"),
 )
 
+findings = sa.Table(
+    "findings",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),
+    sa.Column("rule_id", sa.String(100), nullable=False),
+    sa.Column("scope_kind", sa.String(20), nullable=False),
+    sa.Column("scope_key", sa.String(400), nullable=False),
+    sa.Column("window_start", TS, nullable=False),
+    sa.Column("window_end", TS, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("severity", sa.String(10), nullable=False),
+    sa.Column("lifecycle", sa.String(10), nullable=False),
+    sa.Column("first_seen", TS, nullable=False),
+    sa.Column("last_seen", TS, nullable=False),
+    sa.Column("reported_at", TS),
+    sa.Column("detail", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Index("ix_findings_status", "status", "lifecycle"),
+)
+
 _V1_TABLES = [runs, usage, coverage, accounts]
 
 
@@ -133,6 +155,7 @@ def _create(tables: Sequence[sa.Table]) -> Callable[[Connection], None]:
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "runs, usage, coverage, accounts", _create(_V1_TABLES)),
     (2, "observations (sampled history)", _create([observations])),
+    (3, "findings (lifecycle)", _create([findings])),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -24,6 +24,7 @@ from agent.emulated_aws import (
     MemberSpec,
     aws_environment,
 )
+from agent.emulated_aws_usage import ModelUsage, seed_bedrock_tokens, seed_target
 from agent.models import Window
 from agent.pipeline import AuditRequest, run_audit
 
@@ -54,6 +55,9 @@ def main() -> None:
     parser.add_argument(
         "--instances", type=int, default=3, help="accelerator instances per account-region"
     )
+    parser.add_argument(
+        "--models", type=int, default=2, help="Bedrock models with token series per account-region"
+    )
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
 
@@ -64,6 +68,15 @@ def main() -> None:
     try:
         t0 = time.perf_counter()
         org = cloud.seed_organization(fleet(args.accounts, regions, args.instances, window))
+        days = Window(window.start, window.start + timedelta(days=3))
+        models = [
+            ModelUsage(f"bench.model-{m}", 1000 * (m + 1), 100, 10) for m in range(args.models)
+        ]
+        for account_id in org.members.values():
+            for region in regions:
+                seed_bedrock_tokens(
+                    cloud, seed_target(cloud, account_id, region), days, models, points_per_day=1
+                )
         cloud.enforce_iam()
         seeded = time.perf_counter() - t0
         with tempfile.TemporaryDirectory() as tmp:
