@@ -230,6 +230,7 @@ def validate(config_path: Path) -> None:
     configured = [n for n in providers.names() if getattr(config.app, n, None) is not None]
     click.echo(
         f"{config_path}: OK ({len(config.rules.rules)} rule(s) from {len(config.rules.sources)} file(s); "
+        f"{len(config.registry.customers)} customer(s); "
         f"providers: {', '.join(configured) or 'none'})"
     )
 
@@ -277,6 +278,163 @@ def demo(out_dir: Path) -> None:
         "Demo finished. Exit status of the same audit from `computewatch audit` would be "
         f"{result.outcome.exit_code} (3 = breach found)."
     )
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option(
+    "--status",
+    type=click.Choice(["BREACH", "UNKNOWN", "OK"]),
+    help="Only findings with this status.",
+)
+@click.option(
+    "--lifecycle",
+    type=click.Choice(["new", "ongoing", "resolved", "none"]),
+    help="Only findings at this stage (new: open, not yet reported).",
+)
+@click.option("--rule", "rule_id", help="Only findings of this rule id.")
+@click.option(
+    "--scope", help="Only findings whose scope contains this text (account id, customer id)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@click.option("--store", "store_url", help="Store URL, overriding the config.")
+@handle_errors
+def findings(
+    config_path: Path,
+    status: str | None,
+    lifecycle: str | None,
+    rule_id: str | None,
+    scope: str | None,
+    as_json: bool,
+    store_url: str | None,
+) -> None:
+    """List the findings kept in the store, newest window first, with their lifecycle
+    (new / ongoing / resolved) and first/last seen."""
+    from agent.store import Store
+
+    config = load_config(config_path)
+    store = Store.open(store_url or config.app.store.resolved_url())
+    try:
+        rows = store.list_findings(status=status, lifecycle=lifecycle, rule_id=rule_id, scope=scope)
+    finally:
+        store.close()
+    for r in reversed(rows):
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
+                )
+            )
+            continue
+        value = "unknown" if r["value"] is None else f"{r['value']:,.4g}"
+        click.echo(
+            f"{r['status']:<7} {r['lifecycle']:<8} {r['window_start']:%Y-%m-%d} {r['rule_id']} "
+            f"{r['scope_key']}: {value} (threshold {r['threshold']:,.4g}) id={r['id']}"
+        )
+    if not rows:
+        click.echo("no findings match", err=True)
+
+
+EXIT_TAMPERED = 5
+
+
+@main.command()
+@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--ledger",
+    "ledger_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Evidence ledger file (JSON lines). Default: ledger.jsonl next to the bundle, if present.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    help="Also check the ledger kept in this store (SQLAlchemy URL, e.g. sqlite:///audit.db).",
+)
+@click.option(
+    "--public-key-env",
+    metavar="VAR",
+    help="Environment variable holding the expected Ed25519 public key (PEM or base64); "
+    "the manifest must then carry a valid signature by that key.",
+)
+@handle_errors
+def verify(
+    bundle: Path, ledger_file: Path | None, store_url: str | None, public_key_env: str | None
+) -> None:
+    """Check a report bundle against its manifest, signature and the evidence ledger.
+
+    Exit status: 0 intact, 5 tampered (each changed, missing or extra file, bad signature and
+    ledger break is listed), 2 bad input.
+    """
+    from agent.store import Store
+    from reports.evidence import load_public_key, verify_bundle
+
+    key = load_public_key(public_key_env) if public_key_env else None
+    store = Store.open(store_url) if store_url else None
+    try:
+        result = verify_bundle(bundle, ledger_file=ledger_file, store=store, public_key=key)
+    finally:
+        if store is not None:
+            store.close()
+    if not result.ledgers_checked:
+        click.echo("warning: no evidence ledger found; only the manifest was checked", err=True)
+    if result.ok:
+        click.echo(f"OK {bundle}")
+        return
+    for issue in result.issues:
+        click.echo(str(issue))
+    click.echo(f"TAMPERED {bundle}: {len(result.issues)} problem(s)")
+    sys.exit(EXIT_TAMPERED)
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--store", "store_url", help="Store URL, overriding the config.")
+@click.option(
+    "--send", is_flag=True, help="Deliver the messages that are due (needs mail: in config)."
+)
+@click.option(
+    "--eml-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Dry run: write each pending message as <dir>/<id>.eml instead of sending it.",
+)
+@handle_errors
+def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path | None) -> None:
+    """List the e-mail outbox (reports waiting to be sent), or deliver what is due with --send.
+
+    A failed delivery stays queued and is retried later with exponential backoff.
+    """
+    from agent.store import Store
+    from reports.mail import deliver_due, parse, write_eml
+
+    if send and eml_dir:
+        raise UsageError("give --send or --eml-dir, not both")
+    config = load_config(config_path)
+    store = Store.open(store_url or config.app.store.resolved_url())
+    try:
+        if send:
+            if config.app.mail is None:
+                raise UsageError(f"no mail: section in {config_path}")
+            result = deliver_due(store, config.app.mail, datetime.now(UTC))
+            for message_id in result.sent:
+                click.echo(f"sent    {message_id}")
+            for message_id, error in result.failed:
+                click.echo(f"retry   {message_id}: {error}")
+        pending = store.outbox(pending_only=True)
+        if eml_dir:
+            eml_dir.mkdir(parents=True, exist_ok=True)
+            for row in pending:
+                name = "".join(c if c.isalnum() or c in ".-" else "_" for c in row.message_id)
+                click.echo(f"wrote   {write_eml(parse(row), eml_dir / (name + '.eml'))}")
+        for row in pending:
+            click.echo(
+                f"pending {row.message_id} {row.kind} to {', '.join(row.recipients)}; "
+                f"attempts {row.attempts}, next {row.next_attempt_at:%Y-%m-%d %H:%M UTC}"
+                + (f"; last error: {row.last_error}" if row.last_error else "")
+            )
+        click.echo(f"{len(pending)} message(s) pending")
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

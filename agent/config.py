@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent.customers import Registry, country_groups, load_registry
+from agent.errors import ConfigError
 from agent.rules import RuleSet, load_rules
 from agent.yamlsource import load_yaml, validate
 
@@ -239,6 +241,42 @@ class ReportingEntity(_Strict):
     )
 
 
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s<>\"(),;:]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+ReportKind = Literal["monthly", "quarterly", "notice"]
+
+
+class MailSettings(_Strict):
+    """SMTP delivery of reports. The password is read from the environment variable named in
+    `password_env` at send time; it never lives in this file."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (port 587), tls (implicit, port 465) or none"
+    )
+    username: str | None = None
+    password_env: EnvVarName | None = Field(
+        default=None, description="environment variable holding the SMTP password"
+    )
+    sender: EmailAddress
+    sender_name: str = "computewatch"
+    recipients: dict[ReportKind, list[EmailAddress]] = Field(
+        default={}, description="who receives each report type"
+    )
+    max_attachment_bytes: int = Field(
+        default=10_000_000, ge=0, description="larger attachments are replaced by their path"
+    )
+    timeout: int = Field(default=30, ge=1, le=600, description="seconds per SMTP connection")
+
+    @model_validator(mode="after")
+    def _auth_needs_both(self) -> MailSettings:
+        if bool(self.username) != bool(self.password_env):
+            raise ValueError("username and password_env go together")
+        if self.username and self.security == "none":
+            raise ValueError("refusing to send a password without TLS (security: none)")
+        return self
+
+
 class AppConfig(_Strict):
     version: Literal[1] = 1
     reporting_entity: ReportingEntity
@@ -246,8 +284,16 @@ class AppConfig(_Strict):
     aws: AwsSettings | None = None
     azure: AzureSettings | None = None
     rules: list[str] = Field(default=[], description="rule files, relative to this file")
+    customers: str | None = Field(
+        default=None, description="customer registry (YAML or CSV), relative to this file"
+    )
+    restricted_country_groups: list[str] = Field(
+        default=["D:5", "Macau"],
+        description="usage by a customer in these EAR country groups is a finding of its own",
+    )
     reports: ReportSettings = ReportSettings()
     estimates: EstimateSettings = EstimateSettings()
+    mail: MailSettings | None = None
 
     @field_validator("rules")
     @classmethod
@@ -260,10 +306,11 @@ class AppConfig(_Strict):
 class LoadedConfig:
     """The validated config plus what it points to (rules), and where it came from."""
 
-    def __init__(self, path: Path, app: AppConfig, rules: RuleSet) -> None:
+    def __init__(self, path: Path, app: AppConfig, rules: RuleSet, registry: Registry) -> None:
         self.path = path
         self.app = app
         self.rules = rules
+        self.registry = registry
 
     @property
     def digest(self) -> str:
@@ -286,7 +333,19 @@ def load_config(path: Path) -> LoadedConfig:
         data = {}
     app = validate(AppConfig, data, smap)
     rule_paths = [path.parent / p if not Path(p).is_absolute() else Path(p) for p in app.rules]
-    return LoadedConfig(path, app, load_rules(rule_paths))
+    known = set(country_groups().groups)
+    for i, group in enumerate(app.restricted_country_groups):
+        if group not in known:
+            raise ConfigError(
+                path,
+                f"unknown country group {group!r} (known: {', '.join(sorted(known))})",
+                line=smap.line_for(("restricted_country_groups", i)),
+                field=f"restricted_country_groups.{i}",
+            )
+    registry = Registry([])
+    if app.customers:
+        registry = load_registry(path.parent / app.customers)
+    return LoadedConfig(path, app, load_rules(rule_paths), registry)
 
 
 def config_schema() -> dict[str, object]:

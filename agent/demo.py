@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from agent.config import load_config
+from agent.demo_registry import demo_customers
 from agent.emulated_aws import (
     MANAGEMENT_ACCOUNT,
     EmulatedAws,
@@ -44,7 +45,8 @@ from agent.pipeline import AuditOutcome, AuditRequest, run_audit
 from collectors.runner import Progress
 
 REGIONS = ["us-east-1", "us-west-2"]
-DEMO_RULES = Path(__file__).resolve().parent.parent / "config" / "rules" / "example.yaml"
+RULES_DIR = Path(__file__).resolve().parent.parent / "config" / "rules"
+DEMO_RULE_FILES = ("example.yaml", "reference-thresholds.yaml", "internal-policy.yaml")
 AZURE_ROLE = Path(__file__).resolve().parent.parent / "config" / "azure-custom-role.json"
 AZURE_SECRET_ENV = "COMPUTEWATCH_DEMO_AZURE_SECRET"  # noqa: S105 - a variable's name
 
@@ -88,6 +90,8 @@ def scenario(period: Window) -> list[MemberSpec]:
             allowed_actions=("ec2:DescribeInstanceTypes", "ec2:DescribeRegions"),
         ),
         MemberSpec("quiet-ledger-finance"),
+        # Nobody is registered for this account: its H100 usage is a know-your-customer finding.
+        MemberSpec("atlas-render-farm", (InstanceSpec("p5.4xlarge", "us-east-1", at(11)),)),
     ]
 
 
@@ -280,11 +284,20 @@ class DemoResult:
     window: Window
 
 
-def write_demo_config(out_dir: Path, store_url: str, azure: EmulatedAzure | None = None) -> Path:
+def write_demo_config(
+    out_dir: Path, store_url: str, azure: EmulatedAzure | None = None, org: SeededOrg | None = None
+) -> Path:
     cfg_dir = out_dir / "config"
-    cfg_dir.mkdir(parents=True, exist_ok=True)
-    rules_path = cfg_dir / "rules.yaml"
-    rules_path.write_text(DEMO_RULES.read_text("utf-8"), encoding="utf-8")
+    (cfg_dir / "rules").mkdir(parents=True, exist_ok=True)
+    for name in DEMO_RULE_FILES:
+        (cfg_dir / "rules" / name).write_text(
+            (RULES_DIR / name).read_text("utf-8"), encoding="utf-8"
+        )
+    if org is not None:
+        (cfg_dir / "customers.yaml").write_text(
+            yaml.safe_dump(demo_customers(org.members), sort_keys=False, allow_unicode=True),
+            encoding="utf-8",
+        )
     config = {
         "version": 1,
         "reporting_entity": {"name": "Northwind Cloud Resale Ltd. (fictional)"},
@@ -298,7 +311,8 @@ def write_demo_config(out_dir: Path, store_url: str, azure: EmulatedAzure | None
             },
             "max_workers": 4,
         },
-        "rules": ["rules.yaml"],
+        "rules": [f"rules/{name}" for name in DEMO_RULE_FILES],
+        **({"customers": "customers.yaml"} if org is not None else {}),
         "reports": {"formats": ["html", "md", "json"], "out_dir": str(out_dir / "reports")},
     }
     if azure is not None:
@@ -327,7 +341,7 @@ def run_demo(out_dir: Path, now: datetime, progress: Progress | None = None) -> 
         org = cloud.seed_organization(scenario(window))
         seed_aws_usage(cloud, org, window)
         cloud.enforce_iam()
-        config_path = write_demo_config(out_dir, f"sqlite:///{db}", azure)
+        config_path = write_demo_config(out_dir, f"sqlite:///{db}", azure, org)
         config = load_config(config_path)
         with (
             aws_environment(cloud.endpoint, org.auditor_key_id, org.auditor_secret),

@@ -285,6 +285,10 @@ class Rule:
     chips: tuple[str, ...] = ()
     chip_class: str = ""
     band: str = "central"
+    country_groups: tuple[str, ...] = ()
+    model_pattern: str = ""
+    provider: str = ""
+    window_days: int = 0  # for window "rolling_days"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from agent.catalog import Catalog
 from agent.config import LoadedConfig
 from agent.errors import UsageError
 from agent.estimates import methodology
-from agent.evaluate import evaluate_window, rule_windows
+from agent.evaluate import evaluate_window, kyc_findings, rule_windows
 from agent.models import Finding, FindingStatus, Observation, Window
 from agent.store import Store
 from agent.usage import HOURS_METRICS, AccountUsage, build_account_usage
@@ -82,6 +83,34 @@ def build_providers(
     return built
 
 
+def evaluate_all(
+    config: LoadedConfig,
+    usages: list[AccountUsage],
+    usage_for: Callable[[Window], list[AccountUsage]],
+    audit: Window,
+    catalog: Catalog,
+) -> list[Finding]:
+    """Every configured rule over each of its windows, plus the built-in know-your-customer checks."""
+    findings: list[Finding] = []
+    cache: dict[Window, list[AccountUsage]] = {audit: usages}
+    for rule in config.rules.rules:
+        for w in rule_windows(rule, audit):
+            if w not in cache:
+                cache[w] = usage_for(w)
+                if w.start < audit.start:
+                    # Reaches before what this run read: totals there are only what the store holds.
+                    for u in cache[w]:
+                        if u.coverage_status == "complete":
+                            u.coverage_status = "partial"
+            findings.extend(evaluate_window([rule], cache[w], w, catalog, config.registry))
+    if config.registry.customers:
+        # Without any registry there is nobody to compare against; the report says so instead.
+        findings.extend(
+            kyc_findings(usages, config.registry, config.app.restricted_country_groups, audit)
+        )
+    return findings
+
+
 def run_audit(
     config: LoadedConfig, req: AuditRequest, catalog: Catalog | None = None
 ) -> AuditOutcome:
@@ -128,13 +157,8 @@ def run_audit(
                 )
 
             usages = usage_for(req.window)
-            findings: list[Finding] = []
-            cache: dict[Window, list[AccountUsage]] = {req.window: usages}
-            for rule in config.rules.rules:
-                for w in rule_windows(rule, req.window):
-                    if w not in cache:
-                        cache[w] = usage_for(w)
-                    findings.extend(evaluate_window([rule], cache[w], w, catalog))
+            findings = evaluate_all(config, usages, usage_for, req.window, catalog)
+            states = store.record_findings(findings, req.now, run_id)
             api_calls = counter.snapshot()
             context = build_audit_context(
                 usages=usages,
@@ -149,8 +173,13 @@ def run_audit(
                 tool_version=__version__,
                 config_digest=config.digest,
                 api_calls=api_calls,
+                registry=config.registry,
+                finding_states=states,
             )
             paths = write_reports(context, req.formats, req.out_dir)
+            store.mark_reported(
+                [f.id for f in findings if f.status is not FindingStatus.OK], req.now
+            )
         except BaseException:
             store.finish_run(run_id, req.now, "failed", counter.snapshot())
             raise

@@ -6,21 +6,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agent.customers import country_groups
 from agent.errors import ConfigError
 from agent.models import LegalStatus, Rule
 from agent.yamlsource import load_yaml, validate
 
-RULE_METRICS = (
+RuleMetric = Literal[
     "accelerator_hours",
     "instance_hours",
     "peak_concurrent_accelerators",
+    "implied_cluster_flops",
     "estimated_training_flop",
+    "training_job_accelerator_hours",
+    "model_customization_jobs",
     "model_input_tokens",
     "model_output_tokens",
+    "model_tokens",
     "model_invocations",
-)
+]
+Scope = Literal["account", "customer", "intermediary", "country_group", "organization"]
+WindowKind = Literal["calendar_month", "quarter", "rolling_days", "audit_period"]
 
 
 class RuleFilters(BaseModel):
@@ -28,6 +35,13 @@ class RuleFilters(BaseModel):
 
     chips: list[str] = []
     chip_class: Literal["3A090"] | None = None
+    country_groups: list[str] = Field(
+        default=[], description="customers in these EAR country groups"
+    )
+    model_pattern: str = Field(
+        default="", description="glob over model ids, e.g. 'anthropic.claude-*'"
+    )
+    provider: Literal["aws", "azure"] | None = None
 
 
 class RuleModel(BaseModel):
@@ -38,18 +52,13 @@ class RuleModel(BaseModel):
     legal_basis: str = Field(min_length=3)
     citation: str = ""
     status: LegalStatus
-    metric: Literal[
-        "accelerator_hours",
-        "instance_hours",
-        "peak_concurrent_accelerators",
-        "estimated_training_flop",
-        "model_input_tokens",
-        "model_output_tokens",
-        "model_invocations",
-    ]
+    metric: RuleMetric
     filters: RuleFilters = RuleFilters()
-    scope: Literal["account"] = "account"
-    window: Literal["calendar_month", "audit_period"] = "calendar_month"
+    scope: Scope = "account"
+    window: WindowKind = "calendar_month"
+    days: int | None = Field(
+        default=None, ge=1, le=3660, description="length of a rolling_days window"
+    )
     comparison: Literal[">", ">=", "<", "<="] = ">"
     threshold: float = Field(ge=0)
     severity: Literal["low", "medium", "high", "critical"] = "medium"
@@ -57,6 +66,18 @@ class RuleModel(BaseModel):
         default="central",
         description="which end of an estimate band is compared (estimated_training_flop)",
     )
+
+    @model_validator(mode="after")
+    def _window_days(self) -> RuleModel:
+        if (self.window == "rolling_days") != (self.days is not None):
+            raise ValueError("'days' is required with window rolling_days, and only with it")
+        known = set(country_groups().groups)
+        unknown = [g for g in self.filters.country_groups if g not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown country group(s) {unknown} (known: {', '.join(sorted(known))})"
+            )
+        return self
 
     def to_rule(self) -> Rule:
         return Rule(
@@ -74,6 +95,10 @@ class RuleModel(BaseModel):
             chips=tuple(self.filters.chips),
             chip_class=self.filters.chip_class or "",
             band=self.band,
+            country_groups=tuple(self.filters.country_groups),
+            model_pattern=self.filters.model_pattern,
+            provider=self.filters.provider or "",
+            window_days=self.days or 0,
         )
 
 

@@ -6,6 +6,7 @@ history never travels into Python row by row.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from agent.models import (
     Account,
     CoverageEntry,
     CoverageStatus,
+    Finding,
+    FindingStatus,
     Metric,
     Observation,
     UsageRecord,
@@ -140,6 +143,32 @@ findings = sa.Table(
     sa.Index("ix_findings_status", "status", "lifecycle"),
 )
 
+evidence_ledger = sa.Table(
+    "evidence_ledger",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("bundle", sa.String(400), nullable=False),
+    sa.Column("report_id", sa.String(64), nullable=False),
+    sa.Column("manifest_sha256", sa.String(64), nullable=False),
+    sa.Column("prev_digest", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),
+)
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("message_id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("recipients", sa.Text, nullable=False),
+    sa.Column("message", sa.LargeBinary, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("sent_at", TS),
+    sa.Column("last_error", sa.Text, nullable=False, default=""),
+    sa.Index("ix_outbox_due", "sent_at", "next_attempt_at"),
+)
+
 _V1_TABLES = [runs, usage, coverage, accounts]
 
 
@@ -156,6 +185,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "runs, usage, coverage, accounts", _create(_V1_TABLES)),
     (2, "observations (sampled history)", _create([observations])),
     (3, "findings (lifecycle)", _create([findings])),
+    (4, "evidence ledger and mail outbox", _create([evidence_ledger, outbox])),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -191,6 +221,14 @@ class Peak:
 
 
 @dataclass(frozen=True, slots=True)
+class FindingState:
+    lifecycle: str
+    first_seen: datetime
+    last_seen: datetime
+    reported_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class DailyRow:
     provider: str
     account_id: str
@@ -209,6 +247,34 @@ class DailyTotal:
     accelerator: str
     day: datetime
     quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One evidence-ledger entry as stored; `digest` covers every other field (reports/evidence.py)."""
+
+    seq: int
+    bundle: str
+    report_id: str
+    manifest_sha256: str
+    prev_digest: str
+    created_at: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A queued e-mail; `message` is the serialized RFC 5322 message, sent as is."""
+
+    message_id: str
+    kind: str
+    recipients: tuple[str, ...]
+    message: bytes
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str
 
 
 class Store:
@@ -600,9 +666,185 @@ class Store:
                     day += timedelta(days=1)
         return frozenset(days)
 
+    def record_findings(
+        self, items: Sequence[Finding], now: datetime, run_id: int
+    ) -> dict[str, FindingState]:
+        """Persist findings and move their lifecycle: new (open, not yet in a report), ongoing
+        (open and already reported), resolved (was open, now OK), none (never open).
+        Re-evaluating the same data keeps status, lifecycle and first_seen as they were."""
+        ids = [f.id for f in items]
+        with self.engine.begin() as conn:
+            before = (
+                {
+                    r["id"]: r
+                    for r in conn.execute(
+                        sa.select(findings).where(findings.c.id.in_(ids))
+                    ).mappings()
+                }
+                if ids
+                else {}
+            )
+            out: dict[str, FindingState] = {}
+            for f in items:
+                old = before.get(f.id)
+                open_now = f.status is not FindingStatus.OK
+                reported = (
+                    None
+                    if old is None or old["reported_at"] is None
+                    else _aware(old["reported_at"])
+                )
+                if open_now:
+                    lifecycle = "ongoing" if reported is not None else "new"
+                elif old is not None and old["lifecycle"] in ("new", "ongoing", "resolved"):
+                    lifecycle = "resolved"
+                else:
+                    lifecycle = "none"
+                first_seen = now if old is None else _aware(old["first_seen"])
+                row = {
+                    "rule_id": f.rule.id,
+                    "scope_kind": f.scope_kind,
+                    "scope_key": f.scope_key,
+                    "window_start": f.window.start,
+                    "window_end": f.window.end,
+                    "status": str(f.status),
+                    "value": f.value,
+                    "threshold": f.threshold,
+                    "severity": f.rule.severity,
+                    "lifecycle": lifecycle,
+                    "last_seen": now,
+                    "detail": f.detail,
+                    "run_id": run_id,
+                }
+                if old is None:
+                    conn.execute(
+                        findings.insert().values(id=f.id, first_seen=now, reported_at=None, **row)
+                    )
+                else:
+                    conn.execute(findings.update().where(findings.c.id == f.id).values(**row))
+                out[f.id] = FindingState(lifecycle, first_seen, now, reported)
+        return out
+
+    def mark_reported(self, ids: Iterable[str], now: datetime) -> None:
+        """Open findings that went out in a report are 'ongoing' from the next evaluation on."""
+        ids = list(ids)
+        if ids:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    findings.update()
+                    .where(findings.c.id.in_(ids), findings.c.reported_at.is_(None))
+                    .values(reported_at=now)
+                )
+
+    def list_findings(
+        self,
+        status: str | None = None,
+        lifecycle: str | None = None,
+        rule_id: str | None = None,
+        scope: str | None = None,
+    ) -> list[dict[str, Any]]:
+        stmt = sa.select(findings).order_by(
+            findings.c.window_start, findings.c.rule_id, findings.c.scope_key
+        )
+        if status:
+            stmt = stmt.where(findings.c.status == status)
+        if lifecycle:
+            stmt = stmt.where(findings.c.lifecycle == lifecycle)
+        if rule_id:
+            stmt = stmt.where(findings.c.rule_id == rule_id)
+        if scope:
+            stmt = stmt.where(findings.c.scope_key.contains(scope, autoescape=True))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
     def count_usage(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(usage)).scalar() or 0)
+
+    # -- evidence ledger (hash chain; the digests are computed by reports.evidence) ---------------
+    def ledger(self) -> list[LedgerRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(evidence_ledger).order_by(evidence_ledger.c.seq))
+            return [LedgerRow(**r) for r in rows.mappings()]
+
+    def ledger_tail(self) -> LedgerRow | None:
+        stmt = sa.select(evidence_ledger).order_by(evidence_ledger.c.seq.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).mappings().first()
+        return None if row is None else LedgerRow(**row)
+
+    def append_ledger(self, row: LedgerRow) -> None:
+        """Insert one entry; the primary key on `seq` makes a concurrent append fail, not fork."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(evidence_ledger.insert().values(**dataclasses.asdict(row)))
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                _redact(self.url),
+                f"ledger entry {row.seq}: {str(exc.__cause__ or exc).splitlines()[0]}",
+            ) from exc
+
+    # -- mail outbox ----------------------------------------------------------------------------
+    def outbox_add(self, row: OutboxRow) -> bool:
+        """Queue a message once: returns False if its message id is already queued or sent."""
+        values = dataclasses.asdict(row) | {"recipients": json.dumps(list(row.recipients))}
+        with self.engine.begin() as conn:
+            seen = conn.execute(
+                sa.select(outbox.c.message_id).where(outbox.c.message_id == row.message_id)
+            ).first()
+            if seen is not None:
+                return False
+            conn.execute(outbox.insert().values(**values))
+        return True
+
+    def outbox(
+        self, *, pending_only: bool = False, due_at: datetime | None = None
+    ) -> list[OutboxRow]:
+        stmt = sa.select(outbox).order_by(outbox.c.created_at, outbox.c.message_id)
+        if pending_only or due_at is not None:
+            stmt = stmt.where(outbox.c.sent_at.is_(None))
+        if due_at is not None:
+            stmt = stmt.where(outbox.c.next_attempt_at <= due_at)
+        with self.engine.connect() as conn:
+            return [_outbox_row(r) for r in conn.execute(stmt).mappings()]
+
+    def outbox_claim(self, row: OutboxRow, until: datetime) -> bool:
+        """Take a due message for one delivery attempt; False if another worker took it first."""
+        stmt = (
+            outbox.update()
+            .where(
+                outbox.c.message_id == row.message_id,
+                outbox.c.sent_at.is_(None),
+                outbox.c.attempts == row.attempts,
+            )
+            .values(attempts=row.attempts + 1, next_attempt_at=until)
+        )
+        with self.engine.begin() as conn:
+            return conn.execute(stmt).rowcount == 1
+
+    def outbox_done(
+        self, message_id: str, *, sent_at: datetime | None, next_attempt_at: datetime, error: str
+    ) -> None:
+        """Record the attempt's outcome: sent (sent_at set) or failed (retry at next_attempt_at)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.message_id == message_id)
+                .values(sent_at=sent_at, next_attempt_at=next_attempt_at, last_error=error)
+            )
+
+
+def _outbox_row(r: Any) -> OutboxRow:
+    return OutboxRow(
+        message_id=r["message_id"],
+        kind=r["kind"],
+        recipients=tuple(json.loads(r["recipients"])),
+        message=bytes(r["message"]),
+        attempts=int(r["attempts"]),
+        created_at=_aware(r["created_at"]),
+        next_attempt_at=_aware(r["next_attempt_at"]),
+        sent_at=None if r["sent_at"] is None else _aware(r["sent_at"]),
+        last_error=r["last_error"],
+    )
 
 
 def _redact(url: str) -> str:

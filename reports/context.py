@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from agent.catalog import UNKNOWN_CHIP, Catalog
+from agent.customers import Customer, Registry, country_groups
 from agent.estimates import MethodNote
 from agent.models import CoverageEntry, CoverageStatus, Finding, FindingStatus, Window
+from agent.scopes import scope_usage, scopes_for
+from agent.store import FindingState
 from agent.usage import AccountUsage
 
 SCHEMA_ID = "computewatch.audit/1"
@@ -65,11 +68,24 @@ class Reconciliation:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerView:
+    """Who stands behind an account (know-your-customer registry)."""
+
+    id: str
+    legal_name: str
+    country: str
+    country_groups: tuple[str, ...]
+    address: str
+    beneficial_owners: tuple[str, ...]
+    intermediary: str | None  # legal name of the reseller the accounts are held through
+
+
+@dataclass(frozen=True, slots=True)
 class AccountView:
     provider: str
     account_id: str
     name: str
-    customer: str | None
+    customer: CustomerView | None
     coverage_status: str
     units_read: int
     units_total: int
@@ -82,6 +98,18 @@ class AccountView:
     customization_jobs: tuple[tuple[str, int], ...]
     reconciliation: tuple[Reconciliation, ...]
     methods: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRollup:
+    """One customer's usage across all its accounts and clouds."""
+
+    customer: CustomerView
+    accounts: tuple[str, ...]  # "aws:123456789012", "azure:<subscription>"
+    coverage_status: str
+    accelerator_hours: tuple[ChipHours, ...]
+    flop: FlopView | None
+    tokens: tuple[TokenView, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +132,9 @@ class FindingView:
     legal_status: str
     detail: str
     evidence: tuple[str, ...]
+    scope_label: str = ""
+    lifecycle: str = "new"
+    first_seen: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +158,7 @@ class AuditContext:
     period_end: datetime
     coverage: CoverageSummary
     accounts: tuple[AccountView, ...]
+    customers: tuple[CustomerRollup, ...]
     findings: tuple[FindingView, ...]
     headline_hours: tuple[ChipHours, ...]
     methodology: tuple[MethodNote, ...]
@@ -134,6 +166,7 @@ class AuditContext:
     tool_version: str
     config_digest: str
     api_calls: tuple[tuple[str, int], ...]
+    country_groups_source: str = ""
 
     @property
     def breaches(self) -> int:
@@ -154,21 +187,65 @@ def _chip_hours(values: dict[str, float], catalog: Catalog) -> tuple[ChipHours, 
     return tuple(out)
 
 
-def _account_view(u: AccountUsage, catalog: Catalog) -> AccountView:
+def _customer_view(c: Customer, registry: Registry) -> CustomerView:
+    middle = registry.intermediary_of(c)
+    return CustomerView(
+        id=c.id,
+        legal_name=c.legal_name,
+        country=c.country,
+        country_groups=tuple(sorted(registry.groups(c))),
+        address=c.address,
+        beneficial_owners=tuple(f"{o.name} ({o.country})" for o in c.beneficial_owners),
+        intermediary=None if middle is None else middle.legal_name,
+    )
+
+
+def _flop_view(u: AccountUsage) -> FlopView | None:
+    if u.flop is None:
+        return None
+    return FlopView(
+        u.flop.low, u.flop.central, u.flop.high, tuple(sorted(u.flop.excluded_hours.items()))
+    )
+
+
+def _tokens(u: AccountUsage) -> tuple[TokenView, ...]:
+    return tuple(
+        TokenView(m, t["input"], t["output"], t["invocations"]) for m, t in sorted(u.tokens.items())
+    )
+
+
+def _rollups(
+    usages: Sequence[AccountUsage], registry: Registry, catalog: Catalog
+) -> tuple[CustomerRollup, ...]:
+    out = []
+    for scope in scopes_for("customer", usages, registry):
+        combined = scope_usage(scope).usage
+        out.append(
+            CustomerRollup(
+                customer=_customer_view(registry.customers[scope.key], registry),
+                accounts=tuple(
+                    f"{u.account.provider}:{u.account.account_id}" for u in scope.members
+                ),
+                coverage_status=combined.coverage_status,
+                accelerator_hours=_chip_hours(combined.accelerator_hours, catalog),
+                flop=_flop_view(combined),
+                tokens=_tokens(combined),
+            )
+        )
+    return tuple(out)
+
+
+def _account_view(u: AccountUsage, catalog: Catalog, registry: Registry) -> AccountView:
     gaps = tuple(
         GapView(g.provider, g.account_id, g.region, g.collector, g.error_code, g.error_message)
         for g in sorted(u.gaps, key=lambda e: (e.region, e.collector))
     )
-    flop = None
-    if u.flop is not None:
-        flop = FlopView(
-            u.flop.low, u.flop.central, u.flop.high, tuple(sorted(u.flop.excluded_hours.items()))
-        )
+    customer = registry.customer_of(u.account.provider, u.account.account_id)
     return AccountView(
         provider=u.account.provider,
         account_id=u.account.account_id,
         name=u.account.name,
-        customer=None,
+        customer=None if customer is None else _customer_view(customer, registry),
         coverage_status=u.coverage_status,
         units_read=u.units_read,
         units_total=u.units_total,
@@ -177,11 +254,8 @@ def _account_view(u: AccountUsage, catalog: Catalog) -> AccountView:
         peak_concurrent=tuple(
             (c, math.ceil(v - 1e-9)) for c, v in sorted(u.peak_concurrent.items())
         ),
-        flop=flop,
-        tokens=tuple(
-            TokenView(m, t["input"], t["output"], t["invocations"])
-            for m, t in sorted(u.tokens.items())
-        ),
+        flop=_flop_view(u),
+        tokens=_tokens(u),
         training_hours=_chip_hours(u.training_hours, catalog),
         customization_jobs=tuple((m, round(n)) for m, n in sorted(u.customization_jobs.items())),
         reconciliation=tuple(
@@ -191,7 +265,7 @@ def _account_view(u: AccountUsage, catalog: Catalog) -> AccountView:
     )
 
 
-def _finding_view(f: Finding) -> FindingView:
+def _finding_view(f: Finding, state: FindingState | None, labels: dict[str, str]) -> FindingView:
     return FindingView(
         id=f.id,
         rule_id=f.rule.id,
@@ -211,6 +285,9 @@ def _finding_view(f: Finding) -> FindingView:
         legal_status=str(f.rule.legal_status),
         detail=f.detail,
         evidence=f.evidence,
+        scope_label=labels.get(f.scope_key, f.scope_key),
+        lifecycle="new" if state is None else state.lifecycle,
+        first_seen=None if state is None else state.first_seen,
     )
 
 
@@ -228,8 +305,17 @@ def build_audit_context(
     tool_version: str,
     config_digest: str,
     api_calls: dict[str, int],
+    registry: Registry | None = None,
+    finding_states: Mapping[str, FindingState] | None = None,
 ) -> AuditContext:
-    accounts = tuple(_account_view(u, catalog) for u in sorted(usages, key=lambda u: u.key))
+    registry = registry or Registry([])
+    states = finding_states or {}
+    accounts = tuple(
+        _account_view(u, catalog, registry) for u in sorted(usages, key=lambda u: u.key)
+    )
+    labels = {f"{a.provider}:{a.account_id}": a.name or a.account_id for a in accounts}
+    labels.update({f"customer:{c.id}": c.legal_name for c in registry.customers.values()})
+    labels.update({f"intermediary:{c.id}": c.legal_name for c in registry.customers.values()})
     gaps = tuple(
         GapView(e.provider, e.account_id, e.region, e.collector, e.error_code, e.error_message)
         for e in sorted(coverage, key=lambda e: (e.provider, e.account_id, e.region, e.collector))
@@ -274,11 +360,15 @@ def build_audit_context(
             overall, len(accounts), counts["complete"], counts["partial"], counts["failed"], gaps
         ),
         accounts=accounts,
-        findings=tuple(_finding_view(f) for f in ordered),
+        customers=_rollups(usages, registry, catalog),
+        findings=tuple(_finding_view(f, states.get(f.id), labels) for f in ordered),
         headline_hours=_chip_hours(totals, catalog),
         methodology=tuple(methodology),
         run_id=run_id,
         tool_version=tool_version,
         config_digest=config_digest,
         api_calls=tuple(sorted(api_calls.items())),
+        country_groups_source=(
+            f"{country_groups().source}, as of {country_groups().as_of} ({country_groups().status})"
+        ),
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from reports.context import AuditContext
+from reports.context import AuditContext, CustomerView
 
 SCHEMA_FILE = "schemas/audit-1.schema.json"
 
@@ -30,6 +30,18 @@ def _round(x: float) -> float:
     return round(x, 6)
 
 
+def customer_doc(c: CustomerView) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "legal_name": c.legal_name,
+        "country": c.country,
+        "country_groups": list(c.country_groups),
+        "address": c.address,
+        "beneficial_owners": list(c.beneficial_owners),
+        "intermediary": c.intermediary,
+    }
+
+
 def to_contract(ctx: AuditContext) -> dict[str, Any]:
     def gap(g: Any) -> dict[str, Any]:
         return {
@@ -48,7 +60,7 @@ def to_contract(ctx: AuditContext) -> dict[str, Any]:
                 "provider": a.provider,
                 "account_id": a.account_id,
                 "name": a.name,
-                "customer": a.customer,
+                "customer": None if a.customer is None else customer_doc(a.customer),
                 "coverage": {
                     "status": a.coverage_status,
                     "units_read": a.units_read,
@@ -98,6 +110,9 @@ def to_contract(ctx: AuditContext) -> dict[str, Any]:
             "legal_status": f.legal_status,
             "detail": f.detail,
             "evidence": list(f.evidence),
+            "lifecycle": f.lifecycle,
+            "first_seen": None if f.first_seen is None else f.first_seen.isoformat(),
+            "scope_label": f.scope_label,
         }
         for f in ctx.findings
     ]
@@ -117,6 +132,22 @@ def to_contract(ctx: AuditContext) -> dict[str, Any]:
             "gaps": [gap(g) for g in c.gaps],
         },
         "accounts": accounts,
+        "customers": [
+            {
+                "customer": customer_doc(c.customer),
+                "accounts": list(c.accounts),
+                "coverage": c.coverage_status,
+                "accelerator_hours": {h.chip: _round(h.hours) for h in c.accelerator_hours},
+                "estimated_training_flop": None
+                if c.flop is None
+                else {"low": c.flop.low, "central": c.flop.central, "high": c.flop.high},
+                "tokens": {
+                    t.model: {"input": t.input, "output": t.output, "invocations": t.invocations}
+                    for t in c.tokens
+                },
+            }
+            for c in ctx.customers
+        ],
         "findings": findings,
         "run": {
             "id": ctx.run_id,

@@ -45,7 +45,11 @@ rules: [rules.yaml]
 def test_shipped_example_config_is_valid() -> None:
     cfg = load_config(REPO / "config" / "computewatch.example.yaml")
     assert cfg.app.aws is not None and cfg.app.aws.organization is not None
-    assert {r.id for r in cfg.rules.rules} >= {"internal-3a090-hours-month", "eu-ai-act-art51-1e25"}
+    assert {r.id for r in cfg.rules.rules} >= {
+        "us-ear-3a090-remote-d5",
+        "eu-ai-act-art51-1e25",
+        "internal-frontier-tokens-account",
+    }
 
 
 def test_minimal_config_loads(tmp_path: Path) -> None:

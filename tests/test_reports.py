@@ -88,7 +88,7 @@ def test_html_is_autoescaped(catalog: Catalog) -> None:
     assert (
         html.index("Coverage: what was read")
         < html.index("Usage per account")
-        < html.index("3. Findings")
+        < html.index("4. Findings")
     )
     assert "unknown, not zero" in html
     assert "Usage unknown" in html  # the failed account is not shown as zero
