@@ -123,6 +123,18 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
             click.echo(f"    {op:<45} {n:>6}")
     for fmt, path in outcome.paths.items():
         click.echo(f"  {fmt:<5} {path}")
+    if outcome.bundle is not None:
+        click.echo(
+            f"  evidence bundle {outcome.bundle} (check: computewatch verify {outcome.bundle})"
+        )
+    if outcome.eml is not None:
+        click.echo(f"  e-mail preview {outcome.eml}")
+    for message_id in outcome.mail_sent:
+        click.echo(f"  e-mail sent {message_id}")
+    for message_id, error in outcome.mail_failed:
+        click.echo(
+            f"  e-mail NOT sent yet {message_id}: {error} (kept in the outbox; retried later)"
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -174,6 +186,16 @@ CONFIG_OPTION = click.option(
 @click.option(
     "--store", "store_url", help="Store URL, overriding the config (e.g. sqlite:///audit.db)."
 )
+@click.option(
+    "--email",
+    is_flag=True,
+    help="Send the report (PDF + CSV attached) to the configured recipients.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="With --email: write the message as an .eml file instead of sending.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Print progress and API call counts.")
 @handle_errors
 def audit(
@@ -187,6 +209,8 @@ def audit(
     formats: str | None,
     out_dir: Path | None,
     store_url: str | None,
+    email: bool,
+    dry_run: bool,
     verbose: bool,
 ) -> None:
     """Collect, store, evaluate and report one period (a one-off audit).
@@ -214,7 +238,10 @@ def audit(
         accounts=set(accounts) or None,
         store_url=store_url,
         progress=_progress_printer(verbose or sys.stderr.isatty()),
+        mail=("dry-run" if dry_run else "send") if email else "off",
     )
+    if dry_run and not email:
+        raise UsageError("--dry-run goes with --email")
     outcome = run_audit(config, req)
     print_summary(outcome, verbose)
     sys.exit(outcome.exit_code)

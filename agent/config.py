@@ -215,6 +215,11 @@ class StoreSettings(_Strict):
 class ReportSettings(_Strict):
     formats: list[ReportFormat] = Field(default_factory=lambda: list(REPORT_FORMATS))
     out_dir: str = "reports"
+    signing_key_env: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="environment variable holding an Ed25519 private key that signs each manifest",
+    )
 
 
 class Utilization(_Strict):

@@ -314,6 +314,13 @@ def write_demo_config(
         "rules": [f"rules/{name}" for name in DEMO_RULE_FILES],
         **({"customers": "customers.yaml"} if org is not None else {}),
         "reports": {"formats": ["html", "md", "json"], "out_dir": str(out_dir / "reports")},
+        # The demo writes the monthly e-mail as an .eml file (a dry run); nothing is sent.
+        "mail": {
+            "host": "smtp.northwind.example",
+            "sender": "compliance-reports@northwind.example",
+            "sender_name": "Northwind compliance (computewatch)",
+            "recipients": {"monthly": ["export-control@northwind.example"]},
+        },
     }
     if azure is not None:
         config["azure"] = {
@@ -355,6 +362,7 @@ def run_demo(out_dir: Path, now: datetime, progress: Progress | None = None) -> 
                     out_dir=out_dir / "reports",
                     formats=["html", "md", "json"],
                     progress=progress,
+                    mail="dry-run",
                 ),
             )
     finally:

@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from agent import __version__
 from agent.catalog import Catalog
-from agent.config import LoadedConfig
+from agent.config import LoadedConfig, ReportKind
 from agent.errors import UsageError
 from agent.estimates import methodology
 from agent.evaluate import evaluate_window, kyc_findings, rule_windows
@@ -22,6 +23,14 @@ from collectors import registry
 from collectors.base import ApiCallCounter, CollectContext, Provider, collectors, providers
 from collectors.runner import Progress, run_collection
 from reports.context import AuditContext, build_audit_context
+from reports.evidence import bundle_reports
+from reports.mail import (
+    build_message,
+    deliver_due,
+    enqueue_report,
+    report_attachments,
+    write_eml,
+)
 from reports.render import write_reports
 
 log = logging.getLogger(__name__)
@@ -39,6 +48,8 @@ class AuditRequest:
     accounts: set[str] | None = None
     store_url: str | None = None
     progress: Progress | None = None
+    bundle: bool = True  # PDF + CSV annex + manifest + evidence-ledger entry
+    mail: Literal["off", "send", "dry-run"] = "off"
 
 
 @dataclass
@@ -48,6 +59,10 @@ class AuditOutcome:
     paths: dict[str, Path]
     records_written: int
     api_calls: dict[str, int] = field(default_factory=dict)
+    bundle: Path | None = None
+    eml: Path | None = None
+    mail_sent: list[str] = field(default_factory=list)
+    mail_failed: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -109,6 +124,34 @@ def evaluate_all(
             kyc_findings(usages, config.registry, config.app.restricted_country_groups, audit)
         )
     return findings
+
+
+def deliver(config: LoadedConfig, req: AuditRequest, store: Store, outcome: AuditOutcome) -> None:
+    """Seal the reports into an evidence bundle, then queue / send / preview the e-mail."""
+    bundle = bundle_reports(
+        outcome.paths,
+        outcome.context,
+        store,
+        req.out_dir,
+        created_at=req.now,
+        signing_key_env=config.app.reports.signing_key_env,
+    )
+    outcome.bundle = bundle.directory
+    if req.mail == "off":
+        return
+    settings = config.app.mail
+    if settings is None:
+        raise UsageError(f"e-mail asked for, but {config.path} has no 'mail' section")
+    kind: ReportKind = "quarterly" if req.window.hours > 24 * 62 else "monthly"
+    if req.mail == "dry-run":
+        attachments = report_attachments(bundle.files)
+        built = build_message(outcome.context, settings, kind, attachments, req.now)
+        eml = bundle.directory.parent / f"{outcome.context.report_id}.eml"
+        outcome.eml = write_eml(built.message, eml)
+        return
+    enqueue_report(store, settings, outcome.context, bundle.files, kind, req.now)
+    result = deliver_due(store, settings, req.now)  # a failure stays in the outbox and retries
+    outcome.mail_sent, outcome.mail_failed = result.sent, result.failed
 
 
 def run_audit(
@@ -177,6 +220,9 @@ def run_audit(
                 finding_states=states,
             )
             paths = write_reports(context, req.formats, req.out_dir)
+            outcome = AuditOutcome(run_id, context, paths, written, api_calls)
+            if req.bundle:
+                deliver(config, req, store, outcome)
             store.mark_reported(
                 [f.id for f in findings if f.status is not FindingStatus.OK], req.now
             )
@@ -187,6 +233,6 @@ def run_audit(
         store.finish_run(
             run_id, req.now, "breach" if breaches else context.coverage.status, api_calls
         )
-        return AuditOutcome(run_id, context, paths, written, api_calls)
+        return outcome
     finally:
         store.close()

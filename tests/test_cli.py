@@ -104,7 +104,12 @@ def test_audit_subprocess_exit_codes(aws: EmulatedAws, tmp_path: Path) -> None:
     assert "GAP aws" in full.stdout and "AccessDenied" in full.stdout
     assert "ec2:DescribeInstances" in full.stdout  # -v prints API call counts
     assert re.search(r"^\[1/\d+\] aws ", full.stderr, re.M)  # progress, one line per unit
-    assert {p.suffix for p in out.iterdir()} == {".html", ".md", ".json"}
+    assert {p.suffix for p in out.iterdir() if p.is_file()} == {".html", ".md", ".json", ".jsonl"}
+    (bundle,) = [p for p in out.iterdir() if p.is_dir()]
+    assert (bundle / "manifest.json").exists() and list(bundle.glob("*.pdf"))
+    assert f"computewatch verify {bundle}" in full.stdout
+    verified = run_cli(["verify", str(bundle), "--ledger", str(out / "ledger.jsonl")], env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
     denied = run_cli(
         [

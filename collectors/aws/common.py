@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -64,9 +65,13 @@ def translate_errors(service: str) -> Iterator[None]:
         err = exc.response.get("Error", {})
         code, message = str(err.get("Code", "ClientError")), str(err.get("Message", "") or exc)
         if code.isdigit():
-            # The body carried no error code (botocore fell back to the HTTP status).
-            message = f"HTTP {code}: {message}"
-            code = HTTP_CODES.get(code, f"HTTP{code}")
+            # The body carried no error code botocore could parse (it fell back to the HTTP status).
+            inner = re.search(r"<Code>([^<]+)</Code>.*?<Message>([^<]*)</Message>", message, re.S)
+            if inner:
+                code, message = inner.group(1), inner.group(2)
+            else:
+                message = f"HTTP {code}: {message}"
+                code = HTTP_CODES.get(code, f"HTTP{code}")
         raise SourceError(service, code, message) from exc
     except bexc.NoCredentialsError as exc:
         raise SourceError(service, "NoCredentials", str(exc)) from exc
