@@ -114,7 +114,7 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
             value = "unknown" if f.value is None else f"{f.value:,.4g}"
             why = f" ({f.detail})" if f.status == "UNKNOWN" and f.detail else ""
             click.echo(
-                f"  {f.status:<7} {f.rule_id} {f.scope_key}: "
+                f"  {f.status:<7} {f.rule_id} {f.scope_label or f.scope_key}: "
                 f"{value} {f.comparison} {f.threshold:,.4g}{why}"
             )
     if verbose:
@@ -460,6 +460,51 @@ def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path |
                 + (f"; last error: {row.last_error}" if row.last_error else "")
             )
         click.echo(f"{len(pending)} message(s) pending")
+    finally:
+        store.close()
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "text", "json"]),
+    default="auto",
+    show_default=True,
+    help="Log lines as text or JSON; auto: JSON under systemd (JOURNAL_STREAM) or without a terminal.",
+)
+@handle_errors
+def daemon(config_path: Path, log_format: str) -> None:
+    """Run continuously: collect and evaluate on schedule, e-mail breach notices, produce the
+    monthly and quarterly reports (and any missed while stopped). SIGTERM/SIGINT stop after the
+    current job; SIGHUP reloads the config. Exit status 2 if another daemon holds the store."""
+    from agent.daemon import Daemon
+    from agent.ops import setup_logging
+
+    setup_logging(
+        log_format,
+        logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.INFO,
+    )
+    sys.exit(Daemon(config_path).run())
+
+
+@main.command()
+@CONFIG_OPTION
+@click.option("--store", "store_url", help="Store URL, overriding the config.")
+@handle_errors
+def status(config_path: Path, store_url: str | None) -> None:
+    """Show the last run and coverage per account and collector, open findings, the e-mail
+    outbox, produced reports and (if a daemon runs here) its next scheduled runs."""
+    from agent.ops import default_state_file, read_state, status_lines
+    from agent.store import Store
+
+    config = load_config(config_path)
+    given = config.app.daemon.state_file
+    state = read_state(config.relative(given) if given else default_state_file())
+    store = Store.open(store_url or config.app.store.resolved_url())
+    try:
+        for line in status_lines(store, state):
+            click.echo(line)
     finally:
         store.close()
 

@@ -88,6 +88,11 @@ class AwsSettings(_Strict):
     collectors: list[str] | None = Field(
         default=None, description="run only these collectors (default: all AWS collectors)"
     )
+    collector_concurrency: dict[str, Annotated[int, Field(ge=1, le=64)]] = Field(
+        default={},
+        description="at most N account-regions at once per collector (e.g. aws.bedrock: 2), "
+        "under the service's API rate limit",
+    )
 
     @field_validator("regions")
     @classmethod
@@ -282,6 +287,65 @@ class MailSettings(_Strict):
         return self
 
 
+CronExpr = Annotated[
+    str, Field(description="five-field cron expression (minute hour day month weekday), UTC")
+]
+
+
+def _check_cron(value: str) -> str:
+    """Parse with APScheduler's own parser so a bad schedule fails at load, not at 3 a.m."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
+    return value
+
+
+class DaemonSettings(_Strict):
+    """Schedules and operations of `computewatch daemon` (all times UTC)."""
+
+    collect: CronExpr = Field(
+        default="5 * * * *", description="collect and evaluate month-to-date (default hourly)"
+    )
+    monthly_report: CronExpr = Field(
+        default="0 6 1 * *", description="monthly report for the previous month (default the 1st)"
+    )
+    quarterly_report: CronExpr | None = Field(
+        default="0 6 15 1,4,7,10 *",
+        description="quarterly report for the previous quarter (due 15 Jan/Apr/Jul/Oct); "
+        "null: no quarterly reports",
+    )
+    deliver_mail: CronExpr = Field(
+        default="*/10 * * * *", description="retry queued e-mail that is due"
+    )
+    catch_up_months: int = Field(
+        default=3,
+        ge=0,
+        le=24,
+        description="on start, produce reports missed in at most this many months",
+    )
+    http_host: str = Field(
+        default="127.0.0.1", description="address of /healthz and /metrics (keep it local)"
+    )
+    http_port: int | None = Field(
+        default=9464, ge=0, le=65535, description="port of /healthz and /metrics; null: off"
+    )
+    stale_after_minutes: int = Field(
+        default=180, ge=1, description="/healthz turns 503 when the last good collection is older"
+    )
+    state_file: str | None = Field(
+        default=None,
+        description="daemon state (next runs) for `status`; default: the user state directory",
+    )
+
+    @field_validator("collect", "monthly_report", "quarterly_report", "deliver_mail")
+    @classmethod
+    def _cron(cls, v: str | None) -> str | None:
+        return None if v is None else _check_cron(v)
+
+
 class AppConfig(_Strict):
     version: Literal[1] = 1
     reporting_entity: ReportingEntity
@@ -299,6 +363,7 @@ class AppConfig(_Strict):
     reports: ReportSettings = ReportSettings()
     estimates: EstimateSettings = EstimateSettings()
     mail: MailSettings | None = None
+    daemon: DaemonSettings = DaemonSettings()
 
     @field_validator("rules")
     @classmethod

@@ -97,6 +97,9 @@ class Collector(ABC):
     # Data older than this (after its day ends) no longer changes at the source; the store's copy
     # is reused instead of asking (and paying) again. None: always ask.
     final_after: ClassVar[timedelta | None] = None
+    # At most this many units of this collector run at once (per-service API rate limits);
+    # None: only the provider's worker pool bounds it.
+    max_concurrency: ClassVar[int | None] = None
 
     @abstractmethod
     def collect(self, target: Target, ctx: CollectContext) -> Sequence[UsageRecord | Observation]:
@@ -124,6 +127,10 @@ class Provider(ABC):
     def enabled_collectors(self, available: list[str]) -> list[str]:
         """The collectors to run (a provider's config may switch some off)."""
         return available
+
+    def concurrency_limits(self) -> dict[str, int]:
+        """Per-collector concurrency overrides from the provider's config."""
+        return {}
 
 
 providers: Registry[type[Provider]] = Registry("provider")

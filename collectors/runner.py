@@ -6,6 +6,7 @@ A SourceError in one unit becomes a failed CoverageEntry; the other units go on.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -62,6 +63,12 @@ def run_collection(
             discovery.accounts = [a for a in discovery.accounts if a.account_id in only_accounts]
         result.accounts.extend(discovery.accounts)
         result.coverage.extend(discovery.failures)
+        overrides = provider.concurrency_limits()
+        limits = {
+            c.name: threading.Semaphore(n)
+            for c in instances
+            if (n := overrides.get(c.name, c.max_concurrency or 0)) > 0
+        }
         units = [(t, c) for t in targets for c in instances if c.scope == "account-region"]
         units += [
             (t, c) for t in discovery.org_targets for c in instances if c.scope == "organization"
@@ -70,7 +77,7 @@ def run_collection(
         with ThreadPoolExecutor(
             max_workers=provider.max_workers(), thread_name_prefix="collect"
         ) as pool:
-            futures = {pool.submit(_one, t, c, ctx): (t, c) for t, c in units}
+            futures = {pool.submit(_one, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units}
             for fut in as_completed(futures):
                 target, collector = futures[fut]
                 items, entry = fut.result()
@@ -87,10 +94,17 @@ def run_collection(
 
 
 def _one(
-    target: Target, collector: Collector, ctx: CollectContext
+    target: Target,
+    collector: Collector,
+    ctx: CollectContext,
+    limit: threading.Semaphore | None = None,
 ) -> tuple[Sequence[UsageRecord | Observation], CoverageEntry]:
     try:
-        records = collector.collect(target, ctx)
+        if limit is None:
+            records = collector.collect(target, ctx)
+        else:
+            with limit:
+                records = collector.collect(target, ctx)
     except SourceError as exc:
         log.info(
             "%s %s %s: %s %s",

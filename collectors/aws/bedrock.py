@@ -238,6 +238,8 @@ def customization_records(
 @collectors.register("aws.bedrock")
 class BedrockCollector(Collector):
     name = "aws.bedrock"
+    # CloudWatch GetMetricData and ListMetrics share an API rate limit per account and region.
+    max_concurrency = 4
     provider = "aws"
     description = (
         "Bedrock tokens/invocations per model (CloudWatch AWS/Bedrock) and fine-tuning jobs"

@@ -37,6 +37,9 @@ class AwsProvider(Provider):
     def max_workers(self) -> int:
         return self.settings.max_workers
 
+    def concurrency_limits(self) -> dict[str, int]:
+        return dict(self.settings.collector_concurrency)
+
     def enabled_collectors(self, available: list[str]) -> list[str]:
         wanted = self.settings.collectors
         if wanted is None:

@@ -166,6 +166,7 @@ def overlapping_jobs(sagemaker: Any, window: Window) -> list[dict[str, Any]]:
 @collectors.register("aws.sagemaker")
 class SageMakerTrainingCollector(Collector):
     name = "aws.sagemaker"
+    max_concurrency = 4  # SageMaker Search has a low transactions-per-second limit
     provider = "aws"
     description = "SageMaker training jobs: accelerator-hours (Search TrainingJob)"
 

@@ -1,0 +1,84 @@
+"""The collection runner: bounded concurrency per collector, and one failure never aborts the rest."""
+
+import threading
+import time
+from typing import Any, ClassVar
+
+from agent.catalog import Catalog
+from agent.errors import SourceError
+from agent.models import Account, CoverageStatus, UsageRecord, Window
+from collectors.base import (
+    ApiCallCounter,
+    CollectContext,
+    Collector,
+    Discovery,
+    Provider,
+    Target,
+    collectors,
+)
+from collectors.runner import run_collection
+
+OCT = Window.month("2026-10")
+
+
+class SlowCollector(Collector):
+    """Records how many of its units run at the same moment."""
+
+    name = "test.slow"
+    provider = "test"
+    max_concurrency: ClassVar[int | None] = 2
+    lock = threading.Lock()
+    running = 0
+    peak = 0
+
+    def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:
+        cls = type(self)
+        with cls.lock:
+            cls.running += 1
+            cls.peak = max(cls.peak, cls.running)
+        time.sleep(0.05)
+        with cls.lock:
+            cls.running -= 1
+        if target.account.account_id == "bad":
+            raise SourceError("test", "AccessDenied", "no")
+        return []
+
+
+class FleetProvider(Provider):
+    name = "test"
+
+    def __init__(self, limits: dict[str, int]) -> None:
+        self.limits = limits
+
+    @classmethod
+    def from_config(cls, section: Any, counter: ApiCallCounter) -> "FleetProvider":
+        return cls({})
+
+    def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
+        accounts = [Account("test", a) for a in ("a", "b", "bad", "c", "d", "e")]
+        return Discovery(
+            targets=[Target(a, "r1", clients=None) for a in accounts], accounts=accounts
+        )  # type: ignore[arg-type]
+
+    def max_workers(self) -> int:
+        return 8
+
+    def concurrency_limits(self) -> dict[str, int]:
+        return self.limits
+
+
+def run(limits: dict[str, int], catalog: Catalog) -> int:
+    collectors.register("test.slow")(SlowCollector)
+    SlowCollector.peak = 0
+    ctx = CollectContext(window=OCT, now=OCT.end, catalog=catalog)
+    result = run_collection([FleetProvider(limits)], ctx)
+    failed = [c for c in result.coverage if c.status is CoverageStatus.FAILED]
+    assert [c.account_id for c in failed] == ["bad"]
+    assert len(result.coverage) == 6  # every other unit was still read
+    return SlowCollector.peak
+
+
+def test_collector_concurrency_is_bounded(catalog: Catalog) -> None:
+    assert run({}, catalog) == 2  # the collector's own limit under an 8-worker pool
+    assert run({"test.slow": 1}, catalog) == 1  # a configured override
+    assert run({"test.slow": 6}, catalog) > 2
