@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from agent.catalog import UNKNOWN_CHIP, Catalog
@@ -239,18 +239,13 @@ def kyc_findings(
         account_scope = ScopeUsage(scopes_for("account", [u], registry)[0], u)
         out.append(_finding(UNREGISTERED, account_scope, window, m))
     if restricted:
-        rule = Rule(
+        rule = replace(
+            UNREGISTERED,
             id="kyc-restricted-country-usage",
             title=f"Accelerator or frontier-model usage by a customer in country group {' / '.join(restricted)}",
             legal_basis=KYC_BASIS
             + "; remote access to 3A090-class chips (Remote Access Security Act, H.R. 2683)",
-            citation=KYC_CITATION,
-            legal_status=LegalStatus.PROPOSED,
-            metric="any_usage",
             scope="customer",
-            window="audit_period",
-            comparison=">",
-            threshold=0,
             severity="critical",
             country_groups=tuple(restricted),
         )

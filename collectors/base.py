@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
 from agent.catalog import Catalog
-from agent.models import Account, CoverageEntry, Observation, UsageRecord, Window
+from agent.errors import SourceError
+from agent.models import Account, CoverageEntry, CoverageStatus, Observation, UsageRecord, Window
 from collectors.registry import Registry
 
 
@@ -131,6 +132,33 @@ class Provider(ABC):
     def concurrency_limits(self) -> dict[str, int]:
         """Per-collector concurrency overrides from the provider's config."""
         return {}
+
+
+def failed_coverage(
+    provider: str,
+    account_ids: Sequence[str],
+    regions: Sequence[str],
+    collector_names: Sequence[str],
+    window: Window,
+    err: SourceError,
+) -> list[CoverageEntry]:
+    """Every unit an unreachable account (or organization) would have had, marked failed."""
+    return [
+        CoverageEntry(
+            provider=provider,
+            account_id=account_id,
+            region=region,
+            collector=name,
+            period_start=window.start,
+            period_end=window.end,
+            status=CoverageStatus.FAILED,
+            error_code=err.code,
+            error_message=f"{err.service}: {err.message}",
+        )
+        for account_id in account_ids
+        for region in regions
+        for name in collector_names
+    ]
 
 
 providers: Registry[type[Provider]] = Registry("provider")

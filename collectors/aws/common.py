@@ -53,7 +53,7 @@ class AwsClients:
         self._region = region
 
     def client(self, service: str) -> Any:
-        return self._session.client(service, region_name=self._region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        return self._session.client(service, region_name=self._region, config=CLIENT_CONFIG)
 
 
 @contextmanager

@@ -14,9 +14,17 @@ import boto3
 
 from agent.config import AwsAccount, AwsOrganization, AwsSettings
 from agent.errors import SourceError, UsageError
-from agent.models import Account, CoverageEntry, CoverageStatus
+from agent.models import Account
 from collectors.aws.common import CLIENT_CONFIG, AwsClients, count_calls, translate_errors
-from collectors.base import ApiCallCounter, CollectContext, Discovery, Provider, Target, providers
+from collectors.base import (
+    ApiCallCounter,
+    CollectContext,
+    Discovery,
+    Provider,
+    Target,
+    failed_coverage,
+    providers,
+)
 
 ORGANIZATION = Account("aws", "organization", "AWS Organization (caller's billing view)")
 ALL_REGIONS = "all-regions"
@@ -60,7 +68,7 @@ class AwsProvider(Provider):
         return session
 
     def _client(self, session: boto3.Session, service: str) -> Any:
-        return session.client(service, region_name=self.settings.home_region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        return session.client(service, region_name=self.settings.home_region, config=CLIENT_CONFIG)
 
     def _assume(
         self, base: boto3.Session, role_arn: str, external_id_env: str | None
@@ -133,30 +141,6 @@ class AwsProvider(Provider):
             )
         return sorted(r["RegionName"] for r in out["Regions"])
 
-    def _failed(
-        self,
-        account_id: str,
-        regions: list[str],
-        collector_names: list[str],
-        ctx: CollectContext,
-        err: SourceError,
-    ) -> list[CoverageEntry]:
-        return [
-            CoverageEntry(
-                provider="aws",
-                account_id=account_id,
-                region=region,
-                collector=name,
-                period_start=ctx.window.start,
-                period_end=ctx.window.end,
-                status=CoverageStatus.FAILED,
-                error_code=err.code,
-                error_message=f"{err.service}: {err.message}",
-            )
-            for region in regions
-            for name in collector_names
-        ]
-
     def _configured_regions(self) -> list[str]:
         return (
             list(self.settings.regions)
@@ -176,7 +160,9 @@ class AwsProvider(Provider):
                 listed = self._org_accounts(base, self.settings.organization)
             except SourceError as err:
                 out.failures.extend(
-                    self._failed("organization", ["global"], ["aws.organizations"], ctx, err)
+                    failed_coverage(
+                        "aws", ["organization"], ["global"], ["aws.organizations"], ctx.window, err
+                    )
                 )
                 listed = []
             known = {a.id for a in wanted}
@@ -194,7 +180,14 @@ class AwsProvider(Provider):
                 regions = self._regions(session)
             except SourceError as err:
                 out.failures.extend(
-                    self._failed(acct.id, self._configured_regions(), collector_names, ctx, err)
+                    failed_coverage(
+                        "aws",
+                        [acct.id],
+                        self._configured_regions(),
+                        collector_names,
+                        ctx.window,
+                        err,
+                    )
                 )
                 continue
             for region in regions:

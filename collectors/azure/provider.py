@@ -20,7 +20,7 @@ from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 
 from agent.config import AzureSettings
 from agent.errors import SourceError
-from agent.models import Account, CoverageEntry, CoverageStatus
+from agent.models import Account
 from collectors.azure.common import (
     AzureClients,
     ClientSettings,
@@ -29,7 +29,15 @@ from collectors.azure.common import (
     subscription_client,
     translate_errors,
 )
-from collectors.base import ApiCallCounter, CollectContext, Discovery, Provider, Target, providers
+from collectors.base import (
+    ApiCallCounter,
+    CollectContext,
+    Discovery,
+    Provider,
+    Target,
+    failed_coverage,
+    providers,
+)
 
 REGION = "global"
 TENANT_ACCOUNT = "tenant"  # account id of coverage entries for a failed subscription listing
@@ -137,25 +145,6 @@ class AzureProvider(Provider):
                 found.append(Account("azure", sid, str(sub.display_name or "")))
         return found
 
-    def _failed(
-        self, account_ids: list[str], collectors: list[str], ctx: CollectContext, err: SourceError
-    ) -> list[CoverageEntry]:
-        return [
-            CoverageEntry(
-                provider="azure",
-                account_id=aid,
-                region=REGION,
-                collector=name,
-                period_start=ctx.window.start,
-                period_end=ctx.window.end,
-                status=CoverageStatus.FAILED,
-                error_code=err.code,
-                error_message=f"{err.service}: {err.message}",
-            )
-            for aid in account_ids
-            for name in collectors
-        ]
-
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
         explicit = [Account("azure", s.id.lower(), s.name) for s in self.settings.subscriptions]
@@ -166,11 +155,25 @@ class AzureProvider(Provider):
             out.accounts.extend(explicit)
             if explicit:
                 out.failures.extend(
-                    self._failed([a.account_id for a in explicit], collector_names, ctx, err)
+                    failed_coverage(
+                        "azure",
+                        [a.account_id for a in explicit],
+                        [REGION],
+                        collector_names,
+                        ctx.window,
+                        err,
+                    )
                 )
             else:
                 out.failures.extend(
-                    self._failed([TENANT_ACCOUNT], ["azure.subscriptions"], ctx, err)
+                    failed_coverage(
+                        "azure",
+                        [TENANT_ACCOUNT],
+                        [REGION],
+                        ["azure.subscriptions"],
+                        ctx.window,
+                        err,
+                    )
                 )
             return out
         for account in sorted(accounts, key=lambda a: a.account_id):
