@@ -127,6 +127,10 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
         click.echo(
             f"  evidence bundle {outcome.bundle} (check: computewatch verify {outcome.bundle})"
         )
+    if outcome.notices:
+        click.echo(
+            f"  threshold notices: {len(outcome.notices)} (HTML, Markdown, PDF) in the bundle"
+        )
     if outcome.eml is not None:
         click.echo(f"  e-mail preview {outcome.eml}")
     for message_id in outcome.mail_sent:
@@ -471,7 +475,8 @@ def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path |
     type=click.Choice(["auto", "text", "json"]),
     default="auto",
     show_default=True,
-    help="Log lines as text or JSON; auto: JSON under systemd (JOURNAL_STREAM) or without a terminal.",
+    help="Log lines as text or JSON lines; auto: JSON under systemd (JOURNAL_STREAM) or "
+    "without a terminal.",
 )
 @handle_errors
 def daemon(config_path: Path, log_format: str) -> None:

@@ -220,6 +220,11 @@ class StoreSettings(_Strict):
 class ReportSettings(_Strict):
     formats: list[ReportFormat] = Field(default_factory=lambda: list(REPORT_FORMATS))
     out_dir: str = "reports"
+    template_dir: str | None = Field(
+        default=None,
+        description="directory of templates overriding the shipped ones by name (rendered in a "
+        "sandbox), relative to this file",
+    )
     signing_key_env: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
@@ -390,6 +395,11 @@ class LoadedConfig:
             "rules": [r.id for r in self.rules.rules],
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def templates_dir(self) -> Path | None:
+        d = self.app.reports.template_dir
+        return None if d is None else self.relative(d)
 
     def relative(self, p: str) -> Path:
         q = Path(p)

@@ -16,9 +16,9 @@ from agent.config import LoadedConfig, ReportKind
 from agent.errors import UsageError
 from agent.estimates import methodology
 from agent.evaluate import evaluate_window, kyc_findings, rule_windows
-from agent.models import Finding, FindingStatus, Observation, Window
+from agent.models import Finding, FindingStatus, Metric, Observation, Window
 from agent.store import Store
-from agent.usage import HOURS_METRICS, AccountUsage, build_account_usage
+from agent.usage import HOURS_METRICS, AccountUsage, build_account_usage, daily_accelerator_hours
 from collectors import registry
 from collectors.base import ApiCallCounter, CollectContext, Provider, collectors, providers
 from collectors.runner import Progress, run_collection
@@ -31,7 +31,9 @@ from reports.mail import (
     report_attachments,
     write_eml,
 )
-from reports.render import write_reports
+from reports.notices import write_notices
+from reports.quarterly import write_quarterly
+from reports.render import make_environment, write_reports
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,8 @@ class AuditRequest:
     accounts: set[str] | None = None
     store_url: str | None = None
     progress: Progress | None = None
-    bundle: bool = True  # PDF + CSV annex + manifest + evidence-ledger entry
+    bundle: bool = True  # reports, notices, PDF + CSV annex, manifest, evidence-ledger entry
+    report_key: str | None = None  # a stable report id for a scheduled report (daemon retries)
     mail: Literal["off", "send", "dry-run"] = "off"
 
 
@@ -60,6 +63,7 @@ class AuditOutcome:
     records_written: int
     api_calls: dict[str, int] = field(default_factory=dict)
     bundle: Path | None = None
+    notices: list[Path] = field(default_factory=list)
     eml: Path | None = None
     mail_sent: list[str] = field(default_factory=list)
     mail_failed: list[tuple[str, str]] = field(default_factory=list)
@@ -127,9 +131,18 @@ def evaluate_all(
 
 
 def deliver(config: LoadedConfig, req: AuditRequest, store: Store, outcome: AuditOutcome) -> None:
-    """Seal the reports into an evidence bundle, then queue / send / preview the e-mail."""
+    """Notices and the quarterly report next to the audit, all sealed into one evidence bundle,
+    then the e-mail queued, sent or previewed."""
+    env = make_environment(config.templates_dir)
+    extra = {
+        **write_notices(outcome.context, req.out_dir, env),
+        **write_quarterly(outcome.context, req.out_dir, env),
+    }
+    outcome.notices = [
+        p for name, p in extra.items() if name.startswith("notice-") and p.suffix == ".html"
+    ]
     bundle = bundle_reports(
-        outcome.paths,
+        {**outcome.paths, **extra},
         outcome.context,
         store,
         req.out_dir,
@@ -218,14 +231,21 @@ def run_audit(
                 api_calls=api_calls,
                 registry=config.registry,
                 finding_states=states,
+                report_key=req.report_key,
+                daily_hours=daily_accelerator_hours(
+                    store.daily_totals(req.window, [str(Metric.ACCELERATOR_HOURS)], keys)
+                ),
             )
-            paths = write_reports(context, req.formats, req.out_dir)
+            paths = write_reports(
+                context, req.formats, req.out_dir, make_environment(config.templates_dir)
+            )
             outcome = AuditOutcome(run_id, context, paths, written, api_calls)
             if req.bundle:
                 deliver(config, req, store, outcome)
-            store.mark_reported(
-                [f.id for f in findings if f.status is not FindingStatus.OK], req.now
-            )
+                # Only findings that went out in a report move from "new" to "ongoing".
+                store.mark_reported(
+                    [f.id for f in findings if f.status is not FindingStatus.OK], req.now
+                )
         except BaseException:
             store.finish_run(run_id, req.now, "failed", counter.snapshot())
             raise

@@ -169,6 +169,18 @@ outbox = sa.Table(
     sa.Index("ix_outbox_due", "sent_at", "next_attempt_at"),
 )
 
+produced_reports = sa.Table(
+    "produced_reports",
+    metadata,
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("period", sa.String(20), primary_key=True),
+    sa.Column("period_start", TS, nullable=False),
+    sa.Column("period_end", TS, nullable=False),
+    sa.Column("produced_at", TS, nullable=False),
+    sa.Column("report_id", sa.String(64), nullable=False),
+    sa.Column("bundle", sa.String(400), nullable=False),
+)
+
 _V1_TABLES = [runs, usage, coverage, accounts]
 
 
@@ -186,6 +198,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (2, "observations (sampled history)", _create([observations])),
     (3, "findings (lifecycle)", _create([findings])),
     (4, "evidence ledger and mail outbox", _create([evidence_ledger, outbox])),
+    (5, "produced reports (daemon catch-up)", _create([produced_reports])),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -275,6 +288,29 @@ class OutboxRow:
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProducedReport:
+    """A scheduled report that went out; (kind, period) is produced once (daemon catch-up)."""
+
+    kind: str
+    period: str
+    period_start: datetime
+    period_end: datetime
+    produced_at: datetime
+    report_id: str
+    bundle: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """What operators ask of the runs table: counts by status, API calls, last good run."""
+
+    by_status: dict[str, int]
+    api_calls: dict[str, int]
+    last_success: datetime | None
+    last_run: dict[str, Any] | None
 
 
 class Store:
@@ -831,6 +867,106 @@ class Store:
                 .where(outbox.c.message_id == message_id)
                 .values(sent_at=sent_at, next_attempt_at=next_attempt_at, last_error=error)
             )
+
+    # -- daemon: produced reports and operational summaries --------------------------------------
+    def record_report(self, report: ProducedReport) -> bool:
+        """Remember a produced scheduled report; False if (kind, period) was already recorded."""
+        values = dataclasses.asdict(report)
+        with self.engine.begin() as conn:
+            seen = conn.execute(
+                sa.select(produced_reports.c.kind).where(
+                    produced_reports.c.kind == report.kind,
+                    produced_reports.c.period == report.period,
+                )
+            ).first()
+            if seen is not None:
+                return False
+            conn.execute(produced_reports.insert().values(**values))
+        return True
+
+    def produced(self, kind: str | None = None) -> list[ProducedReport]:
+        stmt = sa.select(produced_reports).order_by(produced_reports.c.period_start)
+        if kind:
+            stmt = stmt.where(produced_reports.c.kind == kind)
+        with self.engine.connect() as conn:
+            return [
+                ProducedReport(
+                    **(
+                        dict(r)
+                        | {
+                            "period_start": _aware(r["period_start"]),
+                            "period_end": _aware(r["period_end"]),
+                            "produced_at": _aware(r["produced_at"]),
+                        }
+                    )
+                )
+                for r in conn.execute(stmt).mappings()
+            ]
+
+    def run_stats(self, good: Iterable[str]) -> RunStats:
+        """Runs by status, API calls summed over all runs, and when the last `good` run finished."""
+        by_status: dict[str, int] = {}
+        calls: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for status, n in conn.execute(
+                sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
+            ):
+                by_status[status] = int(n)
+            for (text,) in conn.execute(sa.select(runs.c.api_calls)):
+                for op, n in json.loads(text).items():
+                    calls[op] = calls.get(op, 0) + int(n)
+            last = conn.execute(
+                sa.select(sa.func.max(runs.c.finished_at)).where(runs.c.status.in_(list(good)))
+            ).scalar()
+            row = (
+                conn.execute(sa.select(runs).order_by(runs.c.id.desc()).limit(1)).mappings().first()
+            )
+        return RunStats(by_status, calls, None if last is None else _aware(last), _run_dict(row))
+
+    def latest_coverage(self) -> list[tuple[CoverageEntry, datetime]]:
+        """Per provider, account, region and collector: its most recent coverage entry."""
+        key = [coverage.c.provider, coverage.c.account_id, coverage.c.region, coverage.c.collector]
+        newest = sa.select(sa.func.max(coverage.c.id).label("id")).group_by(*key).subquery()
+        stmt = sa.select(coverage).join(newest, coverage.c.id == newest.c.id).order_by(*key)
+        with self.engine.connect() as conn:
+            return [
+                (
+                    CoverageEntry(
+                        provider=r["provider"],
+                        account_id=r["account_id"],
+                        region=r["region"],
+                        collector=r["collector"],
+                        period_start=_aware(r["period_start"]),
+                        period_end=_aware(r["period_end"]),
+                        status=CoverageStatus(r["status"]),
+                        error_code=r["error_code"],
+                        error_message=r["error_message"],
+                    ),
+                    _aware(r["recorded_at"]),
+                )
+                for r in conn.execute(stmt).mappings()
+            ]
+
+    def open_findings_by_status(self) -> dict[str, int]:
+        """Counts of findings not OK (BREACH, UNKNOWN) that are not resolved."""
+        stmt = (
+            sa.select(findings.c.status, sa.func.count())
+            .where(findings.c.status != str(FindingStatus.OK))
+            .group_by(findings.c.status)
+        )
+        with self.engine.connect() as conn:
+            return {status: int(n) for status, n in conn.execute(stmt)}
+
+
+def _run_dict(row: Any) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out = dict(row)
+    out["api_calls"] = json.loads(out["api_calls"])
+    for k in ("started_at", "finished_at", "window_start", "window_end"):
+        if out[k] is not None:
+            out[k] = _aware(out[k])
+    return out
 
 
 def _outbox_row(r: Any) -> OutboxRow:

@@ -81,6 +81,21 @@ def merge_hours(u: AccountUsage, rows: Iterable[DailyRow]) -> None:
                 u.reconciliation[chip] = (pb + b, pi + i)
 
 
+def daily_accelerator_hours(
+    rows: Iterable[DailyRow],
+) -> dict[tuple[str, str], dict[datetime, float]]:
+    """Accelerator-hours per account and day, billing superseding inventory day by day."""
+    grouped: dict[tuple[str, str, datetime], list[DailyRow]] = defaultdict(list)
+    for r in rows:
+        if r.metric == Metric.ACCELERATOR_HOURS:
+            grouped[(r.provider, r.account_id, r.day)].append(r)
+    out: dict[tuple[str, str], dict[datetime, float]] = defaultdict(dict)
+    for (provider, account, day), day_rows in grouped.items():
+        billed = [r for r in day_rows if r.method == Method.BILLING]
+        out[(provider, account)][day] = sum(r.quantity for r in (billed or day_rows))
+    return dict(out)
+
+
 def _add_total(u: AccountUsage, t: Total) -> None:
     u.methods[t.metric].add(t.method)
     if t.metric == Metric.TRAINING_JOB_ACCELERATOR_HOURS:

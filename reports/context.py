@@ -10,11 +10,12 @@ from datetime import datetime
 
 from agent.catalog import UNKNOWN_CHIP, Catalog
 from agent.customers import Customer, Registry, country_groups
-from agent.estimates import MethodNote
+from agent.estimates import MethodNote, implied_cluster_flops
 from agent.models import CoverageEntry, CoverageStatus, Finding, FindingStatus, Window
 from agent.scopes import scope_usage, scopes_for
 from agent.store import FindingState
 from agent.usage import AccountUsage
+from reports.charts import BarChart, LineChart, bar_chart, line_chart
 
 SCHEMA_ID = "computewatch.audit/1"
 STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}
@@ -110,6 +111,7 @@ class CustomerRollup:
     accelerator_hours: tuple[ChipHours, ...]
     flop: FlopView | None
     tokens: tuple[TokenView, ...]
+    implied_cluster_flops: float = 0.0  # peak concurrent accelerators x their peak FLOP/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,13 @@ class CoverageSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ChartsView:
+    chip_mix: BarChart
+    tokens_by_model: BarChart
+    daily_top: LineChart
+
+
+@dataclass(frozen=True, slots=True)
 class AuditContext:
     report_id: str
     schema: str
@@ -166,6 +175,7 @@ class AuditContext:
     tool_version: str
     config_digest: str
     api_calls: tuple[tuple[str, int], ...]
+    charts: ChartsView
     country_groups_source: str = ""
 
     @property
@@ -230,6 +240,7 @@ def _rollups(
                 accelerator_hours=_chip_hours(combined.accelerator_hours, catalog),
                 flop=_flop_view(combined),
                 tokens=_tokens(combined),
+                implied_cluster_flops=implied_cluster_flops(combined.peak_concurrent, catalog),
             )
         )
     return tuple(out)
@@ -291,6 +302,39 @@ def _finding_view(f: Finding, state: FindingState | None, labels: dict[str, str]
     )
 
 
+def _charts(
+    usages: Sequence[AccountUsage],
+    registry: Registry,
+    chip_totals: dict[str, float],
+    window: Window,
+    daily: Mapping[tuple[str, str], Mapping[datetime, float]],
+) -> ChartsView:
+    tokens: dict[str, float] = {}
+    for u in usages:
+        for model, t in u.tokens.items():
+            tokens[model] = tokens.get(model, 0.0) + t["input"] + t["output"]
+    names = {u.key: u.account.name or u.account.account_id for u in usages}
+    per_label: dict[str, dict[datetime, float]] = {}
+    for (provider, account), per_day in daily.items():
+        if (provider, account) not in names:
+            continue
+        customer = registry.customer_of(provider, account)
+        label = customer.legal_name if customer else names[(provider, account)]
+        slot = per_label.setdefault(label, {})
+        for day, h in per_day.items():
+            slot[day] = slot.get(day, 0.0) + h
+    days = [
+        d.start.replace(hour=0, minute=0, second=0, microsecond=0) for d in window.day_windows()
+    ]
+    return ChartsView(
+        chip_mix=bar_chart("Accelerator-hours by chip", "h", chip_totals),
+        tokens_by_model=bar_chart("Tokens by model (input + output)", "tokens", tokens),
+        daily_top=line_chart(
+            "Accelerator-hours per day, top customers", "accelerator-hours", days, per_label
+        ),
+    )
+
+
 def build_audit_context(
     *,
     usages: Sequence[AccountUsage],
@@ -307,6 +351,8 @@ def build_audit_context(
     api_calls: dict[str, int],
     registry: Registry | None = None,
     finding_states: Mapping[str, FindingState] | None = None,
+    daily_hours: Mapping[tuple[str, str], Mapping[datetime, float]] | None = None,
+    report_key: str | None = None,
 ) -> AuditContext:
     registry = registry or Registry([])
     states = finding_states or {}
@@ -343,7 +389,11 @@ def build_audit_context(
     report_id = (
         "CW-"
         + hashlib.sha256(
-            f"{run_id}|{window.label()}|{generated_at.isoformat()}|{config_digest}".encode()
+            # A report key ("monthly:2026-10") makes the id the same on a retry of that report.
+            (
+                report_key
+                or f"{run_id}|{window.label()}|{generated_at.isoformat()}|{config_digest}"
+            ).encode()
         )
         .hexdigest()[:12]
         .upper()
@@ -368,6 +418,7 @@ def build_audit_context(
         tool_version=tool_version,
         config_digest=config_digest,
         api_calls=tuple(sorted(api_calls.items())),
+        charts=_charts(usages, registry, totals, window, daily_hours or {}),
         country_groups_source=(
             f"{country_groups().source}, as of {country_groups().as_of} ({country_groups().status})"
         ),

@@ -40,7 +40,11 @@ def css_string(text: str) -> str:
 
 def print_stylesheet(ctx: AuditContext) -> str:
     title = f"{ctx.title} {ctx.period_start:%Y-%m-%d} – {ctx.period_end:%Y-%m-%d}"
-    return PRINT_CSS % {"title": css_string(title), "report_id": css_string(ctx.report_id)}
+    return stylesheet(title, ctx.report_id)
+
+
+def stylesheet(title: str, report_id: str) -> str:
+    return PRINT_CSS % {"title": css_string(title), "report_id": css_string(report_id)}
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -48,18 +52,31 @@ def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 def render_pdf(ctx: AuditContext) -> bytes:
-    """The audit report as PDF bytes (WeasyPrint imported here: loading Pango is not free)."""
+    """The audit report as PDF bytes."""
+    return pdf_from_html(render(ctx, "html"), print_stylesheet(ctx))
+
+
+def pdf_from_html(html_text: str, css: str) -> bytes:
+    """Any of our HTML documents as PDF (WeasyPrint imported here: loading Pango is not free)."""
     from weasyprint import CSS, HTML
 
-    html = HTML(string=render(ctx, "html"), base_url=None, url_fetcher=_no_fetch)
-    pdf = html.write_pdf(stylesheets=[CSS(string=print_stylesheet(ctx))])
+    html = HTML(string=html_text, base_url=None, url_fetcher=_no_fetch)
+    pdf = html.write_pdf(stylesheets=[CSS(string=css)])
     if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without a target returns bytes
         raise ReportError("WeasyPrint returned no PDF")
     return pdf
 
 
-def write_pdf(ctx: AuditContext, path: Path) -> Path:
-    data = render_pdf(ctx)
+def write_pdf_bytes(html_text: str, css: str, path: Path) -> Path:
+    """Render any of our HTML documents to a PDF file."""
+    return write_pdf(None, path, pdf_from_html(html_text, css))
+
+
+def write_pdf(ctx: AuditContext | None, path: Path, data: bytes | None = None) -> Path:
+    if data is None:
+        if ctx is None:
+            raise ReportError("write_pdf needs a context or the PDF bytes")
+        data = render_pdf(ctx)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)  # never leave a half-written PDF behind

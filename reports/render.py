@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from agent.errors import ComputewatchError, UsageError
@@ -54,9 +56,18 @@ def md_escape(value: Any) -> str:
     return text.replace("\n", " ")
 
 
-def make_environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
+def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
+    """The one environment. With `template_dir`, a user's templates override the shipped ones by
+    name, and everything renders in Jinja's sandbox (user templates are not trusted code)."""
+    loader: jinja2.BaseLoader = jinja2.PackageLoader("reports", "templates")
+    cls: type[jinja2.Environment] = jinja2.Environment
+    if template_dir is not None:
+        if not template_dir.is_dir():
+            raise UsageError(f"template directory {template_dir} does not exist")
+        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(template_dir)), loader])
+        cls = SandboxedEnvironment
+    env = cls(
+        loader=loader,
         autoescape=jinja2.select_autoescape(
             enabled_extensions=("html", "html.j2"), default_for_string=False
         ),
@@ -80,24 +91,33 @@ def render(ctx: AuditContext, fmt: str, env: jinja2.Environment | None = None) -
         doc = to_contract(ctx)
         validate_contract(doc)
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    template = (env or make_environment()).get_template(FORMATS[fmt] or "")
+    return render_template(env or make_environment(), FORMATS[fmt] or "", ctx=ctx)
+
+
+def write_text(path: Path, text: str) -> Path:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)  # never leave a half-written report behind
+    return path
+
+
+def render_template(env: jinja2.Environment, name: str, **values: Any) -> str:
     try:
-        return template.render(ctx=ctx)
+        return env.get_template(name).render(**values)
     except jinja2.UndefinedError as exc:
-        raise ReportError(f"template {FORMATS[fmt]}: {exc}") from exc
+        raise ReportError(f"template {name}: {exc}") from exc
+    except SecurityError as exc:
+        raise ReportError(f"template {name} tried something the sandbox forbids: {exc}") from exc
 
 
-def write_reports(ctx: AuditContext, formats: list[str], out_dir: Path) -> dict[str, Path]:
+def write_reports(
+    ctx: AuditContext, formats: list[str], out_dir: Path, env: jinja2.Environment | None = None
+) -> dict[str, Path]:
     """Render each format to `out_dir/audit-<period>.<ext>`; returns the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = make_environment()
+    env = env or make_environment()
     stem = f"audit-{ctx.period_start:%Y-%m-%d}_{ctx.period_end:%Y-%m-%d}"
     paths: dict[str, Path] = {}
     for fmt in formats:
-        text = render(ctx, fmt, env)
-        path = out_dir / f"{stem}.{EXTENSIONS[fmt]}"
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)  # never leave a half-written report behind
-        paths[fmt] = path
+        paths[fmt] = write_text(out_dir / f"{stem}.{EXTENSIONS[fmt]}", render(ctx, fmt, env))
     return paths

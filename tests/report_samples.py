@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from agent.catalog import Catalog
 from agent.customers import AccountRef, Customer, Registry
-from agent.estimates import methodology
+from agent.estimates import methodology, training_flop
 from agent.models import (
     Account,
     CoverageEntry,
@@ -68,6 +68,9 @@ def sample_context(
         AccountUsage(Account("aws", f"33333333333{i}", name), "complete", [], 1, 1)
         for i, name in enumerate(other_names)
     ]
+    for u in usages:
+        if u.coverage_status != "failed":
+            u.flop = training_flop(u.accelerator_hours, catalog, 0.25, 0.4, 0.55)
     rule = Rule(
         id="r1",
         title=rule_title,

@@ -24,7 +24,39 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert (reports / json_path.name.replace(".json", ".md")).exists()
     assert str(json_path) in proc.stdout
 
+    # The evidence bundle: the monthly audit in every format, a notice per BREACH, the quarterly
+    # report, the CSV annex, the manifest; and the monthly e-mail as an .eml preview.
+    (bundle,) = [p for p in reports.iterdir() if p.is_dir()]
+    names = {p.name for p in bundle.iterdir()}
+    stem = json_path.stem
+    assert {f"{stem}.{ext}" for ext in ("html", "md", "json", "pdf")} <= names
+    assert {f"{stem}-usage.csv", f"{stem}-findings.csv", "manifest.json"} <= names
+    assert {n.rsplit(".", 1)[1] for n in names if n.startswith("quarterly-")} == {
+        "html",
+        "md",
+        "pdf",
+    }
+    notices = sorted(n for n in names if n.startswith("notice-") and n.endswith(".pdf"))
+    assert (reports / f"{bundle.name}.eml").exists()
+    verified = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent.cli",
+            "verify",
+            str(bundle),
+            "--ledger",
+            str(reports / "ledger.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
     doc = json.loads(json_path.read_text("utf-8"))
+    assert len(notices) == sum(1 for f in doc["findings"] if f["status"] == "BREACH")
     validate_contract(doc)
     assert len(doc["accounts"]) >= 4
     chips = {c for a in doc["accounts"] for c in a["accelerator_hours"]}

@@ -1,0 +1,97 @@
+"""Threshold notices: one document per BREACH finding, in the shape of the foreign-person
+training-run report the US proposals describe (89 FR 5698; see README): who (customer identity,
+intermediary), what (accounts, chips, dates), how much (the estimate and its method), against which
+rule (legal basis and status), the evidence, and a certification block for a signature.
+
+Built from the audit's typed context only; nothing new is read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from reports.context import AccountView, AuditContext, ChipHours, CustomerView, FindingView
+from reports.render import render_template, write_text
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeView:
+    notice_id: str
+    audit: AuditContext
+    finding: FindingView
+    customer: CustomerView | None
+    accounts: tuple[AccountView, ...]
+    hours: tuple[ChipHours, ...]
+    flop_low: float | None
+    flop_central: float | None
+    flop_high: float | None
+
+
+def _members(ctx: AuditContext, f: FindingView) -> tuple[AccountView, ...]:
+    keys = {e.removeprefix("account ") for e in f.evidence if e.startswith("account ")}
+    keys.add(f.scope_key)
+    return tuple(a for a in ctx.accounts if f"{a.provider}:{a.account_id}" in keys)
+
+
+def _customer(
+    ctx: AuditContext, f: FindingView, accounts: tuple[AccountView, ...]
+) -> CustomerView | None:
+    if f.scope_kind == "customer":
+        cid = f.scope_key.removeprefix("customer:")
+        return next((c.customer for c in ctx.customers if c.customer.id == cid), None)
+    owners = {a.customer.id: a.customer for a in accounts if a.customer is not None}
+    return next(iter(owners.values())) if len(owners) == 1 else None
+
+
+def build_notices(ctx: AuditContext) -> list[NoticeView]:
+    notices = []
+    for f in ctx.findings:
+        if f.status != "BREACH":
+            continue
+        accounts = _members(ctx, f)
+        hours: dict[str, float] = {}
+        for a in accounts:
+            for h in a.accelerator_hours:
+                hours[h.chip] = hours.get(h.chip, 0.0) + h.hours
+        flops = [a.flop for a in accounts if a.flop is not None]
+        known = {c.chip: c for a in accounts for c in a.accelerator_hours}
+        notices.append(
+            NoticeView(
+                notice_id=f"N-{f.id}",
+                audit=ctx,
+                finding=f,
+                customer=_customer(ctx, f, accounts),
+                accounts=accounts,
+                hours=tuple(
+                    ChipHours(chip, h, known[chip].eccn_3a090, known[chip].unknown)
+                    for chip, h in sorted(hours.items(), key=lambda kv: -kv[1])
+                ),
+                flop_low=sum(x.low for x in flops) if flops else None,
+                flop_central=sum(x.central for x in flops) if flops else None,
+                flop_high=sum(x.high for x in flops) if flops else None,
+            )
+        )
+    return notices
+
+
+def write_notices(
+    ctx: AuditContext, out_dir: Path, env: jinja2.Environment, pdf: bool = True
+) -> dict[str, Path]:
+    """`notice-<finding id>.{html,md,pdf}` for every BREACH; keys name the file for bundling."""
+    out: dict[str, Path] = {}
+    for n in build_notices(ctx):
+        stem = f"notice-{n.finding.id}"
+        html = render_template(env, "notice.html.j2", n=n)
+        out[f"{stem}.html"] = write_text(out_dir / f"{stem}.html", html)
+        out[f"{stem}.md"] = write_text(
+            out_dir / f"{stem}.md", render_template(env, "notice.md.j2", n=n)
+        )
+        if pdf:
+            from reports.pdf import stylesheet, write_pdf_bytes
+
+            css = stylesheet(f"Threshold notice {n.notice_id}", ctx.report_id)
+            out[f"{stem}.pdf"] = write_pdf_bytes(html, css, out_dir / f"{stem}.pdf")
+    return out

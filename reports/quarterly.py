@@ -1,0 +1,86 @@
+"""The quarterly report, in the shape of the notices the proposed 15 CFR 702.7 would require:
+large training runs and large computing clusters in the quarter, and when the next notices are due
+(15 January, April, July and October, for the quarter just ended)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import jinja2
+
+from reports.context import AuditContext, CustomerRollup
+from reports.render import render_template, write_text
+
+TRAINING_THRESHOLDS = (
+    (1e26, "702.7 / EO 14110"),
+    (1e25, "EU AI Act Art. 51"),
+    (1e23, "EO 14110 bio"),
+)
+CLUSTER_THRESHOLD = 1e20
+
+
+def due_date(quarter_end: date) -> date:
+    """Notices for a quarter are due on the 15th of the month after it ends."""
+    return date(quarter_end.year + (quarter_end.month == 12), quarter_end.month % 12 + 1, 15)
+
+
+def quarter_of(day: date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_end(year: int, q: int) -> date:
+    return date(year + (q == 4), (3 * q) % 12 + 1, 1) - timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarterlyView:
+    audit: AuditContext
+    quarter: str
+    due: date
+    next_due: tuple[date, ...]
+    training: tuple[tuple[CustomerRollup, str], ...]  # customer, thresholds crossed ("" = none)
+    clusters: tuple[tuple[CustomerRollup, bool], ...]  # customer, above 1e20 ops/s
+
+
+def build_quarterly(ctx: AuditContext) -> QuarterlyView:
+    last_day = (ctx.period_end - timedelta(seconds=1)).date()
+    year, q = quarter_of(last_day)
+    due = due_date(quarter_end(year, q))
+    nxt = []
+    y, n = year, q
+    for _ in range(4):
+        y, n = (y + 1, 1) if n == 4 else (y, n + 1)
+        nxt.append(due_date(quarter_end(y, n)))
+    training = []
+    for c in sorted(ctx.customers, key=lambda c: -(c.flop.central if c.flop else 0.0)):
+        if c.flop is None or c.flop.central <= 0:
+            continue
+        crossed = [name for limit, name in TRAINING_THRESHOLDS if c.flop.central > limit]
+        training.append((c, ", ".join(crossed)))
+    clusters = tuple(
+        (c, c.implied_cluster_flops > CLUSTER_THRESHOLD)
+        for c in sorted(ctx.customers, key=lambda c: -c.implied_cluster_flops)
+        if c.implied_cluster_flops > 0
+    )
+    return QuarterlyView(ctx, f"{year}-Q{q}", due, tuple(nxt), tuple(training), clusters)
+
+
+def write_quarterly(
+    ctx: AuditContext, out_dir: Path, env: jinja2.Environment, pdf: bool = True
+) -> dict[str, Path]:
+    from reports.pdf import stylesheet, write_pdf_bytes
+
+    view = build_quarterly(ctx)
+    stem = f"quarterly-{view.quarter}"
+    html = render_template(env, "quarterly.html.j2", q=view)
+    markdown = render_template(env, "quarterly.md.j2", q=view)
+    out = {
+        f"{stem}.html": write_text(out_dir / f"{stem}.html", html),
+        f"{stem}.md": write_text(out_dir / f"{stem}.md", markdown),
+    }
+    if pdf:
+        css = stylesheet(f"Quarterly compute report {view.quarter}", ctx.report_id)
+        out[f"{stem}.pdf"] = write_pdf_bytes(html, css, out_dir / f"{stem}.pdf")
+    return out

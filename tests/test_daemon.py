@@ -1,0 +1,215 @@
+"""The daemon's jobs called directly with an injected clock, on both store backends and the
+emulated AWS; the scheduler built from config and inspected (no wall-clock sleeps)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+
+from agent.config import load_config
+from agent.daemon import (
+    apply_config,
+    build_scheduler,
+    collect_job,
+    current_month,
+    due_periods,
+    produce_due_reports,
+)
+from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
+from agent.errors import ConfigError
+from agent.models import Window, utc
+from agent.store import ProducedReport, Store
+from tests.aws_scenarios import seed, write_config
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
+
+
+def daemon_config(tmp_path: Path, store_url: str, **sections: Any) -> Path:
+    """The AWS test config plus extra top-level sections (daemon:, mail:)."""
+    path = write_config(tmp_path, store_url)
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data.update(sections)
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def produced(kind: str, month: str) -> ProducedReport:
+    w = Window.month(month)
+    return ProducedReport(kind, month, w.start, w.end, w.end, "CW-X", "")
+
+
+# -- config -------------------------------------------------------------------------------------
+def test_bad_cron_fails_at_load_with_field_and_reason(tmp_path: Path, sqlite_url: str) -> None:
+    path = daemon_config(tmp_path, sqlite_url, daemon={"collect": "61 * * * *"})
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.field == "daemon.collect"
+    assert "invalid cron expression '61 * * * *'" in str(err.value)
+    with pytest.raises(ConfigError, match=r"daemon\.colect"):
+        load_config(daemon_config(tmp_path, sqlite_url, daemon={"colect": "0 * * * *"}))
+
+
+# -- catch-up planning (pure) -------------------------------------------------------------------
+def test_catch_up_across_month_boundary() -> None:
+    now = utc(2026, 11, 3, 12)
+    got = due_periods("monthly", "0 6 1 * *", now, [produced("monthly", "2026-08")], 3)
+    assert got == [Window.month("2026-09"), Window.month("2026-10")]
+    # Before the cron time on the 1st, the month just ended is not due yet.
+    early = due_periods(
+        "monthly", "0 6 1 * *", utc(2026, 11, 1, 5), [produced("monthly", "2026-08")], 3
+    )
+    assert early == [Window.month("2026-09")]
+    # Bounded: a year of downtime yields at most catch_up_months reports.
+    long = due_periods("monthly", "0 6 1 * *", now, [produced("monthly", "2025-06")], 2)
+    assert long == [Window.month("2026-09"), Window.month("2026-10")]
+    # A first start produces only the latest due report, not a backfill.
+    assert due_periods("monthly", "0 6 1 * *", now, [], 3) == [Window.month("2026-10")]
+
+
+def test_catch_up_across_quarter_boundary() -> None:
+    cron = "0 6 15 1,4,7,10 *"
+    last_q1 = ProducedReport(
+        "quarterly", "2026-Q1", utc(2026, 1, 1), utc(2026, 4, 1), utc(2026, 4, 15), "x", ""
+    )
+    assert due_periods("quarterly", cron, utc(2026, 10, 14), [last_q1], 6) == [
+        Window.quarter("2026-Q2")
+    ]
+    assert due_periods("quarterly", cron, utc(2026, 10, 15, 7), [last_q1], 6) == [
+        Window.quarter("2026-Q2"),
+        Window.quarter("2026-Q3"),
+    ]
+    assert due_periods("quarterly", cron, utc(2027, 1, 20), [], 3) == [Window.quarter("2026-Q4")]
+
+
+def test_current_month_window_is_stable_all_month() -> None:
+    assert current_month(utc(2026, 11, 1, 0, 5)) == current_month(utc(2026, 11, 30, 23))
+    assert current_month(utc(2026, 12, 9)) == Window(utc(2026, 12, 1), utc(2027, 1, 1))
+
+
+# -- scheduler ----------------------------------------------------------------------------------
+def test_scheduler_built_from_config_and_reloaded(tmp_path: Path, sqlite_url: str) -> None:
+    path = daemon_config(tmp_path, sqlite_url, daemon={"collect": "15 */2 * * *"})
+    config = load_config(path)
+    scheduler = build_scheduler(config)
+    jobs = {j.id: j for j in scheduler.get_jobs()}
+    assert set(jobs) == {"collect", "monthly_report", "quarterly_report", "deliver_mail"}
+    assert jobs["collect"].func_ref == "agent.daemon:collect_job"
+    assert jobs["monthly_report"].args[1] == "monthly"
+    start = utc(2026, 11, 3, 1, 20)
+    assert jobs["collect"].trigger.get_next_fire_time(None, start) == utc(2026, 11, 3, 2, 15)
+    assert jobs["monthly_report"].trigger.get_next_fire_time(None, start) == utc(2026, 12, 1, 6)
+    assert jobs["quarterly_report"].trigger.get_next_fire_time(None, start) == utc(2027, 1, 15, 6)
+    assert str(jobs["collect"].trigger.timezone) == "UTC"
+
+    new = load_config(daemon_config(tmp_path, sqlite_url, daemon={"quarterly_report": None}))
+    apply_config(scheduler, new)
+    jobs = {j.id: j for j in scheduler.get_jobs()}
+    assert "quarterly_report" not in jobs
+    assert jobs["collect"].trigger.get_next_fire_time(None, start) == utc(2026, 11, 3, 2, 5)
+    assert jobs["collect"].args[0] is new
+
+
+# -- jobs against the emulated cloud, both backends ---------------------------------------------
+NOW = utc(2026, 11, 20, 10, 5)
+BIG = MemberSpec(
+    "big-h100", (InstanceSpec("p5.48xlarge", "us-east-1", utc(2026, 10, 28), count=2),)
+)
+
+
+def test_collect_notices_a_new_breach_once(
+    aws: EmulatedAws, tmp_path: Path, store_url: str, smtp: tuple[int, Inbox]
+) -> None:
+    port, inbox = smtp
+    org = seed(aws, [BIG, MemberSpec("idle")])
+    mail = {
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "sender": "cw@example.org",
+        "recipients": {"notice": ["officer@example.org"]},
+        "timeout": 5,
+    }
+    path = daemon_config(tmp_path, store_url, mail=mail)
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        first = collect_job(path, lambda: NOW)
+        second = collect_job(str(path), lambda: NOW + timedelta(hours=1))
+    assert first.context.breaches >= 1 and second.context.breaches == first.context.breaches
+    assert first.paths == {} and first.bundle is None  # hourly runs write no report files
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("*.pdf"))
+    store = Store.open(store_url)
+    try:
+        breaches = store.list_findings(status="BREACH")
+        notices = [r for r in store.outbox() if r.kind == "notice"]
+        assert store.count_usage() > 0
+    finally:
+        store.close()
+    big = f"aws:{org.members['big-h100']}"
+    assert any(f["scope_key"] == big for f in breaches)
+    # Once per finding, not once per run: two runs, one message per BREACH finding.
+    assert sorted(n.message_id for n in notices) == sorted(
+        f"<notice.{f['id']}@example.org>" for f in breaches
+    )
+    assert all(n.sent_at is not None for n in notices)
+    assert len(inbox.messages) == len(breaches)
+    msg = BytesParser(policy=policy.default).parsebytes(inbox.messages[0])
+    assert msg["Subject"].startswith("BREACH ") and big in msg["Subject"]
+
+
+def test_catch_up_produces_each_missed_month_once(
+    aws: EmulatedAws, tmp_path: Path, store_url: str
+) -> None:
+    org = seed(aws, [MemberSpec("idle")])
+    path = daemon_config(tmp_path, store_url, reports={"formats": ["json"]})
+    store = Store.open(store_url)
+    store.record_report(produced("monthly", "2026-08"))
+    store.close()
+    clock = lambda: utc(2026, 11, 3, 7)  # noqa: E731
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        made = produce_due_reports(path, "monthly", clock)
+        again = produce_due_reports(path, "monthly", clock)
+    assert [r.period for r in made] == ["2026-09", "2026-10"]
+    assert again == []
+    for r in made:
+        assert (Path(r.bundle) / "manifest.json").exists()
+    store = Store.open(store_url)
+    try:
+        assert [p.period for p in store.produced("monthly")] == ["2026-08", "2026-09", "2026-10"]
+        assert len(store.ledger()) == 2  # two sealed bundles, no more
+    finally:
+        store.close()
+
+
+def test_reports_off_when_quarterly_disabled(tmp_path: Path, sqlite_url: str) -> None:
+    path = daemon_config(tmp_path, sqlite_url, daemon={"quarterly_report": None})
+    assert (
+        produce_due_reports(path, "quarterly", lambda: datetime(2027, 1, 20, tzinfo=NOW.tzinfo))
+        == []
+    )

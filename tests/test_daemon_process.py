@@ -1,0 +1,190 @@
+"""The daemon as a real process against the emulated AWS: start, catch-up, one instance per store,
+SIGHUP with a broken config, SIGTERM, and SIGKILL in the middle of a report's collection."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from agent.daemon import period_label
+from agent.demo import previous_month
+from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
+from agent.store import Store
+from tests.aws_scenarios import seed
+from tests.test_daemon import daemon_config
+
+MONTH = previous_month(datetime.now(UTC))
+BIG = MemberSpec(
+    "big-h100",
+    (InstanceSpec("p5.48xlarge", "us-east-1", MONTH.start - timedelta(days=3), count=2),),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float = 120) -> None:
+    """Poll with a deadline: the process does real work, so no fixed sleeps."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+class Setup:
+    def __init__(self, tmp_path: Path, url: str, env: dict[str, str]) -> None:
+        self.tmp, self.url, self.env = tmp_path, url, env
+        self.port = free_port()
+        self.state = tmp_path / "state.json"
+        self.log = tmp_path / "daemon.log"
+        self.config = daemon_config(
+            tmp_path,
+            url,
+            reports={"formats": ["json"]},
+            daemon={
+                "collect": "0 0 1 1 *",  # not during the test: only the catch-up runs
+                "quarterly_report": None,
+                "http_port": self.port,
+                "state_file": str(self.state),
+            },
+        )
+
+    def start(self) -> subprocess.Popen[bytes]:
+        self.state.unlink(missing_ok=True)
+        with self.log.open("ab") as log:
+            return subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "agent.cli",
+                    "daemon",
+                    "--config",
+                    str(self.config),
+                    "--log-format",
+                    "json",
+                ],
+                stderr=log,
+                stdout=log,
+                env=self.env,
+            )
+
+    def logged(self, text: str) -> bool:
+        return text in self.log.read_text("utf-8")
+
+    def store(self) -> Store:
+        return Store.open(self.url)
+
+
+@pytest.fixture
+def setup(aws: EmulatedAws, tmp_path: Path, sqlite_url: str) -> Iterator[Setup]:
+    org = seed(aws, [BIG, MemberSpec("idle"), MemberSpec("idle-2")])
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        env = dict(os.environ)
+    yield Setup(tmp_path, sqlite_url, env)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=120)
+
+
+def test_daemon_lifecycle(setup: Setup) -> None:
+    proc = setup.start()
+    try:
+        wait_for("the catch-up and the scheduler", setup.state.exists)
+        state = json.loads(setup.state.read_text("utf-8"))
+        assert state["pid"] == proc.pid and set(state["next_runs"]) >= {"collect", "monthly_report"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{setup.port}/healthz", timeout=10) as r:
+            assert r.status == 200
+
+        second = subprocess.run(
+            [sys.executable, "-m", "agent.cli", "daemon", "--config", str(setup.config)],
+            env=setup.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 2
+        assert "another computewatch daemon already runs" in second.stderr
+        assert f'"pid": {proc.pid}' in second.stderr
+
+        good = setup.config.read_text("utf-8")
+        setup.config.write_text(good.replace("collect: 0 0 1 1 *", "collect: 99 * * * *"), "utf-8")
+        proc.send_signal(signal.SIGHUP)
+        wait_for("the refused reload", lambda: setup.logged("config reload refused"))
+        assert proc.poll() is None  # still running, on the old config
+        setup.config.write_text(good, "utf-8")
+    finally:
+        code = stop(proc)
+    assert code == 0 and setup.logged("daemon stopped")
+    lines = [
+        json.loads(line)
+        for line in setup.log.read_text("utf-8").splitlines()
+        if line.startswith("{")
+    ]
+    assert any(line["msg"].startswith("monthly report") for line in lines)
+    store = setup.store()
+    try:
+        assert [p.period for p in store.produced("monthly")] == [period_label("monthly", MONTH)]
+    finally:
+        store.close()
+    status = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "status", "--config", str(setup.config)],
+        env=setup.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0 and "next collect:" in status.stdout
+
+
+def running_run(setup: Setup) -> bool:
+    if not Path(setup.url.removeprefix("sqlite:///")).exists():
+        return False
+    store = setup.store()
+    try:
+        last = store.run_stats(()).last_run
+        return last is not None and last["status"] == "running"
+    finally:
+        store.close()
+
+
+def test_sigkill_mid_collection_loses_and_duplicates_nothing(setup: Setup) -> None:
+    proc = setup.start()
+    wait_for("a collection in progress", lambda: running_run(setup))
+    proc.kill()
+    proc.wait(timeout=30)
+    proc = setup.start()
+    try:
+        wait_for("the restarted daemon's catch-up", setup.state.exists)
+    finally:
+        assert stop(proc) == 0
+    store = setup.store()
+    try:
+        made = store.produced("monthly")
+        assert [p.period for p in made] == [period_label("monthly", MONTH)]
+        ledger = store.ledger()
+        report = json.loads(next(Path(made[0].bundle).glob("audit-*.json")).read_text("utf-8"))
+    finally:
+        store.close()
+    # Killed during collection: one sealed bundle. Killed after sealing but before the report was
+    # recorded (the PDF takes most of a run): the period is re-produced and sealed a second time;
+    # the ledger shows both and the recorded one is the last (known gap, see the daemon report).
+    assert len(ledger) in (1, 2) and made[0].report_id in {r.report_id for r in ledger}
+    big = next(a for a in report["accounts"] if a["name"] == "big-h100")
+    assert big["accelerator_hours"] == {"H100": 2 * 8 * MONTH.hours}  # not doubled
