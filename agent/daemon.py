@@ -32,6 +32,7 @@ from agent.models import Window
 from agent.ops import default_state_file, serve, write_state
 from agent.pipeline import AuditOutcome, AuditRequest, run_audit
 from agent.store import ProducedReport, Store
+from reports.context import report_id_for
 from reports.mail import deliver_due, enqueue
 
 log = logging.getLogger(__name__)
@@ -194,17 +195,25 @@ def produce_due_reports(
     made = []
     for window in periods:
         label = period_label(kind, window)
-        mail_kind: ReportKind = kind
-        mailing = cfg.app.mail is not None and bool(cfg.app.mail.recipients.get(mail_kind))
-        outcome = run_audit(cfg, _request(cfg, window, now, mail="send" if mailing else "off"))
+        key = f"{kind}:{label}"
+        sealed = cfg.relative(cfg.app.reports.out_dir) / report_id_for(key)
+        if (sealed / "manifest.json").exists():
+            # Sealed before a crash kept it from being recorded: record it, never produce it twice.
+            report_id, bundle = report_id_for(key), str(sealed)
+        else:
+            mail_kind: ReportKind = kind
+            mailing = cfg.app.mail is not None and bool(cfg.app.mail.recipients.get(mail_kind))
+            request = _request(cfg, window, now, mail="send" if mailing else "off", report_key=key)
+            outcome = run_audit(cfg, request)
+            report_id, bundle = outcome.context.report_id, str(outcome.bundle or "")
         report = ProducedReport(
             kind=kind,
             period=label,
             period_start=window.start,
             period_end=window.end,
             produced_at=now,
-            report_id=outcome.context.report_id,
-            bundle=str(outcome.bundle or ""),
+            report_id=report_id,
+            bundle=bundle,
         )
         store = Store.open(cfg.app.store.resolved_url())
         try:

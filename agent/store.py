@@ -7,8 +7,10 @@ history never travels into Python row by row.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -201,6 +203,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "produced reports (daemon catch-up)", _create([produced_reports])),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")
 
 
 def _aware(value: datetime) -> datetime:
@@ -336,21 +339,46 @@ class Store:
         self.engine.dispose()
 
     # -- schema -------------------------------------------------------------------------------
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """Serialise migrations across processes: a PostgreSQL advisory lock, or for SQLite (which
+        autocommits DDL, so two migrating processes would interleave) a lock file beside it."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+                    conn.commit()
+            return
+        path = self.engine.url.database
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def migrate(self) -> int:
-        """Apply pending migrations; returns the schema version now in place."""
-        with self.engine.begin() as conn:
-            schema_migrations.create(conn, checkfirst=True)
-        applied = self.schema_version()
-        for version, description, apply in MIGRATIONS:
-            if version <= applied:
-                continue
+        """Apply pending migrations; returns the schema version now in place. Safe when several
+        processes open a new store at once (the daemon and a CLI command)."""
+        with self._migration_lock():
             with self.engine.begin() as conn:
-                apply(conn)
-                conn.execute(
-                    schema_migrations.insert().values(
-                        version=version, description=description, applied_at=datetime.now(UTC)
+                schema_migrations.create(conn, checkfirst=True)
+            for version, description, apply in MIGRATIONS:
+                if version <= self.schema_version():
+                    continue
+                with self.engine.begin() as conn:
+                    apply(conn)
+                    conn.execute(
+                        schema_migrations.insert().values(
+                            version=version, description=description, applied_at=datetime.now(UTC)
+                        )
                     )
-                )
         return self.schema_version()
 
     def schema_version(self) -> int:

@@ -335,6 +335,11 @@ def _charts(
     )
 
 
+def report_id_for(report_key: str) -> str:
+    """The id a scheduled report ("monthly:2026-10") always gets, on every retry."""
+    return "CW-" + hashlib.sha256(report_key.encode()).hexdigest()[:12].upper()
+
+
 def build_audit_context(
     *,
     usages: Sequence[AccountUsage],
@@ -387,16 +392,20 @@ def build_audit_context(
         findings, key=lambda f: (STATUS_ORDER[f.status], f.rule.id, f.scope_key, f.window.start)
     )
     report_id = (
-        "CW-"
-        + hashlib.sha256(
-            # A report key ("monthly:2026-10") makes the id the same on a retry of that report.
-            (
-                report_key
-                or f"{run_id}|{window.label()}|{generated_at.isoformat()}|{config_digest}"
-            ).encode()
+        report_id_for(report_key)
+        if report_key
+        else (
+            "CW-"
+            + hashlib.sha256(
+                # A report key ("monthly:2026-10") makes the id the same on a retry of that report.
+                (
+                    report_key
+                    or f"{run_id}|{window.label()}|{generated_at.isoformat()}|{config_digest}"
+                ).encode()
+            )
+            .hexdigest()[:12]
+            .upper()
         )
-        .hexdigest()[:12]
-        .upper()
     )
     return AuditContext(
         report_id=report_id,

@@ -149,3 +149,35 @@ def test_unreachable_store_is_a_clear_error() -> None:
         Store.open("postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none")
     assert "s3cret" not in str(exc.value)
     assert "127.0.0.1" in str(exc.value)
+
+
+def test_concurrent_first_open_migrates_once(store_url: str) -> None:
+    """The daemon and a CLI command may open a brand-new store at the same moment."""
+    import subprocess
+    import sys
+    import time
+
+    # Every process imports first, then all open the store at the same instant.
+    code = (
+        "import sys, time; from agent.store import Store; "
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "
+        "print(Store.open(sys.argv[1]).schema_version())"
+    )
+    start = str(time.time() + 4)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, store_url, start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
+    assert {out.strip() for out, _ in results} == {str(SCHEMA_VERSION)}
+    s = Store.open(store_url)
+    with s.engine.connect() as conn:
+        count = conn.execute(sa.text("SELECT COUNT(*) FROM schema_migrations")).scalar()
+    assert count == SCHEMA_VERSION
+    s.close()
