@@ -50,6 +50,21 @@ def max_usable_flops(catalog: Catalog) -> float:
     return max(v for v in values if v is not None)
 
 
+def tpp_hours(
+    hours_by_chip: Mapping[str, float], catalog: Catalog
+) -> tuple[float, tuple[str, ...]]:
+    """Accelerator-hours weighted by Total Processing Performance (ECCN 3A090's measure), and the
+    chips left out because their TPP is unconfirmed or unknown."""
+    total, left_out = 0.0, []
+    for chip_name, hours in sorted(hours_by_chip.items()):
+        chip = catalog.chip(chip_name)
+        if chip is None or not chip.tpp.usable or chip.tpp.value is None:
+            left_out.append(chip_name)
+        else:
+            total += hours * chip.tpp.value
+    return total, tuple(left_out)
+
+
 def implied_cluster_flops(peak_by_chip: Mapping[str, float], catalog: Catalog) -> float:
     """Peak concurrent accelerators x their peak dense FLOP/s: the theoretical cluster rate."""
     total = 0.0
@@ -90,6 +105,11 @@ def methodology(catalog: Catalog, low: float, central: float, high: float) -> li
             "From the EC2 inventory: hours from each instance's last launch to now (running) or to its "
             "recorded state transition (stopped, terminated), clipped to the period. Time before an "
             "instance's last start is not visible, so these figures are a lower bound.",
+        ),
+        MethodNote(
+            "TPP-hours",
+            "accelerator-hours x Total Processing Performance (2 x MacTOPS x bit length, ECCN "
+            "3A090) of the chip; chips whose TPP is unconfirmed are listed, not multiplied.",
         ),
         MethodNote(
             "Peak concurrent accelerators",

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from agent.catalog import UNKNOWN_CHIP, Catalog
 from agent.customers import Customer, Registry, country_groups
-from agent.estimates import MethodNote, implied_cluster_flops
+from agent.estimates import MethodNote, implied_cluster_flops, tpp_hours
 from agent.models import CoverageEntry, CoverageStatus, Finding, FindingStatus, Window
 from agent.scopes import scope_usage, scopes_for
 from agent.store import FindingState
@@ -99,6 +99,8 @@ class AccountView:
     customization_jobs: tuple[tuple[str, int], ...]
     reconciliation: tuple[Reconciliation, ...]
     methods: tuple[tuple[str, str], ...]
+    tpp_hours: float | None = None
+    tpp_left_out: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +254,7 @@ def _account_view(u: AccountUsage, catalog: Catalog, registry: Registry) -> Acco
         for g in sorted(u.gaps, key=lambda e: (e.region, e.collector))
     )
     customer = registry.customer_of(u.account.provider, u.account.account_id)
+    tpp, tpp_left_out = tpp_hours(u.accelerator_hours, catalog)
     return AccountView(
         provider=u.account.provider,
         account_id=u.account.account_id,
@@ -273,6 +276,8 @@ def _account_view(u: AccountUsage, catalog: Catalog, registry: Registry) -> Acco
             Reconciliation(c, b, i) for c, (b, i) in sorted(u.reconciliation.items())
         ),
         methods=tuple((metric, ", ".join(sorted(ms))) for metric, ms in sorted(u.methods.items())),
+        tpp_hours=None if u.coverage_status == "failed" else tpp,
+        tpp_left_out=tpp_left_out,
     )
 
 

@@ -89,6 +89,7 @@ def to_contract(ctx: AuditContext) -> dict[str, Any]:
                     r.chip: {"billing": _round(r.billing), "inventory": _round(r.inventory)}
                     for r in a.reconciliation
                 },
+                "tpp_hours": None if a.tpp_hours is None else _round(a.tpp_hours),
                 "methods": dict(a.methods),
             }
         )
