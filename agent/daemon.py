@@ -38,6 +38,7 @@ from reports.mail import deliver_due, enqueue
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+ABANDON_AFTER = timedelta(hours=12)  # no single run takes this long
 ScheduledKind = Literal["monthly", "quarterly"]
 ConfigLike = LoadedConfig | Path | str
 
@@ -350,6 +351,14 @@ class Daemon:
         with DaemonLock(url):
             log.info("daemon started (pid %d); catching up on reports", os.getpid())
             started = self.clock()
+            store = Store.open(url)
+            try:
+                # A run older than this that still says "running" was killed with its process.
+                stale = store.abandon_running(started - ABANDON_AFTER, started)
+            finally:
+                store.close()
+            if stale:
+                log.warning("%d interrupted run(s) marked abandoned", stale)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 signal.signal(sig, self._signal)
             server = (

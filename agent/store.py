@@ -420,6 +420,16 @@ class Store:
                 )
             )
 
+    def abandon_running(self, started_before: datetime, now: datetime) -> int:
+        """Mark runs still 'running' that started before `started_before` as abandoned."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(runs.c.status == "running", runs.c.started_at < started_before)
+                .values(status="abandoned", finished_at=now)
+            )
+            return int(result.rowcount or 0)
+
     def run(self, run_id: int) -> dict[str, Any]:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().one()

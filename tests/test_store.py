@@ -181,3 +181,16 @@ def test_concurrent_first_open_migrates_once(store_url: str) -> None:
         count = conn.execute(sa.text("SELECT COUNT(*) FROM schema_migrations")).scalar()
     assert count == SCHEMA_VERSION
     s.close()
+
+
+def test_interrupted_runs_are_marked_abandoned(store: Store) -> None:
+    old = store.start_run(OCT, utc(2026, 11, 1), "t", "0" * 64)
+    recent = store.start_run(OCT, utc(2026, 11, 2, 11), "t", "0" * 64)
+    done = store.start_run(OCT, utc(2026, 11, 1), "t", "0" * 64)
+    store.finish_run(done, utc(2026, 11, 1, 1), "complete", {})
+    assert store.abandon_running(utc(2026, 11, 2), utc(2026, 11, 2, 12)) == 1
+    assert [store.run(r)["status"] for r in (old, recent, done)] == [
+        "abandoned",
+        "running",
+        "complete",
+    ]
