@@ -108,13 +108,9 @@ class AwsSettings(_Strict):
         return self
 
 
-AzureSubscriptionId = Annotated[
-    str,
-    Field(
-        pattern=r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
-        description="subscription id (GUID)",
-    ),
-]
+_GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+AzureSubscriptionId = Annotated[str, Field(pattern=_GUID, description="subscription id (GUID)")]
+AzureTenantId = Annotated[str, Field(pattern=_GUID, description="Entra ID tenant id (GUID)")]
 EnvVarName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 HttpsUrl = Annotated[str, Field(pattern=r"^https://[^\s/]+(/\S*)?$")]
 
@@ -150,9 +146,15 @@ class AzureCloud(_Strict):
 class AzureCredential(_Strict):
     """How to sign in; secrets come from the environment variable named here, never the file."""
 
-    kind: Literal["default", "service_principal", "managed_identity"] = "default"
-    tenant_id: str | None = None
-    client_id: str | None = None
+    kind: Literal["default", "service_principal", "workload_identity", "managed_identity"] = (
+        "default"
+    )
+    tenant_id: str | None = Field(
+        default=None, description="workload_identity: default AZURE_TENANT_ID from the environment"
+    )
+    client_id: str | None = Field(
+        default=None, description="workload_identity: default AZURE_CLIENT_ID from the environment"
+    )
     client_secret_env: EnvVarName | None = Field(
         default=None, description="environment variable holding the service principal secret"
     )
@@ -163,6 +165,12 @@ class AzureCredential(_Strict):
             if not (self.tenant_id and self.client_id and self.client_secret_env):
                 raise ValueError(
                     "service_principal needs tenant_id, client_id and client_secret_env"
+                )
+        elif self.kind == "workload_identity":
+            if self.client_secret_env:
+                raise ValueError(
+                    "workload_identity signs in with the federated token file "
+                    "(AZURE_FEDERATED_TOKEN_FILE), not a secret"
                 )
         elif self.kind == "managed_identity":
             if self.tenant_id or self.client_secret_env:
@@ -187,6 +195,11 @@ class AzureSettings(_Strict):
     )
     include_subscriptions: list[AzureSubscriptionId] = []
     exclude_subscriptions: list[AzureSubscriptionId] = []
+    tenants: list[AzureTenantId] = Field(
+        default=[],
+        description="tenant ids whose subscriptions to discover (the credential asks each tenant "
+        "for its own token); empty: the credential's home tenant",
+    )
     max_workers: int = Field(default=8, ge=1, le=64)
     max_retries: int = Field(default=6, ge=0, le=20)
     max_retry_after: int = Field(
@@ -199,6 +212,13 @@ class AzureSettings(_Strict):
         if self.subscriptions and (self.include_subscriptions or self.exclude_subscriptions):
             raise ValueError(
                 "list subscriptions or filter discovery with include/exclude, not both"
+            )
+        if self.tenants and self.subscriptions:
+            raise ValueError("tenants apply to discovery; filter it with include_subscriptions")
+        if self.tenants and self.credential.kind == "managed_identity":
+            raise ValueError(
+                "a managed identity signs in to its own tenant only; tenants need "
+                "another credential kind"
             )
         return self
 

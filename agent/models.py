@@ -42,6 +42,8 @@ class Metric(StrEnum):
     TRAINING_JOB_ACCELERATOR_HOURS = "training_job_accelerator_hours"
     # A fine-tuning / model-customization job seen in the period (quantity 1 per job): a training signal.
     MODEL_CUSTOMIZATION_JOBS = "model_customization_jobs"
+    # Hours of fine-tuning training Azure Monitor reports for an account (a training signal).
+    FINE_TUNING_HOURS = "fine_tuning_hours"
 
 
 class CoverageStatus(StrEnum):

@@ -33,6 +33,7 @@ class AccountUsage:
     tokens: dict[str, dict[str, float]] = field(default_factory=dict)
     training_hours: dict[str, float] = field(default_factory=dict)  # training jobs, by chip
     customization_jobs: dict[str, float] = field(default_factory=dict)  # fine-tuning, by base model
+    fine_tuning_hours: dict[str, float] = field(default_factory=dict)  # by model ("" unknown)
     methods: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     flop: FlopBand | None = None
     # chip -> (billing, inventory estimate) accelerator-hours over the days both sources cover.
@@ -102,6 +103,8 @@ def _add_total(u: AccountUsage, t: Total) -> None:
         _add(u.training_hours, t.accelerator, t.quantity)
     elif t.metric == Metric.MODEL_CUSTOMIZATION_JOBS:
         _add(u.customization_jobs, t.model, t.quantity)
+    elif t.metric == Metric.FINE_TUNING_HOURS:
+        _add(u.fine_tuning_hours, t.model, t.quantity)
     elif t.metric in TOKEN_METRICS:
         slot = u.tokens.setdefault(t.model, {"input": 0.0, "output": 0.0, "invocations": 0.0})
         slot[TOKEN_METRICS[t.metric]] += t.quantity

@@ -101,6 +101,7 @@ class AccountView:
     methods: tuple[tuple[str, str], ...]
     tpp_hours: float | None = None
     tpp_left_out: tuple[str, ...] = ()
+    fine_tuning_hours: tuple[tuple[str, float], ...] = ()  # by model ("" = not attributable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +278,7 @@ def _account_view(u: AccountUsage, catalog: Catalog, registry: Registry) -> Acco
         ),
         methods=tuple((metric, ", ".join(sorted(ms))) for metric, ms in sorted(u.methods.items())),
         tpp_hours=None if u.coverage_status == "failed" else tpp,
+        fine_tuning_hours=tuple(sorted(u.fine_tuning_hours.items())),
         tpp_left_out=tpp_left_out,
     )
 

@@ -90,6 +90,7 @@ def to_contract(ctx: AuditContext) -> dict[str, Any]:
                     for r in a.reconciliation
                 },
                 "tpp_hours": None if a.tpp_hours is None else _round(a.tpp_hours),
+                "fine_tuning_hours": {m: _round(h) for m, h in a.fine_tuning_hours},
                 "methods": dict(a.methods),
             }
         )

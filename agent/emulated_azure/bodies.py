@@ -24,6 +24,8 @@ CLASSIC_METRICS = (
 NEWER_METRICS = ("InputTokens", "OutputTokens", "TotalTokens", "ModelRequests")
 SPLIT_DIMENSIONS = ("ApiName", "ModelDeploymentName", "ModelName", "ModelVersion", "Region")
 PLAIN_METRICS = ("SuccessfulCalls",)  # defined, but without the deployment split
+TRAINING_METRIC = "FineTunedTrainingHours"
+PLAIN_DIMENSIONS = ("ApiName", "Region")
 NON_GPU_SIZES = ("Standard_D4s_v5", "Standard_E8s_v5")
 
 
@@ -231,7 +233,14 @@ def deployment(sub: str, acct: CognitiveAccountSpec, spec: DeploymentSpec) -> di
 
 def metric_names(acct: CognitiveAccountSpec) -> tuple[str, ...]:
     newer = NEWER_METRICS if acct.kind.lower() == "aiservices" else ()
-    return CLASSIC_METRICS + newer + PLAIN_METRICS
+    training = (TRAINING_METRIC,) if acct.fine_tuning != "none" else ()
+    return CLASSIC_METRICS + newer + training + PLAIN_METRICS
+
+
+def splits_by_deployment(acct: CognitiveAccountSpec, metric: str) -> bool:
+    if metric == TRAINING_METRIC:
+        return acct.fine_tuning == "by_deployment"
+    return metric not in PLAIN_METRICS
 
 
 def metric_definitions(sub: str, acct: CognitiveAccountSpec) -> dict[str, Any]:
@@ -252,7 +261,9 @@ def metric_definitions(sub: str, acct: CognitiveAccountSpec) -> dict[str, Any]:
                 ],
                 "dimensions": [
                     {"value": d, "localizedValue": d}
-                    for d in (("ApiName", "Region") if name in PLAIN_METRICS else SPLIT_DIMENSIONS)
+                    for d in (
+                        SPLIT_DIMENSIONS if splits_by_deployment(acct, name) else PLAIN_DIMENSIONS
+                    )
                 ],
             }
             for name in metric_names(acct)
@@ -270,6 +281,8 @@ def daily_value(metric: str, dep: DeploymentSpec, day: date) -> float:
         return float(usage.output_tokens)
     if metric in ("TokenTransaction", "TotalTokens"):
         return float(usage.input_tokens + usage.output_tokens)
+    if metric == TRAINING_METRIC:
+        return usage.training_hours
     return float(usage.requests)
 
 

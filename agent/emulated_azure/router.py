@@ -29,6 +29,7 @@ _ACTIVITY_FILTER = re.compile(
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
 _LIST_ACTION = "Microsoft.Resources/subscriptions/read"
+_JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _ACCOUNT = _RG + r"/providers/Microsoft\.CognitiveServices/accounts/(?P<acct>[^/]+)"
 
 
@@ -66,6 +67,7 @@ class ArmError(Exception):
 
 @dataclass(frozen=True)
 class _Call:
+    tenant: TenantSpec  # the tenant the bearer token was issued in
     sub: SubscriptionSpec | None
     groups: dict[str, str]
     query: dict[str, str]
@@ -83,17 +85,31 @@ def _paged(items: list[Json], call: _Call, page_size: int) -> Json:
 
 
 class FakeArm:
-    """One tenant's ARM, with the authority that issues its tokens, in one router."""
+    """One tenant's ARM, with the authority that issues its tokens, in one router.
 
-    def __init__(self, tenant: TenantSpec, scope: str, page_size: int = 50) -> None:
+    `guests` are further tenants the same app is registered in: the authority issues each its
+    own token, and a token sees only its tenant's subscriptions (as ARM does)."""
+
+    def __init__(
+        self,
+        tenant: TenantSpec,
+        scope: str,
+        page_size: int = 50,
+        guests: tuple[TenantSpec, ...] = (),
+    ) -> None:
         self.tenant = tenant
         self.scope = scope
         self.page_size = page_size
-        self.access_token = secrets.token_urlsafe(24)
+        self._tenants = {t.tenant_id.lower(): t for t in (tenant, *guests)}
+        self.tokens = {tid: secrets.token_urlsafe(24) for tid in self._tenants}
+        self.access_token = self.tokens[tenant.tenant_id.lower()]  # the home tenant's
         self.seen: list[SeenRequest] = []
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
-        self._subs = {s.id.lower(): s for s in tenant.subscriptions}
+        self._subs = {
+            t.tenant_id.lower(): {s.id.lower(): s for s in t.subscriptions}
+            for t in self._tenants.values()
+        }
         r: list[tuple[str, str, tuple[str, ...], Callable[[_Call], Json]]] = [
             ("GET", r"/subscriptions", (_LIST_ACTION,), self._subscriptions),
             (
@@ -203,8 +219,9 @@ class FakeArm:
 
     def _authority(self, method: str, path: str, base: str, form: dict[str, str]) -> Json:
         tenant = path.strip("/").split("/", 1)[0]
-        if tenant.lower() != self.tenant.tenant_id.lower():
-            raise ArmError(400, "invalid_tenant", f"tenant {tenant} not found")
+        spec = self._tenants.get(tenant.lower())
+        if spec is None:
+            raise ArmError(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
         if method == "GET" and path.endswith("/v2.0/.well-known/openid-configuration"):
             return {
                 "issuer": f"{base}/{tenant}/v2.0",
@@ -213,10 +230,7 @@ class FakeArm:
                 "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
             }
         if method == "POST" and path.endswith("/oauth2/v2.0/token"):
-            if (
-                form.get("client_id") != self.tenant.client_id
-                or form.get("client_secret") != self.tenant.client_secret
-            ):
+            if form.get("client_id") != spec.client_id or not self._signed_in(spec, form):
                 raise ArmError(
                     401, "invalid_client", "AADSTS7000215: Invalid client secret provided."
                 )
@@ -224,15 +238,28 @@ class FakeArm:
                 raise ArmError(
                     400, "invalid_scope", f"AADSTS70011: scope {form.get('scope')} is not valid"
                 )
-            return {"token_type": "Bearer", "expires_in": 3599, "access_token": self.access_token}
+            token = self.tokens[tenant.lower()]
+            return {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
         raise ArmError(404, "NotFound", f"no authority endpoint {path}")
+
+    @staticmethod
+    def _signed_in(tenant: TenantSpec, form: dict[str, str]) -> bool:
+        """A client secret, or a federated token (workload identity) as the client assertion."""
+        if "client_assertion" in form:
+            return (
+                form.get("client_assertion_type") == _JWT_BEARER
+                and form["client_assertion"] == tenant.federated_token
+            )
+        return form.get("client_secret") == tenant.client_secret
 
     def _arm(
         self, method: str, path: str, query: dict[str, str], base: str, headers: Mapping[str, str]
     ) -> Json:
         auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
-        if auth != f"Bearer {self.access_token}":
+        by_token = {f"Bearer {token}": tid for tid, token in self.tokens.items()}
+        if auth not in by_token:
             raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.")
+        tenant = self._tenants[by_token[auth]]
         if "api-version" not in query:
             raise ArmError(
                 400, "MissingApiVersionParameter", "The api-version query parameter is required."
@@ -245,7 +272,7 @@ class FakeArm:
             groups = m.groupdict()
             sub = None
             if "sub" in groups:
-                sub = self._subs.get(groups["sub"].lower())
+                sub = self._subs[by_token[auth]].get(groups["sub"].lower())
                 if sub is None:
                     raise ArmError(
                         404,
@@ -253,7 +280,7 @@ class FakeArm:
                         f"The subscription '{groups['sub']}' could not be found.",
                     )
                 self._authorize(sub, actions)
-            return handler(_Call(sub, groups, query, base, path))
+            return handler(_Call(tenant, sub, groups, query, base, path))
         raise ArmError(404, "NoRegisteredProviderFound", f"No route for {method} {path}")
 
     def _fault(self, path: str) -> None:
@@ -289,8 +316,8 @@ class FakeArm:
 
     def _subscriptions(self, call: _Call) -> Json:
         """Subscriptions where the caller holds Microsoft.Resources/subscriptions/read."""
-        visible = [s for s in self.tenant.subscriptions if self._allows(s, _LIST_ACTION)]
-        subs = [bodies.subscription(s, self.tenant.tenant_id) for s in visible]
+        visible = [s for s in call.tenant.subscriptions if self._allows(s, _LIST_ACTION)]
+        subs = [bodies.subscription(s, call.tenant.tenant_id) for s in visible]
         return _paged(subs, call, self.page_size)
 
     def _vms(self, call: _Call) -> Json:
@@ -318,7 +345,7 @@ class FakeArm:
             raise ArmError(
                 400, "InvalidFilter", "only $filter=location eq '<location>' is supported"
             )
-        return {"value": bodies.skus(m.group(1), self.tenant.sku_gpus)}
+        return {"value": bodies.skus(m.group(1), call.tenant.sku_gpus)}
 
     def _activity(self, call: _Call) -> Json:
         assert call.sub is not None
@@ -390,6 +417,13 @@ class FakeArm:
         split = q.get("$filter", "")
         if split not in ("", "ModelDeploymentName eq '*'"):
             raise ArmError(400, "BadRequest", f"unsupported $filter {split!r}")
+        unsplittable = [n for n in names if not bodies.splits_by_deployment(acct, n)]
+        if split and unsplittable:
+            raise ArmError(
+                400,
+                "BadRequest",
+                f"Metric {','.join(unsplittable)} does not support the dimension ModelDeploymentName",
+            )
         return bodies.metrics(
             call.sub.id,
             acct,

@@ -58,8 +58,14 @@ def _handler_for(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
 class EmulatedAzure:
     """The fake ARM and its token authority on https://127.0.0.1:<free port>, in a thread."""
 
-    def __init__(self, tenant: TenantSpec, scope: str = DEFAULT_SCOPE, page_size: int = 50) -> None:
-        self.fake = FakeArm(tenant, scope, page_size)
+    def __init__(
+        self,
+        tenant: TenantSpec,
+        scope: str = DEFAULT_SCOPE,
+        page_size: int = 50,
+        guests: tuple[TenantSpec, ...] = (),
+    ) -> None:
+        self.fake = FakeArm(tenant, scope, page_size, guests)
         self.endpoint = ""
         self.ca_file = ""
         self._server: ThreadingHTTPServer | None = None

@@ -46,6 +46,7 @@ class DailyUsage:
     input_tokens: int
     output_tokens: int
     requests: int
+    training_hours: float = 0.0  # FineTunedTrainingHours, where the account defines it
 
 
 @dataclass(frozen=True)
@@ -60,13 +61,15 @@ class DeploymentSpec:
 @dataclass(frozen=True)
 class CognitiveAccountSpec:
     """A Microsoft.CognitiveServices account. Kind `AIServices` also defines the newer
-    InputTokens / OutputTokens / ModelRequests metrics (same figures as the classic ones)."""
+    InputTokens / OutputTokens / ModelRequests metrics (same figures as the classic ones).
+    `fine_tuning` defines FineTunedTrainingHours: split by deployment, or account-wide only."""
 
     name: str
     location: str
     kind: str = "OpenAI"
     deployments: tuple[DeploymentSpec, ...] = ()
     resource_group: str = "ai-apps"
+    fine_tuning: Literal["none", "by_deployment", "account"] = "none"
 
 
 @dataclass(frozen=True)
@@ -90,5 +93,7 @@ class TenantSpec:
     subscriptions: tuple[SubscriptionSpec, ...]
     client_id: str = "6a1d3c52-0b7e-4f0e-9d4a-5c2e8f1b7a90"
     client_secret: str = "emulated-secret"  # noqa: S105 - the emulator's own, not a real secret
+    # What a Kubernetes workload identity's token file holds (client_assertion instead of a secret)
+    federated_token: str = "emulated-federated-token"  # noqa: S105 - not a real token
     # GPUs capability of resource SKUs the catalog may not know, by size
     sku_gpus: dict[str, int] = field(default_factory=dict)

@@ -4,18 +4,26 @@ One Target per subscription with region "global": ARM list calls are subscriptio
 subscription is the unit that succeeds or fails (its coverage entries say region "global").
 Records carry the real resource location (e.g. "eastus") in their `region`.
 
+Several tenants (`tenants`): one credential, built with `additionally_allowed_tenants`, asked for
+each tenant's token through azure-identity's `get_token(..., tenant_id=...)` (supported by the
+service principal, workload identity and default chains; not by managed identity, which the config
+refuses). A tenant whose listing fails is a failed coverage entry `tenant:<id>`; the others go on.
+
 Credentials: DefaultAzureCredential unless the config names a service principal (secret read
-from the environment variable the config names) or a managed identity. The credential and the
+from the environment variable the config names), a workload identity (Kubernetes federated token:
+AZURE_TENANT_ID / AZURE_CLIENT_ID / AZURE_FEDERATED_TOKEN_FILE, ids overridable in the config) or a
+managed identity. The credential and the
 transport can be passed in, which is how tests and the demo point the real SDK at a fake ARM.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any
 
 import requests
-from azure.core.credentials import TokenCredential
+from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 
 from agent.config import AzureSettings
@@ -66,10 +74,13 @@ def build_credential(
         ClientSecretCredential,
         DefaultAzureCredential,
         ManagedIdentityCredential,
+        WorkloadIdentityCredential,
     )
 
     cfg = settings.credential
     authority: dict[str, Any] = {"authority": cloud.authority}
+    if settings.tenants:
+        authority["additionally_allowed_tenants"] = list(settings.tenants)
     if not cloud.known_authority:
         authority["disable_instance_discovery"] = True  # MSAL cannot validate a private authority
     if cfg.kind == "service_principal":
@@ -84,11 +95,41 @@ def build_credential(
         return ClientSecretCredential(
             cfg.tenant_id, cfg.client_id, secret, transport=transport, **authority
         )
+    if cfg.kind == "workload_identity":
+        try:
+            return WorkloadIdentityCredential(
+                tenant_id=cfg.tenant_id,
+                client_id=cfg.client_id,
+                transport=transport,
+                **authority,
+            )
+        except ValueError as exc:  # a tenant, client id or token file is not configured
+            raise SourceError("identity", "WorkloadIdentityMissing", str(exc)) from exc
     if cfg.kind == "managed_identity":
         return ManagedIdentityCredential(client_id=cfg.client_id, transport=transport)
     if settings.cloud.ca_bundle:
         authority["connection_verify"] = settings.cloud.ca_bundle
     return DefaultAzureCredential(**authority)
+
+
+class TenantCredential:
+    """The run's credential, asked for tokens issued in one tenant (multi-tenant sign-in)."""
+
+    def __init__(self, inner: TokenCredential, tenant_id: str) -> None:
+        self._inner = inner
+        self.tenant_id = tenant_id
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        return self._inner.get_token(
+            *scopes, claims=claims, tenant_id=self.tenant_id, enable_cae=enable_cae, **kwargs
+        )
 
 
 @providers.register("azure")
@@ -145,38 +186,52 @@ class AzureProvider(Provider):
                 found.append(Account("azure", sid, str(sub.display_name or "")))
         return found
 
+    def _per_tenant(self, settings: ClientSettings) -> list[tuple[str, ClientSettings]]:
+        """(coverage account id, client settings) per tenant to list; the home tenant if none."""
+        if not self.settings.tenants:
+            return [(TENANT_ACCOUNT, settings)]
+        return [
+            (
+                f"{TENANT_ACCOUNT}:{tid.lower()}",
+                dataclasses.replace(
+                    settings, credential=TenantCredential(settings.credential, tid)
+                ),
+            )
+            for tid in self.settings.tenants
+        ]
+
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
         explicit = [Account("azure", s.id.lower(), s.name) for s in self.settings.subscriptions]
         try:
             settings = self.client_settings()
-            accounts = explicit or self._listed(settings)
         except SourceError as err:
             out.accounts.extend(explicit)
-            if explicit:
+            failed = [a.account_id for a in explicit] or [TENANT_ACCOUNT]
+            names = collector_names if explicit else ["azure.subscriptions"]
+            out.failures.extend(failed_coverage("azure", failed, [REGION], names, ctx.window, err))
+            return out
+        found: dict[str, tuple[Account, ClientSettings]] = {
+            a.account_id: (a, settings) for a in explicit
+        }
+        for tenant_account, tenant_settings in [] if explicit else self._per_tenant(settings):
+            try:
+                listed = self._listed(tenant_settings)
+            except SourceError as err:
                 out.failures.extend(
                     failed_coverage(
                         "azure",
-                        [a.account_id for a in explicit],
-                        [REGION],
-                        collector_names,
-                        ctx.window,
-                        err,
-                    )
-                )
-            else:
-                out.failures.extend(
-                    failed_coverage(
-                        "azure",
-                        [TENANT_ACCOUNT],
+                        [tenant_account],
                         [REGION],
                         ["azure.subscriptions"],
                         ctx.window,
                         err,
                     )
                 )
-            return out
-        for account in sorted(accounts, key=lambda a: a.account_id):
+                continue
+            for account in listed:  # a subscription seen from two tenants is read once
+                found.setdefault(account.account_id, (account, tenant_settings))
+        for sid, (account, sub_settings) in sorted(found.items()):
             out.accounts.append(account)
-            out.targets.append(Target(account, REGION, AzureClients(settings, account.account_id)))
+            out.targets.append(Target(account, REGION, AzureClients(sub_settings, sid)))
         return out

@@ -34,9 +34,11 @@ SUB_DENIED = "33333333-3333-4333-8333-333333333333"
 
 
 def _usage(
-    first: int, last: int, inp: int, out: int, req: int, month: int = 9
+    first: int, last: int, inp: int, out: int, req: int, month: int = 9, train: float = 0.0
 ) -> tuple[DailyUsage, ...]:
-    return tuple(DailyUsage(date(2026, month, d), inp, out, req) for d in range(first, last + 1))
+    return tuple(
+        DailyUsage(date(2026, month, d), inp, out, req, train) for d in range(first, last + 1)
+    )
 
 
 GPU_SUB = SubscriptionSpec(
@@ -96,6 +98,7 @@ AI_SUB = SubscriptionSpec(
         CognitiveAccountSpec(
             "lumen-openai",
             "eastus",
+            fine_tuning="by_deployment",
             deployments=(
                 DeploymentSpec(
                     "GPT4o-Prod",
@@ -104,7 +107,10 @@ AI_SUB = SubscriptionSpec(
                     _usage(1, 30, 1_000_000, 250_000, 2_000) + _usage(25, 31, 9, 9, 9, month=8),
                 ),
                 DeploymentSpec(
-                    "mini-batch", "gpt-4o-mini", "2024-07-18", _usage(10, 19, 300_000, 50_000, 700)
+                    "mini-batch",
+                    "gpt-4o-mini",
+                    "2024-07-18",
+                    _usage(10, 19, 300_000, 50_000, 700, train=1.5),
                 ),
                 DeploymentSpec(
                     "embed", "text-embedding-3-large", "1", _usage(1, 30, 40_000, 0, 100)
@@ -115,9 +121,13 @@ AI_SUB = SubscriptionSpec(
             "lumen-foundry",
             "swedencentral",
             kind="AIServices",
+            fine_tuning="account",  # FineTunedTrainingHours without the deployment split
             deployments=(
                 DeploymentSpec(
                     "gpt4o-eu", "gpt-4o", "2024-11-20", _usage(21, 30, 500_000, 100_000, 1_000)
+                ),
+                DeploymentSpec(
+                    "gpt4o-eu-ft", "gpt-4o", "2024-11-20", _usage(21, 22, 0, 0, 0, train=2.0)
                 ),
             ),
         ),
@@ -149,6 +159,8 @@ TOKENS = {
     "gpt-4o-mini": {"input": 10 * 300_000, "output": 10 * 50_000, "invocations": 10 * 700},
     "text-embedding-3-large": {"input": 30 * 40_000, "output": 0, "invocations": 30 * 100},
 }
+# FineTunedTrainingHours: per model where split by deployment, "" where only account-wide.
+FINE_TUNING_HOURS = {"gpt-4o-mini": 10 * 1.5, "": 2 * 2.0}
 
 
 class FakeCredential:

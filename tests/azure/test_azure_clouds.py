@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +46,18 @@ class RefuseAdapter(BaseAdapter):
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+def _served_on(fake: FakeArm, *hosts: str) -> tuple[RequestsTransport, RefuseAdapter]:
+    """A transport on which `hosts` are answered by the fake in-process and anything else is
+    refused (and recorded)."""
+    refuse = RefuseAdapter()
+    session = requests.Session()
+    session.mount("https://", refuse)
+    session.mount("http://", refuse)
+    for host in hosts:
+        session.mount(f"https://{host}/", InProcessAdapter(fake))
+    return RequestsTransport(session=session, session_owner=False), refuse
 
 
 def _sp_settings(cloud: dict[str, Any]) -> AzureSettings:
@@ -90,18 +103,9 @@ def test_sovereign_cloud_gets_every_request_and_token_request(
     """The real ClientSecretCredential (MSAL) and management clients, served in-process on the
     sovereign hosts; any request elsewhere (e.g. the public cloud) is refused and recorded."""
     fake = FakeArm(TENANT, scope=scope)  # its authority only issues tokens for this scope
-    refuse = RefuseAdapter()
-    session = requests.Session()
-    session.mount("https://", refuse)
-    session.mount("http://", refuse)
-    for host in (arm_host, login_host):
-        session.mount(f"https://{host}/", InProcessAdapter(fake))
+    transport, refuse = _served_on(fake, arm_host, login_host)
     monkeypatch.setenv(SECRET_ENV, TENANT.client_secret)
-    provider = AzureProvider(
-        _sp_settings({"name": cloud}),
-        ApiCallCounter(),
-        transport=RequestsTransport(session=session, session_owner=False),
-    )
+    provider = AzureProvider(_sp_settings({"name": cloud}), ApiCallCounter(), transport=transport)
     result = run_collection([provider], ctx)
 
     assert refuse.stray == []
@@ -200,3 +204,105 @@ def test_default_credential_chain_signs_in_from_the_environment(
         token_calls = emulator.fake.calls("/oauth2/v2.0/token")
     assert {c.status for c in result.coverage} == {CoverageStatus.OK}
     assert token_calls and {c.form["client_id"] for c in token_calls} == {TENANT.client_id}
+
+
+def test_workload_identity_signs_in_with_the_federated_token_at_the_clouds_authority(
+    ctx: CollectContext, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """WorkloadIdentityCredential from the Kubernetes environment, on the China authority:
+    the token file's content is the client assertion; nothing leaves the China hosts."""
+    from azure.identity import WorkloadIdentityCredential
+
+    token_file = tmp_path / "azure-identity-token"
+    token_file.write_text(TENANT.federated_token)
+    monkeypatch.setenv("AZURE_TENANT_ID", TENANT.tenant_id)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "not-this-one")  # the config's client_id wins
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(token_file))
+    scope = "https://management.chinacloudapi.cn/.default"
+    fake = FakeArm(TENANT, scope=scope)
+    transport, refuse = _served_on(fake, "management.chinacloudapi.cn", "login.chinacloudapi.cn")
+    settings = AzureSettings.model_validate(
+        {
+            "cloud": {"name": "china"},
+            "credential": {"kind": "workload_identity", "client_id": TENANT.client_id},
+            "subscriptions": [{"id": SUB_AI}],
+        }
+    )
+    provider = AzureProvider(settings, ApiCallCounter(), transport=transport)
+    assert isinstance(provider.client_settings().credential, WorkloadIdentityCredential)
+    result = run_collection([provider], ctx)
+
+    assert refuse.stray == []
+    assert {c.status for c in result.coverage} == {CoverageStatus.OK}
+    tokens = [s for s in fake.seen if s.path.endswith("/oauth2/v2.0/token")]
+    assert tokens and {
+        (s.host, s.path, s.form["client_id"], s.form["client_assertion"]) for s in tokens
+    } == {
+        (
+            "login.chinacloudapi.cn",
+            f"/{TENANT.tenant_id}/oauth2/v2.0/token",
+            TENANT.client_id,
+            TENANT.federated_token,
+        )
+    }
+    assert "client_secret" not in tokens[0].form
+
+
+def test_workload_identity_without_its_environment_is_a_discovery_failure(
+    ctx: CollectContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = AzureSettings.model_validate({"credential": {"kind": "workload_identity"}})
+    found = AzureProvider(settings, ApiCallCounter()).discover(ctx, ["azure.vms"])
+    assert found.targets == []
+    assert [(f.account_id, f.error_code) for f in found.failures] == [
+        ("tenant", "WorkloadIdentityMissing")
+    ]
+    assert "token_file_path" in found.failures[0].error_message
+
+
+GUEST_TENANT = "4e5f6a7b-8c9d-4e0f-9a1b-2c3d4e5f6a7b"
+MISSING_TENANT = "5f6a7b8c-9d0e-4f1a-8b2c-3d4e5f6a7b8c"
+SUB_GUEST = "44444444-4444-4444-8444-444444444444"
+
+
+def test_several_tenants_each_listed_with_its_own_token_a_failing_one_is_a_gap(
+    ctx: CollectContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real ClientSecretCredential asks the authority for a token per tenant; ARM lists
+    each token's subscriptions; a tenant the app is not registered in fails alone."""
+    guest = TenantSpec(GUEST_TENANT, (dataclasses.replace(AI_SUB, id=SUB_GUEST, name="guest"),))
+    monkeypatch.setenv(SECRET_ENV, TENANT.client_secret)
+    with EmulatedAzure(TENANT, guests=(guest,)) as emulator:
+        settings = AzureSettings.model_validate(
+            {
+                "cloud": emulator.cloud_config(),
+                "credential": emulator.credential_config(SECRET_ENV),
+                "tenants": [TENANT.tenant_id, GUEST_TENANT, MISSING_TENANT],
+                "include_subscriptions": [SUB_GPU, SUB_GUEST],
+            }
+        )
+        result = run_collection([AzureProvider(settings, ApiCallCounter())], ctx)
+        tokens = {c.path.split("/")[1] for c in emulator.fake.calls("/oauth2/v2.0/token")}
+        asked = {c.path.split("/")[1] for c in emulator.fake.calls("/v2.0/")}
+    assert tokens == {TENANT.tenant_id, GUEST_TENANT}
+    assert asked == {TENANT.tenant_id, GUEST_TENANT, MISSING_TENANT}  # MSAL's tenant discovery
+    assert sorted(a.account_id for a in result.accounts) == sorted([SUB_GPU, SUB_GUEST])
+    by_account = {(c.account_id, c.collector): (c.status, c.error_code) for c in result.coverage}
+    assert by_account == {
+        (SUB_GPU, "azure.vms"): (CoverageStatus.OK, ""),
+        (SUB_GPU, "azure.openai"): (CoverageStatus.OK, ""),
+        (SUB_GUEST, "azure.vms"): (CoverageStatus.OK, ""),
+        (SUB_GUEST, "azure.openai"): (CoverageStatus.OK, ""),
+        (f"tenant:{MISSING_TENANT}", "azure.subscriptions"): (
+            CoverageStatus.FAILED,
+            "ClientAuthenticationError",
+        ),
+    }
+    guest_tokens = sum(
+        r.quantity
+        for r in result.records
+        if r.account_id == SUB_GUEST and r.metric is Metric.MODEL_INPUT_TOKENS
+    )
+    assert guest_tokens == sum(t["input"] for t in TOKENS.values())

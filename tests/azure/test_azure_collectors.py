@@ -15,6 +15,7 @@ from collectors.runner import CollectionResult, run_collection
 from tests.azure.conftest import MakeProvider
 from tests.azure.scenario import (
     A100_HOURS,
+    FINE_TUNING_HOURS,
     H100_HOURS,
     SUB_AI,
     SUB_DENIED,
@@ -95,16 +96,42 @@ def test_tokens_per_model_match_the_fake(
     assert got == TOKENS
     ai = [r for r in result.records if r.account_id == SUB_AI]
     assert {r.method for r in ai} == {Method.METRICS}
-    assert {r.dimensions.model for r in ai} == set(TOKENS)
+    assert {r.dimensions.model for r in ai if r.unit == "tokens"} == set(TOKENS)
     # The metric dimension comes back lower-cased; the record keeps the deployment's real id.
     assert any(r.dimensions.resource_id.endswith("/deployments/GPT4o-Prod") for r in ai)
     assert all(r.period_start >= WINDOW.start and r.period_end <= WINDOW.end for r in ai)
     # Newer metrics where the account defines them, classic ones elsewhere; never both.
-    asked = {c.path.split("/")[8]: c.query["metricnames"] for c in arm.fake.calls("/metrics")}
-    assert asked == {
-        "lumen-openai": "ProcessedPromptTokens,GeneratedTokens,AzureOpenAIRequests",
-        "lumen-foundry": "InputTokens,OutputTokens,ModelRequests",
+    # Fine-tuning hours ride along when split by deployment, else get their own unsplit query.
+    asked = sorted(
+        (c.path.split("/")[8], c.query["metricnames"], c.query.get("$filter", ""))
+        for c in arm.fake.calls("/metrics")
+    )
+    split = "ModelDeploymentName eq '*'"
+    assert asked == [
+        ("lumen-foundry", "FineTunedTrainingHours", ""),
+        ("lumen-foundry", "InputTokens,OutputTokens,ModelRequests", split),
+        (
+            "lumen-openai",
+            "ProcessedPromptTokens,GeneratedTokens,AzureOpenAIRequests,FineTunedTrainingHours",
+            split,
+        ),
+    ]
+
+
+def test_fine_tuning_hours_per_model_match_the_fake(
+    make_provider: MakeProvider, ctx: CollectContext
+) -> None:
+    result = collect(make_provider, ctx)
+    tuning = [r for r in result.records if r.metric is Metric.FINE_TUNING_HOURS]
+    assert totals(tuning, SUB_AI, Metric.FINE_TUNING_HOURS, "model") == FINE_TUNING_HOURS
+    assert {(r.unit, r.method) for r in tuning} == {("hours", Method.METRICS)}
+    # One record per account, model and day, keyed by the account (not a deployment).
+    assert {(r.dimensions.resource_id.rsplit("/", 1)[1], r.dimensions.model) for r in tuning} == {
+        ("lumen-openai", "gpt-4o-mini"),
+        ("lumen-foundry", ""),
     }
+    assert len(tuning) == 10 + 2
+    assert sorted(r.period_start.day for r in tuning if r.dimensions.model == "") == [21, 22]
 
 
 def test_forbidden_subscription_is_a_failed_coverage_entry_the_others_are_read(

@@ -92,6 +92,7 @@ EXPECTED = [
             "text-embedding-3-large": {"input": 1_200_000.0, "output": 0.0, "invocations": 3_000.0},
         },
         "methods": {
+            "fine_tuning_hours": "metrics",
             "model_input_tokens": "metrics",
             "model_invocations": "metrics",
             "model_output_tokens": "metrics",
@@ -128,7 +129,7 @@ EXPECTED_CALLS = {
     "arm:GET Microsoft.CognitiveServices/accounts": 3,
     "arm:GET Microsoft.CognitiveServices/accounts/deployments": 2,
     "arm:GET Microsoft.Insights/metricDefinitions": 2,
-    "arm:GET Microsoft.Insights/metrics": 2,
+    "arm:GET Microsoft.Insights/metrics": 3,  # lumen-foundry's unsplit fine-tuning query
 }
 
 
@@ -156,6 +157,11 @@ def test_audit_reports_azure_subscriptions_exactly(
 
     azure = [a for a in doc["accounts"] if a["provider"] == "azure"]
     assert [{k: a[k] for k in FIELDS} for a in azure] == EXPECTED
+    assert {a["account_id"]: a["fine_tuning_hours"] for a in azure} == {
+        SUB_GPU: {},
+        SUB_AI: {"gpt-4o-mini": 15.0, "": 4.0},
+        SUB_DENIED: {},
+    }
     assert doc["run"]["api_calls"] == EXPECTED_CALLS
     assert outcome.exit_code == EXIT_BREACH
 

@@ -145,8 +145,18 @@ def test_clouds_keep_endpoint_authority_and_scope_together() -> None:
         ({"credential": {"kind": "service_principal", "tenant_id": "t"}}, "needs tenant_id"),
         ({"credential": {"kind": "default", "client_secret_env": "X"}}, "from the environment"),
         ({"credential": {"kind": "managed_identity", "tenant_id": "t"}}, "only client_id"),
+        (
+            {"credential": {"kind": "workload_identity", "client_secret_env": "X"}},
+            "federated token file",
+        ),
         ({"subscriptions": [{"id": SUB_GPU}], "exclude_subscriptions": [SUB_GPU]}, "not both"),
         ({"subscriptions": [{"id": "not-a-guid"}]}, "should match pattern"),
+        ({"tenants": [SUB_GPU], "subscriptions": [{"id": SUB_GPU}]}, "tenants apply to discovery"),
+        (
+            {"tenants": [SUB_GPU], "credential": {"kind": "managed_identity"}},
+            "own tenant only",
+        ),
+        ({"tenants": ["contoso.onmicrosoft.com"]}, "should match pattern"),
         ({"credential": {"kind": "default"}, "secret": "x"}, "Extra inputs"),
     ],
 )
