@@ -187,7 +187,19 @@ def _judge_scope(rule: Rule, su: ScopeUsage, window: Window, catalog: Catalog) -
         f"{metric}: {', '.join(sorted(ms))}" for metric, ms in sorted(usage.methods.items()) if ms
     ]
     evidence += [f"gap {g.account_id} {g.region} {g.collector}: {g.error_code}" for g in usage.gaps]
-    evidence += [f"account {u.account.provider}:{u.account.account_id}" for u in su.scope.members]
+    return _make_finding(rule, status, su, window, m, "; ".join(notes), evidence)
+
+
+def _make_finding(
+    rule: Rule,
+    status: FindingStatus,
+    su: ScopeUsage,
+    window: Window,
+    m: Measured | None,
+    detail: str,
+    evidence: list[str],
+) -> Finding:
+    members = [f"account {u.account.provider}:{u.account.account_id}" for u in su.scope.members]
     return Finding(
         rule=rule,
         status=status,
@@ -196,8 +208,8 @@ def _judge_scope(rule: Rule, su: ScopeUsage, window: Window, catalog: Catalog) -
         window=window,
         value=None if m is None else m.value,
         threshold=rule.threshold,
-        detail="; ".join(notes),
-        evidence=tuple(evidence),
+        detail=detail,
+        evidence=tuple(evidence + members),
     )
 
 
@@ -263,19 +275,7 @@ def _finding(rule: Rule, su: ScopeUsage, window: Window, m: Measured | None) -> 
     detail = "" if m is not None else "no usage could be read"
     if m is not None and not su.complete:
         detail = f"coverage {su.usage.coverage_status}: usage may be missing"
-    return Finding(
-        rule=rule,
-        status=status,
-        scope_kind=su.scope.kind,
-        scope_key=su.scope.key if su.scope.kind == "account" else f"{su.scope.kind}:{su.scope.key}",
-        window=window,
-        value=None if m is None else m.value,
-        threshold=rule.threshold,
-        detail=detail,
-        evidence=tuple(
-            f"account {u.account.provider}:{u.account.account_id}" for u in su.scope.members
-        ),
-    )
+    return _make_finding(rule, status, su, window, m, detail, [])
 
 
 def rule_windows(rule: Rule, audit: Window) -> list[Window]:

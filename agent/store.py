@@ -206,6 +206,20 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")
 
 
+def _coverage_entry(r: Any) -> CoverageEntry:
+    return CoverageEntry(
+        provider=r["provider"],
+        account_id=r["account_id"],
+        region=r["region"],
+        collector=r["collector"],
+        period_start=_aware(r["period_start"]),
+        period_end=_aware(r["period_end"]),
+        status=CoverageStatus(r["status"]),
+        error_code=r["error_code"],
+        error_message=r["error_message"],
+    )
+
+
 def _aware(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything stored is UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -575,20 +589,7 @@ class Store:
             rows = conn.execute(
                 sa.select(coverage).where(coverage.c.run_id == run_id).order_by(coverage.c.id)
             ).mappings()
-            return [
-                CoverageEntry(
-                    provider=r["provider"],
-                    account_id=r["account_id"],
-                    region=r["region"],
-                    collector=r["collector"],
-                    period_start=_aware(r["period_start"]),
-                    period_end=_aware(r["period_end"]),
-                    status=CoverageStatus(r["status"]),
-                    error_code=r["error_code"],
-                    error_message=r["error_message"],
-                )
-                for r in rows
-            ]
+            return [_coverage_entry(r) for r in rows]
 
     def account_names(self) -> dict[tuple[str, str], str]:
         with self.engine.connect() as conn:
@@ -969,17 +970,7 @@ class Store:
         with self.engine.connect() as conn:
             return [
                 (
-                    CoverageEntry(
-                        provider=r["provider"],
-                        account_id=r["account_id"],
-                        region=r["region"],
-                        collector=r["collector"],
-                        period_start=_aware(r["period_start"]),
-                        period_end=_aware(r["period_end"]),
-                        status=CoverageStatus(r["status"]),
-                        error_code=r["error_code"],
-                        error_message=r["error_message"],
-                    ),
+                    _coverage_entry(r),
                     _aware(r["recorded_at"]),
                 )
                 for r in conn.execute(stmt).mappings()
