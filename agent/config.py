@@ -193,6 +193,11 @@ class AzureSettings(_Strict):
     subscriptions: list[AzureSubscription] = Field(
         default=[], description="read exactly these; empty: discover every visible subscription"
     )
+    management_groups: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._()-]{1,90}$")]] = Field(
+        default=[],
+        description="read only subscriptions under these management groups (ids); one "
+        "descendants call per group",
+    )
     include_subscriptions: list[AzureSubscriptionId] = []
     exclude_subscriptions: list[AzureSubscriptionId] = []
     tenants: list[AzureTenantId] = Field(

@@ -114,6 +114,12 @@ class FakeArm:
             ("GET", r"/subscriptions", (_LIST_ACTION,), self._subscriptions),
             (
                 "GET",
+                r"/providers/Microsoft\.Management/managementGroups/(?P<mg>[^/]+)/descendants",
+                (),
+                self._descendants,
+            ),
+            (
+                "GET",
                 _SUB + r"/providers/Microsoft\.Compute/virtualMachines",
                 (
                     "Microsoft.Compute/virtualMachines/read",
@@ -319,6 +325,26 @@ class FakeArm:
         visible = [s for s in call.tenant.subscriptions if self._allows(s, _LIST_ACTION)]
         subs = [bodies.subscription(s, call.tenant.tenant_id) for s in visible]
         return _paged(subs, call, self.page_size)
+
+    def _descendants(self, call: _Call) -> Json:
+        """A group's subscriptions; the role must be granted over them (held at group scope)."""
+        group = call.groups["mg"].lower()
+        members = [s for s in call.tenant.subscriptions if s.management_group.lower() == group]
+        for s in members:
+            self._authorize(s, ("Microsoft.Management/managementGroups/descendants/read",))
+        items = [
+            {
+                "id": f"/subscriptions/{s.id}",
+                "type": "Microsoft.Management/managementGroups/subscriptions",
+                "name": s.id,
+                "properties": {
+                    "displayName": s.name,
+                    "parent": {"id": f"/providers/Microsoft.Management/managementGroups/{group}"},
+                },
+            }
+            for s in members
+        ]
+        return _paged(items, call, self.page_size)
 
     def _vms(self, call: _Call) -> Json:
         assert call.sub is not None

@@ -85,6 +85,7 @@ class SubscriptionSpec:
     accounts: tuple[CognitiveAccountSpec, ...] = ()
     allowed_actions: tuple[str, ...] | None = None
     state: str = "Enabled"
+    management_group: str = ""  # the management group it sits under ("" = the root only)
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,30 @@ class AzureProvider(Provider):
             for tid in self.settings.tenants
         ]
 
+    def _under_groups(
+        self, settings: ClientSettings, ctx: CollectContext, out: Discovery
+    ) -> set[str]:
+        """Subscription ids anywhere under the configured management groups; a group that cannot
+        be read is a gap of its own (its subscriptions are then not known, so not read)."""
+        from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
+
+        client = ManagementGroupsMgmtClient(settings.credential, **settings.kwargs())
+        under: set[str] = set()
+        for group in self.settings.management_groups:
+            try:
+                with translate_errors("managementgroups"):
+                    for item in client.management_groups.get_descendants(group_id=group):
+                        if str(item.type or "").lower().endswith("subscriptions"):
+                            under.add(str(item.name).lower())
+            except SourceError as err:
+                account = f"management-group:{group}"
+                out.failures.extend(
+                    failed_coverage(
+                        "azure", [account], [REGION], ["azure.subscriptions"], ctx.window, err
+                    )
+                )
+        return under
+
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
         explicit = [Account("azure", s.id.lower(), s.name) for s in self.settings.subscriptions]
@@ -231,6 +255,9 @@ class AzureProvider(Provider):
                 continue
             for account in listed:  # a subscription seen from two tenants is read once
                 found.setdefault(account.account_id, (account, tenant_settings))
+        if self.settings.management_groups:
+            under = self._under_groups(settings, ctx, out)
+            found = {sid: v for sid, v in found.items() if sid in under}
         for sid, (account, sub_settings) in sorted(found.items()):
             out.accounts.append(account)
             out.targets.append(Target(account, REGION, AzureClients(sub_settings, sid)))

@@ -154,7 +154,10 @@ def test_wrong_secret_fails_every_unit_with_the_sign_in_error(
 
 
 def _granted(actions: list[str]) -> TenantSpec:
-    subs = tuple(dataclasses.replace(s, allowed_actions=tuple(actions)) for s in (GPU_SUB, AI_SUB))
+    subs = tuple(
+        dataclasses.replace(s, allowed_actions=tuple(actions), management_group="mg-research")
+        for s in (GPU_SUB, AI_SUB)
+    )
     return dataclasses.replace(TENANT, subscriptions=subs)
 
 
@@ -162,7 +165,10 @@ def _run_with(tenant: TenantSpec, ctx: CollectContext) -> tuple[Any, FakeArm]:
     from tests.azure.scenario import FakeCredential
 
     with EmulatedAzure(tenant) as emulator:
-        settings = AzureSettings.model_validate({"cloud": emulator.cloud_config()})
+        # Discovery through a management group exercises its read action as well.
+        settings = AzureSettings.model_validate(
+            {"cloud": emulator.cloud_config(), "management_groups": ["mg-research"]}
+        )
         credential = FakeCredential(emulator.fake.access_token)
         provider = AzureProvider(settings, ApiCallCounter(), credential=credential)
         return run_collection([provider], ctx), emulator.fake
@@ -306,3 +312,28 @@ def test_several_tenants_each_listed_with_its_own_token_a_failing_one_is_a_gap(
         if r.account_id == SUB_GUEST and r.metric is Metric.MODEL_INPUT_TOKENS
     )
     assert guest_tokens == sum(t["input"] for t in TOKENS.values())
+
+
+def test_management_group_filter_and_an_unreadable_group(ctx: CollectContext) -> None:
+    from tests.azure.scenario import FakeCredential
+
+    subs = (
+        dataclasses.replace(GPU_SUB, management_group="mg-training"),
+        dataclasses.replace(AI_SUB, management_group="mg-apps"),
+    )
+    with EmulatedAzure(dataclasses.replace(TENANT, subscriptions=subs)) as emulator:
+        emulator.fake.add_fault("managementGroups/mg-locked/", 403, "AuthorizationFailed")
+        settings = AzureSettings.model_validate(
+            {"cloud": emulator.cloud_config(), "management_groups": ["mg-training", "mg-locked"]}
+        )
+        provider = AzureProvider(
+            settings, ApiCallCounter(), credential=FakeCredential(emulator.fake.access_token)
+        )
+        result = run_collection([provider], ctx)
+        descendants = emulator.fake.calls("/descendants")
+    assert [a.account_id for a in result.accounts] == [GPU_SUB.id]  # mg-apps is not configured
+    gaps = [
+        (c.account_id, c.error_code) for c in result.coverage if c.status is CoverageStatus.FAILED
+    ]
+    assert gaps == [("management-group:mg-locked", "AuthorizationFailed")]
+    assert len(descendants) == 2  # one call per group, no per-subscription calls
