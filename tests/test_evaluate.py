@@ -11,30 +11,11 @@ from agent.models import (
     CoverageEntry,
     CoverageStatus,
     FindingStatus,
-    LegalStatus,
-    Rule,
     Window,
     utc,
 )
 from agent.usage import AccountUsage, coverage_status
-
-OCT = Window.month("2026-10")
-BREACH, UNKNOWN, OK = FindingStatus.BREACH, FindingStatus.UNKNOWN, FindingStatus.OK
-
-RULE = Rule(
-    id="r",
-    title="t",
-    legal_basis="b",
-    citation="",
-    legal_status=LegalStatus.INTERNAL_POLICY,
-    metric="accelerator_hours",
-    scope="account",
-    window="calendar_month",
-    comparison=">",
-    threshold=100,
-    severity="high",
-    chip_class="3A090",
-)
+from tests.engine_fixtures import BREACH, OCT, OK, RULE, UNKNOWN
 
 
 @pytest.mark.parametrize(

@@ -17,31 +17,14 @@ from agent.models import (
     CoverageStatus,
     Finding,
     FindingStatus,
-    LegalStatus,
-    Rule,
     Window,
     utc,
 )
 from agent.scopes import combine
 from agent.store import Store
 from agent.usage import AccountUsage, coverage_status
+from tests.engine_fixtures import BREACH, OCT, OK, RULE, UNKNOWN
 
-OCT = Window.month("2026-10")
-BREACH, UNKNOWN, OK = FindingStatus.BREACH, FindingStatus.UNKNOWN, FindingStatus.OK
-RULE = Rule(
-    id="r",
-    title="t",
-    legal_basis="b",
-    citation="",
-    legal_status=LegalStatus.INTERNAL_POLICY,
-    metric="accelerator_hours",
-    scope="account",
-    window="calendar_month",
-    comparison=">",
-    threshold=100,
-    severity="high",
-    chip_class="3A090",
-)
 REGISTRY = Registry(
     [
         Customer(id="reseller", legal_name="Reseller Ltd", country="IE"),
