@@ -180,6 +180,13 @@ CONFIG_OPTION = click.option(
 )
 @click.option("--account", "accounts", multiple=True, help="Only this account id (repeatable).")
 @click.option(
+    "--collector",
+    "collector_names",
+    multiple=True,
+    help="Only this collector (repeatable), e.g. aws.ec2; the others' latest coverage of the "
+    "period is carried over from the store.",
+)
+@click.option(
     "--format",
     "formats",
     help="Comma-separated report formats: html,md,json (default from config).",
@@ -210,6 +217,7 @@ def audit(
     end: str | None,
     providers: tuple[str, ...],
     accounts: tuple[str, ...],
+    collector_names: tuple[str, ...],
     formats: str | None,
     out_dir: Path | None,
     store_url: str | None,
@@ -240,6 +248,7 @@ def audit(
         formats=fmts,
         providers=set(providers) or None,
         accounts=set(accounts) or None,
+        collectors=set(collector_names) or None,
         store_url=store_url,
         progress=_progress_printer(verbose or sys.stderr.isatty()),
         mail=("dry-run" if dry_run else "send") if email else "off",

@@ -333,11 +333,37 @@ def _check_cron(value: str) -> str:
     return value
 
 
+class CollectionSettings(_Strict):
+    """How collections relate to each other over time (daemon and one-off audits alike)."""
+
+    max_sample_gap_minutes: int = Field(
+        default=150,
+        ge=5,
+        description="inventory reads (EC2) further apart than this leave a coverage gap between "
+        "them, unless final billing covers those days; keep it above the collect schedule",
+    )
+
+
+def _check_collector(name: str) -> str:
+    from collectors import registry  # the registry is the single list of collector names
+    from collectors.base import collectors
+
+    registry.load_builtin()
+    if name not in collectors.names():
+        raise ValueError(f"unknown collector {name!r} (known: {', '.join(collectors.names())})")
+    return name
+
+
 class DaemonSettings(_Strict):
     """Schedules and operations of `computewatch daemon` (all times UTC)."""
 
     collect: CronExpr = Field(
         default="5 * * * *", description="collect and evaluate month-to-date (default hourly)"
+    )
+    collector_schedules: dict[str, CronExpr] = Field(
+        default={},
+        description="collectors on a schedule of their own instead of `collect`, e.g. "
+        "aws.costexplorer: '30 6 * * *' (each request is billed; its data changes daily)",
     )
     monthly_report: CronExpr = Field(
         default="0 6 1 * *", description="monthly report for the previous month (default the 1st)"
@@ -375,6 +401,11 @@ class DaemonSettings(_Strict):
     def _cron(cls, v: str | None) -> str | None:
         return None if v is None else _check_cron(v)
 
+    @field_validator("collector_schedules")
+    @classmethod
+    def _schedules(cls, v: dict[str, str]) -> dict[str, str]:
+        return {_check_collector(name): _check_cron(cron) for name, cron in v.items()}
+
 
 class AppConfig(_Strict):
     version: Literal[1] = 1
@@ -393,6 +424,7 @@ class AppConfig(_Strict):
     reports: ReportSettings = ReportSettings()
     estimates: EstimateSettings = EstimateSettings()
     mail: MailSettings | None = None
+    collection: CollectionSettings = CollectionSettings()
     daemon: DaemonSettings = DaemonSettings()
 
     @field_validator("rules")

@@ -32,6 +32,8 @@ from agent.models import Window
 from agent.ops import default_state_file, serve, write_state
 from agent.pipeline import AuditOutcome, AuditRequest, run_audit
 from agent.store import ProducedReport, Store
+from collectors import registry
+from collectors.base import collectors
 from reports.context import report_id_for
 from reports.mail import deliver_due, enqueue
 
@@ -116,14 +118,20 @@ def _request(config: LoadedConfig, window: Window, now: datetime, **kw: Any) -> 
     )
 
 
-def collect_job(config: ConfigLike, clock: Clock = utcnow) -> AuditOutcome:
-    """Collect and evaluate the current month (no report files, no bundle), then notify."""
+def collect_job(
+    config: ConfigLike, clock: Clock = utcnow, collectors: list[str] | None = None
+) -> AuditOutcome:
+    """Collect (all collectors, or only `collectors`) and evaluate the current month (no report
+    files, no bundle), then notify."""
     cfg = _config(config)
     now = clock()
-    outcome = run_audit(cfg, _request(cfg, current_month(now), now, formats=[], bundle=False))
+    only = None if collectors is None else set(collectors)
+    request = _request(cfg, current_month(now), now, formats=[], bundle=False, collectors=only)
+    outcome = run_audit(cfg, request)
     log.info(
-        "collected run %d: %d record(s), coverage %s, %d breach(es)",
+        "collected run %d (%s): %d record(s), coverage %s, %d breach(es)",
         outcome.run_id,
+        "all collectors" if collectors is None else ", ".join(collectors),
         outcome.records_written,
         outcome.context.coverage.status,
         outcome.context.breaches,
@@ -245,10 +253,16 @@ def mail_job(config: ConfigLike, clock: Clock = utcnow) -> int:
 
 
 def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
-    """Job id -> (cron, textual function reference, args)."""
+    """Job id -> (cron, textual function reference, args). A collector with a schedule of its own
+    gets a `collect:<name>` job and is left out of the main `collect` job."""
     d = config.app.daemon
+    own = sorted(d.collector_schedules)
+    rest = None
+    if own:
+        registry.load_builtin()
+        rest = [n for n in collectors.names() if n not in own]
     jobs: dict[str, tuple[str, str, list[Any]]] = {
-        "collect": (d.collect, "agent.daemon:collect_job", [config]),
+        "collect": (d.collect, "agent.daemon:collect_job", [config, utcnow, rest]),
         "monthly_report": (
             d.monthly_report,
             "agent.daemon:produce_due_reports",
@@ -256,6 +270,12 @@ def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
         ),
         "deliver_mail": (d.deliver_mail, "agent.daemon:mail_job", [config]),
     }
+    for name in own:
+        jobs[f"collect:{name}"] = (
+            d.collector_schedules[name],
+            "agent.daemon:collect_job",
+            [config, utcnow, [name]],
+        )
     if d.quarterly_report is not None:
         jobs["quarterly_report"] = (
             d.quarterly_report,

@@ -52,6 +52,12 @@ class CoverageStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+# Coverage gaps that are not an API's error code: an inventory read too long after the previous
+# one, and a unit whose collector runs on its own schedule and has not read the period yet.
+SAMPLING_GAP = "SamplingGap"
+NOT_COLLECTED = "NotCollectedYet"
+
+
 class FindingStatus(StrEnum):
     BREACH = "BREACH"
     UNKNOWN = "UNKNOWN"

@@ -145,6 +145,15 @@ def metrics(store: Store, now: datetime, stale_after: timedelta) -> str:
         "Cloud API calls by operation, over all runs.",
         [({"operation": op}, n) for op, n in sorted(stats.api_calls.items())],
     )
+    out.family(
+        "computewatch_api_errors_total",
+        "counter",
+        "Failed reads (account-region-collector units) over all runs, by error code.",
+        [
+            ({"provider": p, "collector": c, "code": e}, n)
+            for (p, c, e), n in sorted(store.api_errors().items())
+        ],
+    )
     gaps: dict[tuple[str, str, str], int] = {}
     for entry, _ in coverage:
         if entry.status is not CoverageStatus.OK:

@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +22,7 @@ from agent.usage import HOURS_METRICS, AccountUsage, build_account_usage, daily_
 from collectors import registry
 from collectors.base import ApiCallCounter, CollectContext, Provider, collectors, providers
 from collectors.runner import Progress, run_collection
+from collectors.sampling import close_billed_gaps
 from reports.context import AuditContext, build_audit_context
 from reports.evidence import bundle_reports
 from reports.mail import (
@@ -48,6 +49,7 @@ class AuditRequest:
     formats: list[str]
     providers: set[str] | None = None
     accounts: set[str] | None = None
+    collectors: set[str] | None = None  # only these; the others' latest coverage is carried
     store_url: str | None = None
     progress: Progress | None = None
     bundle: bool = True  # reports, notices, PDF + CSV annex, manifest, evidence-ledger entry
@@ -167,35 +169,77 @@ def deliver(config: LoadedConfig, req: AuditRequest, store: Store, outcome: Audi
     outcome.mail_sent, outcome.mail_failed = result.sent, result.failed
 
 
+def _check_collectors(wanted: set[str] | None) -> frozenset[str] | None:
+    if wanted is None:
+        return None
+    unknown = wanted - set(collectors.names())
+    if unknown:
+        raise UsageError(
+            f"unknown collector(s) {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(collectors.names())})"
+        )
+    return frozenset(wanted)
+
+
+def collect_context(
+    config: LoadedConfig,
+    req: AuditRequest,
+    store: Store,
+    catalog: Catalog,
+    only: frozenset[str] | None,
+) -> CollectContext:
+    """What collectors need from earlier runs: final days, sampled history, read times, and for
+    a run limited to `only` some collectors, the others' latest coverage of the window."""
+    final_days = {
+        name: store.final_days(cls.provider, name, cls.final_after)
+        for name, cls in collectors.items()
+        if cls.final_after is not None
+    }
+    history: dict[tuple[str, str, str, str], list[Observation]] = defaultdict(list)
+    for o in store.observations(req.window, before=req.now):
+        history[(o.provider, o.account_id, o.region, o.collector)].append(o)
+    sampling = [name for name, cls in collectors.items() if cls.samples]
+    return CollectContext(
+        window=req.window,
+        now=req.now,
+        catalog=catalog,
+        final_days=final_days,
+        history=history,
+        reads=store.read_times(sampling, req.window.start, req.now),
+        max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),
+        only=only,
+        carried=store.window_coverage(req.window) if only is not None else {},
+    )
+
+
+def final_billing(ctx: CollectContext) -> dict[str, dict[str, frozenset[date]]]:
+    """Per provider, the billing collectors and the days they hold in final form."""
+    out: dict[str, dict[str, frozenset[date]]] = defaultdict(dict)
+    for name, cls in collectors.items():
+        if cls.bills_hours:
+            out[cls.provider][name] = ctx.final_days.get(name, frozenset())
+    return out
+
+
 def run_audit(
     config: LoadedConfig, req: AuditRequest, catalog: Catalog | None = None
 ) -> AuditOutcome:
     catalog = catalog or Catalog.load()
     counter = ApiCallCounter()
     provider_list = build_providers(config, req.providers, counter)
+    only = _check_collectors(req.collectors)  # before a run is recorded: bad input is no run
     store = Store.open(req.store_url or config.app.store.resolved_url())
     try:
         run_id = store.start_run(req.window, req.now, __version__, config.digest)
         try:
-            final_days = {
-                name: store.final_days(cls.provider, name, cls.final_after)
-                for name, cls in collectors.items()
-                if cls.final_after is not None
-            }
-            history: dict[tuple[str, str, str, str], list[Observation]] = defaultdict(list)
-            for o in store.observations(req.window, before=req.now):
-                history[(o.provider, o.account_id, o.region, o.collector)].append(o)
-            ctx = CollectContext(
-                window=req.window,
-                now=req.now,
-                catalog=catalog,
-                final_days=final_days,
-                history=history,
-            )
+            ctx = collect_context(config, req, store, catalog, only)
             result = run_collection(provider_list, ctx, req.accounts, req.progress)
+            billed = final_billing(ctx)
+            result.coverage = close_billed_gaps(result.coverage, billed)
             written = store.write_usage(run_id, result.records, req.now)
             store.write_observations(run_id, result.observations)
             store.write_coverage(run_id, result.coverage, req.now)
+            coverage = [*result.coverage, *close_billed_gaps(result.carried, billed)]
             store.upsert_accounts(result.accounts)
             keys = [(a.provider, a.account_id) for a in result.accounts]
             util = config.app.estimates.utilization
@@ -207,7 +251,7 @@ def run_audit(
                     store.totals(window, keys),
                     store.daily_totals(window, HOURS_METRICS, keys),
                     store.peaks(window, keys),
-                    result.coverage,
+                    coverage,
                     catalog,
                     band,
                 )
@@ -218,7 +262,7 @@ def run_audit(
             api_calls = counter.snapshot()
             context = build_audit_context(
                 usages=usages,
-                coverage=result.coverage,
+                coverage=coverage,
                 findings=findings,
                 window=req.window,
                 generated_at=req.now,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agent.errors import StoreError
 from agent.models import (
+    SAMPLING_GAP,
     Account,
     CoverageEntry,
     CoverageStatus,
@@ -590,6 +592,78 @@ class Store:
                 sa.select(coverage).where(coverage.c.run_id == run_id).order_by(coverage.c.id)
             ).mappings()
             return [_coverage_entry(r) for r in rows]
+
+    def read_times(
+        self, collectors_: Iterable[str], since: datetime, before: datetime
+    ) -> dict[tuple[str, str, str, str], list[datetime]]:
+        """Per unit of these collectors, when it was read successfully in [since, before), plus
+        its last such read before `since` (the one a gap at the window's start is measured from)."""
+        names = list(collectors_)
+        if not names:
+            return {}
+        key = [coverage.c.provider, coverage.c.account_id, coverage.c.region, coverage.c.collector]
+        ok = (coverage.c.collector.in_(names), coverage.c.status == str(CoverageStatus.OK))
+        inside = (
+            sa.select(*key, coverage.c.recorded_at)
+            .where(*ok, coverage.c.recorded_at >= since, coverage.c.recorded_at < before)
+            .distinct()
+        )
+        earlier = (
+            sa.select(*key, sa.func.max(coverage.c.recorded_at))
+            .where(*ok, coverage.c.recorded_at < since)
+            .group_by(*key)
+        )
+        out: dict[tuple[str, str, str, str], list[datetime]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for stmt in (earlier, inside):
+                for row in conn.execute(stmt):
+                    out[(row[0], row[1], row[2], row[3])].append(_aware(row[4]))
+        return {k: sorted(v) for k, v in out.items()}
+
+    def window_coverage(
+        self, window: Window
+    ) -> dict[tuple[str, str, str, str], list[CoverageEntry]]:
+        """Per unit, what its most recent read of exactly this window recorded: the read's own
+        entry and the sampling gaps found with it (what a run that skips the unit carries over)."""
+        key = [coverage.c.provider, coverage.c.account_id, coverage.c.region, coverage.c.collector]
+        newest = (
+            sa.select(sa.func.max(coverage.c.id).label("id"))
+            .where(coverage.c.period_start == window.start, coverage.c.period_end == window.end)
+            .group_by(*key)
+            .subquery()
+        )
+        latest = sa.select(*key, coverage.c.run_id).join(newest, coverage.c.id == newest.c.id)
+        with self.engine.connect() as conn:
+            runs_of = {tuple(r[:4]): r[4] for r in conn.execute(latest)}
+            if not runs_of:
+                return {}
+            rows = conn.execute(
+                sa.select(coverage)
+                .where(coverage.c.run_id.in_(set(runs_of.values())))
+                .order_by(coverage.c.id)
+            ).mappings()
+            out: dict[tuple[str, str, str, str], list[CoverageEntry]] = defaultdict(list)
+            for r in rows:
+                unit = (r["provider"], r["account_id"], r["region"], r["collector"])
+                if runs_of.get(unit) == r["run_id"]:
+                    out[unit].append(_coverage_entry(r))
+        return dict(out)
+
+    def api_errors(self) -> dict[tuple[str, str, str], int]:
+        """Failed API reads over all runs, by provider, collector and error code (sampling gaps
+        are not API errors, and each run would count the same gap again)."""
+        stmt = (
+            sa.select(
+                coverage.c.provider, coverage.c.collector, coverage.c.error_code, sa.func.count()
+            )
+            .where(
+                coverage.c.status == str(CoverageStatus.FAILED),
+                coverage.c.error_code != SAMPLING_GAP,
+            )
+            .group_by(coverage.c.provider, coverage.c.collector, coverage.c.error_code)
+        )
+        with self.engine.connect() as conn:
+            return {(p, c, code or "unknown"): int(n) for p, c, code, n in conn.execute(stmt)}
 
     def account_names(self) -> dict[tuple[str, str], str]:
         with self.engine.connect() as conn:

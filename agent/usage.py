@@ -9,7 +9,7 @@ from datetime import datetime
 
 from agent.catalog import Catalog
 from agent.estimates import FlopBand, training_flop
-from agent.models import Account, CoverageEntry, CoverageStatus, Method, Metric
+from agent.models import SAMPLING_GAP, Account, CoverageEntry, CoverageStatus, Method, Metric
 from agent.store import DailyRow, Peak, Total
 
 TOKEN_METRICS = {
@@ -125,12 +125,13 @@ def build_account_usage(
     out: dict[tuple[str, str], AccountUsage] = {}
     for account in accounts:
         entries = by_key.get((account.provider, account.account_id), [])
+        reads = [e for e in entries if e.error_code != SAMPLING_GAP]  # a gap is no unit of its own
         out[(account.provider, account.account_id)] = AccountUsage(
             account=account,
             coverage_status=coverage_status(entries),
             gaps=[e for e in entries if e.status is CoverageStatus.FAILED],
-            units_read=sum(1 for e in entries if e.status is CoverageStatus.OK),
-            units_total=len(entries),
+            units_read=sum(1 for e in reads if e.status is CoverageStatus.OK),
+            units_total=len(reads),
         )
     grouped: dict[tuple[str, str], list[DailyRow]] = defaultdict(list)
     for row in daily_hours:

@@ -56,6 +56,13 @@ class Target:
         return self.account.provider
 
 
+UnitKey = tuple[str, str, str, str]  # provider, account, region, collector
+
+
+def unit_key(target: Target, collector: str) -> UnitKey:
+    return (target.provider, target.account.account_id, target.region, collector)
+
+
 @dataclass(frozen=True)
 class CollectContext:
     """What every collector needs besides its target; the clock is passed in, never read.
@@ -70,10 +77,16 @@ class CollectContext:
     final_days: Mapping[str, frozenset[date]] = field(default_factory=dict)
     # Earlier observations per (provider, account, region, collector): the sampled history.
     history: Mapping[tuple[str, str, str, str], Sequence[Observation]] = field(default_factory=dict)
+    # When each unit of a sampling collector was last read successfully (see `Collector.samples`).
+    reads: Mapping[UnitKey, Sequence[datetime]] = field(default_factory=dict)
+    max_sample_gap: timedelta = timedelta(minutes=150)
+    # Restrict a run to these collectors (None: all). The others' latest coverage of the same
+    # window is carried over from `carried` so the evaluation still sees every unit.
+    only: frozenset[str] | None = None
+    carried: Mapping[UnitKey, Sequence[CoverageEntry]] = field(default_factory=dict)
 
     def history_for(self, target: Target, collector: str) -> Sequence[Observation]:
-        key = (target.provider, target.account.account_id, target.region, collector)
-        return self.history.get(key, ())
+        return self.history.get(unit_key(target, collector), ())
 
 
 @dataclass
@@ -101,6 +114,11 @@ class Collector(ABC):
     # At most this many units of this collector run at once (per-service API rate limits);
     # None: only the provider's worker pool bounds it.
     max_concurrency: ClassVar[int | None] = None
+    # True for an inventory that only shows the present (EC2 DescribeInstances): what ran between
+    # two reads further apart than `CollectContext.max_sample_gap` is invisible, a coverage gap.
+    samples: ClassVar[bool] = False
+    # True for a billing source whose final days make inventory sampling gaps moot.
+    bills_hours: ClassVar[bool] = False
 
     @abstractmethod
     def collect(self, target: Target, ctx: CollectContext) -> Sequence[UsageRecord | Observation]:

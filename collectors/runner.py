@@ -1,6 +1,9 @@
 """Runs every collector over every target with a bounded worker pool.
 
-A SourceError in one unit becomes a failed CoverageEntry; the other units go on.
+A SourceError in one unit becomes a failed CoverageEntry; the other units go on. A run limited to
+some collectors (`CollectContext.only`) still discovers every account, and reports each skipped
+unit's latest coverage of the window as `carried`, so the evaluation never mistakes "not read in
+this run" for "nothing there".
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from agent.errors import SourceError
 from agent.models import Account, CoverageEntry, CoverageStatus, Observation, UsageRecord
 from collectors.base import CollectContext, Collector, Provider, Target, collectors, collectors_for
+from collectors.sampling import carried_entries, gap_entries
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,8 @@ class CollectionResult:
     observations: list[Observation] = field(default_factory=list)
     coverage: list[CoverageEntry] = field(default_factory=list)
     accounts: list[Account] = field(default_factory=list)
+    # Units this run skipped (other schedule): their latest entry, not stored again.
+    carried: list[CoverageEntry] = field(default_factory=list)
 
 
 def _coverage(
@@ -69,10 +75,15 @@ def run_collection(
             for c in instances
             if (n := overrides.get(c.name, c.max_concurrency or 0)) > 0
         }
-        units = [(t, c) for t in targets for c in instances if c.scope == "account-region"]
-        units += [
+        every = [(t, c) for t in targets for c in instances if c.scope == "account-region"]
+        every += [
             (t, c) for t in discovery.org_targets for c in instances if c.scope == "organization"
         ]
+        skip = {c.name for c in instances if ctx.only is not None and c.name not in ctx.only}
+        units = [(t, c) for t, c in every if c.name not in skip]
+        for t, c in every:
+            if c.name in skip:
+                result.carried += carried_entries(t, c.name, ctx)
         done = 0
         with ThreadPoolExecutor(
             max_workers=provider.max_workers(), thread_name_prefix="collect"
@@ -80,13 +91,14 @@ def run_collection(
             futures = {pool.submit(_one, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units}
             for fut in as_completed(futures):
                 target, collector = futures[fut]
-                items, entry = fut.result()
+                items, entries = fut.result()
                 for item in items:
                     if isinstance(item, Observation):
                         result.observations.append(item)
                     else:
                         result.records.append(item)
-                result.coverage.append(entry)
+                result.coverage.extend(entries)
+                entry = entries[-1]
                 done += 1
                 if progress:
                     progress(done, len(units), target, collector.name, entry)
@@ -98,7 +110,8 @@ def _one(
     collector: Collector,
     ctx: CollectContext,
     limit: threading.Semaphore | None = None,
-) -> tuple[Sequence[UsageRecord | Observation], CoverageEntry]:
+) -> tuple[Sequence[UsageRecord | Observation], list[CoverageEntry]]:
+    """The unit's items and coverage: sampling gaps first, the read's own entry last."""
     try:
         if limit is None:
             records = collector.collect(target, ctx)
@@ -114,5 +127,6 @@ def _one(
             exc.code,
             exc.message,
         )
-        return [], _coverage(target, collector.name, ctx, exc)
-    return records, _coverage(target, collector.name, ctx, None)
+        return [], [_coverage(target, collector.name, ctx, exc)]
+    gaps = gap_entries(target, collector.name, ctx) if collector.samples else []
+    return records, [*gaps, _coverage(target, collector.name, ctx, None)]

@@ -42,7 +42,10 @@ class Audit:
         ]
 
 
-def write_config(tmp_path: Path, store_url: str, **aws_extra: Any) -> Path:
+def write_config(
+    tmp_path: Path, store_url: str, sections: dict[str, Any] | None = None, **aws_extra: Any
+) -> Path:
+    """The AWS test config: `aws_extra` merged into its aws section, `sections` at top level."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     rules = tmp_path / "rules.yaml"
     rules.write_text(
@@ -62,7 +65,7 @@ def write_config(tmp_path: Path, store_url: str, **aws_extra: Any) -> Path:
         "store": {"url": store_url},
         "aws": aws,
         "rules": ["rules.yaml"],
-    }
+    } | (sections or {})
     path = tmp_path / "computewatch.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path

@@ -65,6 +65,7 @@ def test_schema_prints_json_schema(what: str) -> None:
         ["--month", "2026-10", "--quarter", "2026-Q4"],
         ["--from", "2026-10-01"],
         ["--format", "pdfx"],
+        ["--collector", "aws.nope"],
     ],
 )
 def test_bad_period_or_format_exits_2(tmp_path: Path, args: list[str]) -> None:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from aiosmtpd.controller import Controller
 
 from agent.config import load_config
@@ -54,11 +53,7 @@ def smtp() -> Iterator[tuple[int, Inbox]]:
 
 def daemon_config(tmp_path: Path, store_url: str, **sections: Any) -> Path:
     """The AWS test config plus extra top-level sections (daemon:, mail:)."""
-    path = write_config(tmp_path, store_url)
-    data = yaml.safe_load(path.read_text("utf-8"))
-    data.update(sections)
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
+    return write_config(tmp_path, store_url, sections)
 
 
 def produced(kind: str, month: str) -> ProducedReport:
@@ -135,6 +130,31 @@ def test_scheduler_built_from_config_and_reloaded(tmp_path: Path, sqlite_url: st
     assert "quarterly_report" not in jobs
     assert jobs["collect"].trigger.get_next_fire_time(None, start) == utc(2026, 11, 3, 2, 5)
     assert jobs["collect"].args[0] is new
+
+
+def test_a_collector_on_its_own_schedule(tmp_path: Path, sqlite_url: str) -> None:
+    own = {"collector_schedules": {"aws.costexplorer": "30 6 * * *"}}
+    config = load_config(daemon_config(tmp_path, sqlite_url, daemon=own))
+    jobs = {j.id: j for j in build_scheduler(config).get_jobs()}
+    billing = jobs["collect:aws.costexplorer"]
+    assert billing.func_ref == "agent.daemon:collect_job" and billing.args[2] == [
+        "aws.costexplorer"
+    ]
+    assert billing.trigger.get_next_fire_time(None, utc(2026, 11, 3, 7)) == utc(2026, 11, 4, 6, 30)
+    hourly = jobs["collect"].args[2]
+    assert "aws.costexplorer" not in hourly and {"aws.ec2", "azure.vms"} <= set(hourly)
+    # Without schedules of their own, the collect job runs every collector (None: no filter).
+    plain = load_config(daemon_config(tmp_path, sqlite_url))
+    assert {j.id: j for j in build_scheduler(plain).get_jobs()}["collect"].args[2] is None
+
+
+def test_unknown_collector_schedule_is_a_config_error(tmp_path: Path, sqlite_url: str) -> None:
+    own = {"collector_schedules": {"aws.costexplorr": "30 6 * * *"}}
+    with pytest.raises(ConfigError) as err:
+        load_config(daemon_config(tmp_path, sqlite_url, daemon=own))
+    assert err.value.field == "daemon.collector_schedules"
+    assert "unknown collector 'aws.costexplorr'" in str(err.value)
+    assert "aws.costexplorer" in str(err.value)  # the known names are listed
 
 
 # -- jobs against the emulated cloud, both backends ---------------------------------------------

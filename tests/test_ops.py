@@ -28,32 +28,32 @@ SAMPLE = re.compile(r'^([a-z_]+)(?:\{((?:[a-z_]+="(?:[^"\\]|\\.)*",?)*)\})? (\S+
 
 
 def seeded(url: str) -> Store:
-    """Two runs (one good, one failed), a gap, an open BREACH, a pending e-mail."""
+    """Two runs (one good, one failed), gaps (one of them seen twice, one a sampling gap that is
+    no API error), an open BREACH, a pending e-mail."""
     store = Store.open(url)
     w = Window.month("2026-11")
     good = store.start_run(w, T0, "t", "d")
+
+    def failed(account: str, collector: str, code: str) -> CoverageEntry:
+        return CoverageEntry(
+            "aws", account, "us-east-1", collector, w.start, T0, CoverageStatus.FAILED, code, "no"
+        )
+
     store.write_coverage(
         good,
         [
+            failed("111111111111", "ec2", "SamplingGap"),  # found with the read that follows
             CoverageEntry(
                 "aws", "111111111111", "us-east-1", "ec2", w.start, T0, CoverageStatus.OK
             ),
-            CoverageEntry(
-                "aws",
-                "222222222222",
-                "us-east-1",
-                "ec2",
-                w.start,
-                T0,
-                CoverageStatus.FAILED,
-                "AccessDenied",
-                "no",
-            ),
+            failed("222222222222", "ec2", "AccessDenied"),
+            failed("222222222222", "bedrock", "ThrottlingException"),
         ],
         T0,
     )
     store.finish_run(good, T0, "partial", {"ec2:DescribeInstances": 3, "sts:AssumeRole": 2})
     bad = store.start_run(w, T0 + timedelta(minutes=30), "t", "d")
+    store.write_coverage(bad, [failed("222222222222", "ec2", "AccessDenied")], T0)
     store.finish_run(bad, T0 + timedelta(minutes=31), "failed", {"sts:AssumeRole": 1})
     with store.engine.begin() as conn:
         conn.execute(
@@ -121,8 +121,12 @@ def test_metrics_scraped_and_parsed(http: tuple[str, list[datetime]]) -> None:
     assert m[("computewatch_runs_total", frozenset({("status", "failed")}))] == 1
     op = ("operation", "sts:AssumeRole")
     assert m[("computewatch_api_calls_total", frozenset({op}))] == 3
-    gap = {("provider", "aws"), ("collector", "ec2"), ("code", "AccessDenied")}
-    assert m[("computewatch_coverage_gaps", frozenset(gap))] == 1
+    gap = frozenset({("provider", "aws"), ("collector", "ec2"), ("code", "AccessDenied")})
+    assert m[("computewatch_coverage_gaps", gap)] == 1  # the unit's latest read
+    assert m[("computewatch_api_errors_total", gap)] == 2  # every failed read, both runs
+    throttled = {("provider", "aws"), ("collector", "bedrock"), ("code", "ThrottlingException")}
+    assert m[("computewatch_api_errors_total", frozenset(throttled))] == 1
+    assert not [k for k in m if ("code", "SamplingGap") in k[1]]  # neither an API error nor latest
     assert m[("computewatch_open_findings", frozenset({("status", "BREACH")}))] == 1
     assert m[("computewatch_outbox_pending", frozenset())] == 0
     assert m[("computewatch_last_success_timestamp_seconds", frozenset())] == T0.timestamp()

@@ -30,6 +30,7 @@ class CostExplorerCollector(Collector):
         "Cost Explorer GetCostAndUsage: accelerator instance hours per linked account (billing)"
     )
     final_after: ClassVar[timedelta | None] = timedelta(days=3)
+    bills_hours = True
 
     def _days_to_buy(self, ctx: CollectContext) -> list[date]:
         known = ctx.final_days.get(self.name, frozenset())

@@ -10,6 +10,8 @@ collection stores what it observed; each observation proves the instance ran fro
 the moment observed (or to its stop), and the union of those proven intervals is what is counted.
 Time before the earliest known launch, and between an unseen stop and the next start, is
 invisible: these figures are a LOWER BOUND. Terminated instances keep what earlier samples proved.
+Reads further apart than the allowed sampling gap make the time between them a coverage gap
+(`collectors.sampling`), unless final Cost Explorer billing covers those days.
 """
 
 from __future__ import annotations
@@ -177,6 +179,7 @@ class Ec2AcceleratorCollector(Collector):
     name = "aws.ec2"
     provider = "aws"
     description = "EC2 GPU/accelerator instances (DescribeInstanceTypes + DescribeInstances)"
+    samples = True
 
     def __init__(self) -> None:
         self._types = _RegionTypes()
