@@ -360,6 +360,11 @@ class DaemonSettings(_Strict):
     collect: CronExpr = Field(
         default="5 * * * *", description="collect and evaluate month-to-date (default hourly)"
     )
+    collect_on_start: bool = Field(
+        default=True,
+        description="collect once right after start (and the report catch-up) instead of "
+        "waiting for the next `collect` time",
+    )
     collector_schedules: dict[str, CronExpr] = Field(
         default={},
         description="collectors on a schedule of their own instead of `collect`, e.g. "

@@ -285,15 +285,19 @@ def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
     return jobs
 
 
-def build_scheduler(config: LoadedConfig) -> BackgroundScheduler:
-    """One worker thread: jobs never overlap (a report never races a collection)."""
+def build_scheduler(config: LoadedConfig, collect_now: bool = False) -> BackgroundScheduler:
+    """One worker thread: jobs never overlap (a report never races a collection). With
+    `collect_now`, the collect jobs also run once as soon as the scheduler starts."""
     scheduler = BackgroundScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(max_workers=1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
     )
     for job_id, (cron, func, args) in _jobs(config).items():
-        scheduler.add_job(func, _trigger(cron), args=args, id=job_id, name=job_id)
+        first: dict[str, Any] = {}
+        if collect_now and func == "agent.daemon:collect_job":
+            first["next_run_time"] = datetime.now(UTC)  # the scheduler's own (wall) clock
+        scheduler.add_job(func, _trigger(cron), args=args, id=job_id, name=job_id, **first)
     return scheduler
 
 
@@ -392,10 +396,11 @@ class Daemon:
                 if d.http_port is not None
                 else None
             )
-            scheduler = build_scheduler(self.config)
+            scheduler = build_scheduler(self.config, collect_now=d.collect_on_start)
             try:
                 self.catch_up()
-                scheduler.start()
+                if not self._stop.is_set():  # a SIGTERM during the catch-up: stop there
+                    scheduler.start()
                 while not self._stop.is_set():
                     self._save_state(scheduler, started)
                     self._wake.wait(60)

@@ -60,7 +60,7 @@ def setup_logging(fmt: str, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("botocore", "urllib3", "azure", "apscheduler.executors"):
+    for noisy in ("botocore", "urllib3", "azure", "apscheduler", "weasyprint", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -874,14 +874,15 @@ class Store:
         return out
 
     def mark_reported(self, ids: Iterable[str], now: datetime) -> None:
-        """Open findings that went out in a report are 'ongoing' from the next evaluation on."""
+        """Open findings that went out in a report are 'ongoing' from now on (the report itself
+        was rendered with them as 'new'); a separate notice for them would be a duplicate."""
         ids = list(ids)
         if ids:
             with self.engine.begin() as conn:
                 conn.execute(
                     findings.update()
                     .where(findings.c.id.in_(ids), findings.c.reported_at.is_(None))
-                    .values(reported_at=now)
+                    .values(reported_at=now, lifecycle="ongoing")
                 )
 
     def list_findings(

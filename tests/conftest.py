@@ -1,13 +1,17 @@
-"""Shared fixtures: the catalog, both store backends, and one emulated AWS for the session."""
+"""Shared fixtures: the catalog, both store backends, one emulated AWS for the session, and a
+plain SMTP server."""
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 from agent.catalog import Catalog
 from agent.emulated_aws import EmulatedAws
@@ -105,3 +109,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(
             f"\nconfig/aws-iam-policy.json lacks actions the collectors called: {', '.join(missing)}"
         )
+
+
+class Inbox:
+    """aiosmtpd handler keeping each message it accepts (plain SMTP, for the daemon's e-mail)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server on a free local port: (port, inbox)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()

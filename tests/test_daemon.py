@@ -3,8 +3,6 @@ emulated AWS; the scheduler built from config and inspected (no wall-clock sleep
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
@@ -12,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from agent.config import load_config
 from agent.daemon import (
@@ -28,27 +25,7 @@ from agent.errors import ConfigError
 from agent.models import Window, utc
 from agent.store import ProducedReport, Store
 from tests.aws_scenarios import seed, write_config
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Inbox]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, inbox
-    controller.stop()
+from tests.conftest import Inbox
 
 
 def daemon_config(tmp_path: Path, store_url: str, **sections: Any) -> Path:

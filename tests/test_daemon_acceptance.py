@@ -1,0 +1,218 @@
+"""Issue #7's 'done means', end to end: the daemon as a real process under systemd-like conditions
+(JOURNAL_STREAM set, stopped with SIGTERM), an emulated AWS organization and the demo's emulated
+Azure tenant, a real SMTP server. It collects on start, mails a notice once per new BREACH,
+produces the monthly report that is due, tells its state through `status`, /healthz and /metrics,
+and after a restart sends nothing twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.daemon import current_month, period_label
+from agent.demo import AZURE_ROLE, AZURE_SECRET_ENV, azure_scenario, previous_month
+from agent.emulated_aws import EmulatedAws, MemberSpec, aws_environment
+from agent.emulated_azure import EmulatedAzure
+from agent.store import Store
+from tests.aws_scenarios import seed, write_config
+from tests.conftest import Inbox
+from tests.test_daemon_process import BIG, free_port, wait_for
+from tests.test_ops import parse
+
+# Any H100 hour in a month: crossed from the first minute of any month, whatever today's date is.
+ANY_H100 = {
+    "profile": "acceptance",
+    "rules": [
+        {
+            "id": "any-h100-month",
+            "title": "Any H100 use in a calendar month",
+            "legal_basis": "Test policy",
+            "status": "internal-policy",
+            "metric": "accelerator_hours",
+            "filters": {"chips": ["H100"]},
+            "scope": "account",
+            "window": "calendar_month",
+            "comparison": ">",
+            "threshold": 0,
+            "severity": "high",
+        }
+    ],
+}
+
+
+class Daemon:
+    def __init__(self, tmp_path: Path, config: Path, env: dict[str, str], port: int) -> None:
+        self.tmp, self.config, self.env, self.port = tmp_path, config, env, port
+        self.log = tmp_path / "daemon.log"
+
+    def start(self) -> subprocess.Popen[bytes]:
+        with self.log.open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "agent.cli", "daemon", "--config", str(self.config)],
+                stdout=log,
+                stderr=log,
+                env=self.env,
+            )
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
+                return int(r.status), r.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+
+def finished_runs(url: str, since: datetime) -> list[dict[str, Any]]:
+    """Runs for the current month started after `since` that are over."""
+    store = Store.open(url)
+    try:
+        month = current_month(datetime.now(UTC))
+        with store.engine.connect() as conn:
+            from agent.store import runs
+
+            rows = conn.execute(runs.select()).mappings().all()
+        return [
+            dict(r)
+            for r in rows
+            if r["status"] != "running"
+            and r["window_start"].replace(tzinfo=UTC) == month.start
+            and r["started_at"].replace(tzinfo=UTC) >= since
+        ]
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def daemon(
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str, smtp: tuple[int, Inbox]
+) -> Iterator[Daemon]:
+    org = seed(aws, [BIG, MemberSpec("idle")])
+    granted = tuple(json.loads(AZURE_ROLE.read_text("utf-8"))["Actions"])
+    port, _ = smtp
+    http_port = free_port()
+    (tmp_path / "any-h100.yaml").write_text(yaml.safe_dump(ANY_H100), encoding="utf-8")
+    with EmulatedAzure(azure_scenario(previous_month(datetime.now(UTC)), granted)) as azure:
+        config = write_config(
+            tmp_path,
+            sqlite_url,
+            {
+                "rules": ["rules.yaml", "any-h100.yaml"],
+                "azure": {
+                    "cloud": azure.cloud_config(),
+                    "credential": azure.credential_config(AZURE_SECRET_ENV),
+                },
+                "reports": {"formats": ["json"]},
+                "mail": {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "security": "none",
+                    "sender": "cw@example.org",
+                    "recipients": {
+                        "notice": ["officer@example.org"],
+                        "monthly": ["board@example.org"],
+                    },
+                    "timeout": 5,
+                },
+                "daemon": {
+                    "collect": "0 0 1 1 *",  # only the collection on start runs in the test
+                    "quarterly_report": None,
+                    "http_port": http_port,
+                    "state_file": str(tmp_path / "state.json"),
+                },
+            },
+        )
+        with (
+            aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret),
+            azure.secret_environment(AZURE_SECRET_ENV),
+        ):
+            env = dict(os.environ, JOURNAL_STREAM="8:4242")  # as systemd sets it
+        yield Daemon(tmp_path, config, env, http_port)
+
+
+def test_daemon_done_means(daemon: Daemon, sqlite_url: str, smtp: tuple[int, Inbox]) -> None:
+    _, inbox = smtp
+    started = datetime.now(UTC).replace(microsecond=0)
+    proc = daemon.start()
+    try:
+        wait_for("the collection on start", lambda: bool(finished_runs(sqlite_url, started)))
+        wait_for("the notice and the monthly report", lambda: len(inbox.messages) >= 2)
+        assert daemon.get("/healthz")[0] == 200
+        metrics = parse(daemon.get("/metrics")[1])
+        state = json.loads((daemon.tmp / "state.json").read_text("utf-8"))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+
+    store = Store.open(sqlite_url)
+    try:
+        breaches = store.list_findings(status="BREACH")
+        produced = store.produced("monthly")
+    finally:
+        store.close()
+    messages = [BytesParser(policy=policy.default).parsebytes(m) for m in inbox.messages]
+    notices = [m for m in messages if m["Subject"].startswith("BREACH ")]
+    monthly = [m for m in messages if not m["Subject"].startswith("BREACH ")]
+    month = current_month(started).start
+    noticed = [m["X-Computewatch-Finding"] for m in notices]
+    by_id = {f["id"]: f for f in breaches}
+    # One notice per BREACH the collection found; those the monthly report carried get none.
+    assert len(noticed) == len(set(noticed)) and set(noticed) <= set(by_id)
+    assert {by_id[i]["window_start"].replace(tzinfo=UTC) for i in noticed} == {month}
+    assert "any-h100-month" in {by_id[i]["rule_id"] for i in noticed}
+    assert [p.period for p in produced] == [period_label("monthly", previous_month(started))]
+    assert len(monthly) == 1 and str(monthly[0]["To"]) == "board@example.org"
+    assert any(part.get_filename().endswith(".pdf") for part in monthly[0].iter_attachments())
+
+    # Both clouds were read, nothing failed; the operator sees it in /metrics and `status`.
+    runs = finished_runs(sqlite_url, started)
+    assert runs[0]["status"] == "breach"
+    gaps = {dict(k[1])["provider"] for k in metrics if k[0] == "computewatch_coverage_gaps"}
+    assert gaps == {"azure"}  # only the demo's subscription that denies the role
+    assert metrics[("computewatch_open_findings", frozenset({("status", "BREACH")}))] >= 1
+    calls = {dict(k[1])["operation"] for k in metrics if k[0] == "computewatch_api_calls_total"}
+    assert "ec2:DescribeInstances" in calls and any(
+        c.startswith("arm:GET Microsoft.Compute") for c in calls
+    )
+    assert {"collect", "monthly_report"} <= set(state["next_runs"])
+    status = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "status", "--config", str(daemon.config)],
+        env=daemon.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert status.returncode == 0
+    assert f"report monthly {produced[0].period}" in status.stdout
+    assert "open findings:" in status.stdout and "outbox pending: 0" in status.stdout
+    # Under systemd the log is one JSON object per line.
+    lines = [line for line in daemon.log.read_text("utf-8").splitlines() if line.strip()]
+    assert lines and all(isinstance(json.loads(line), dict) for line in lines)
+
+    # A restart collects again: no notice twice, no report twice.
+    again = datetime.now(UTC)
+    proc = daemon.start()
+    try:
+        wait_for("the second collection", lambda: bool(finished_runs(sqlite_url, again)))
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+    assert len(inbox.messages) == len(messages)
+    store = Store.open(sqlite_url)
+    try:
+        assert len(store.produced("monthly")) == 1
+    finally:
+        store.close()
