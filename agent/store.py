@@ -196,6 +196,22 @@ def _create(tables: Sequence[sa.Table]) -> Callable[[Connection], None]:
     return apply
 
 
+# Added by migration 6: a month of hourly runs writes millions of coverage rows, and every run asks
+# when each sampling unit was last read and what the window's latest read of each unit recorded.
+_COVERAGE_INDEXES = [
+    sa.Index("ix_coverage_reads", coverage.c.collector, coverage.c.recorded_at),
+    sa.Index("ix_coverage_period", coverage.c.period_start, coverage.c.period_end),
+]
+
+
+def _create_indexes(indexes: Sequence[sa.Index]) -> Callable[[Connection], None]:
+    def apply(conn: Connection) -> None:
+        for index in indexes:
+            index.create(conn, checkfirst=True)
+
+    return apply
+
+
 # Versioned migrations, applied in order inside one transaction each. Append; never edit a shipped one.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "runs, usage, coverage, accounts", _create(_V1_TABLES)),
@@ -203,6 +219,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (3, "findings (lifecycle)", _create([findings])),
     (4, "evidence ledger and mail outbox", _create([evidence_ledger, outbox])),
     (5, "produced reports (daemon catch-up)", _create([produced_reports])),
+    (6, "coverage indexes (sampling reads, carried coverage)", _create_indexes(_COVERAGE_INDEXES)),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")

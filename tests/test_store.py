@@ -69,6 +69,22 @@ def test_migrations_are_versioned_and_idempotent(store: Store, store_url: str) -
     again.close()
 
 
+def test_a_store_from_an_older_version_is_upgraded(store: Store, store_url: str) -> None:
+    """A version-5 store (before the coverage indexes) gains them on the next open."""
+    with store.engine.begin() as conn:
+        for name in ("ix_coverage_reads", "ix_coverage_period"):
+            conn.execute(sa.text(f"DROP INDEX {name}"))
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 6"))
+    assert store.schema_version() == 5
+    upgraded = Store.open(store_url)
+    try:
+        names = {i["name"] for i in sa.inspect(upgraded.engine).get_indexes("coverage")}
+        assert {"ix_coverage_reads", "ix_coverage_period"} <= names
+        assert upgraded.schema_version() == SCHEMA_VERSION == 6
+    finally:
+        upgraded.close()
+
+
 def test_writing_the_same_period_twice_replaces(store: Store) -> None:
     run = store.start_run(OCT, utc(2026, 11, 2), "t", "0" * 64)
     batch = [rec(d, 24.0 * 8) for d in range(1, 11)] + [rec(5, 8.0, rid="i-2", chip="A100")]
