@@ -85,6 +85,13 @@ class AwsSettings(_Strict):
     organization: AwsOrganization | None = None
     role_session_name: str = Field(default="computewatch-audit", pattern=r"^[\w+=,.@-]{2,64}$")
     max_workers: int = Field(default=8, ge=1, le=64, description="concurrent account-region units")
+    retry_mode: Literal["standard", "adaptive"] = Field(
+        default="standard",
+        description="botocore retry mode; adaptive also slows the client down when throttled",
+    )
+    max_attempts: int = Field(
+        default=6, ge=1, le=20, description="attempts per API call (throttling, 5xx, timeouts)"
+    )
     collectors: list[str] | None = Field(
         default=None, description="run only these collectors (default: all AWS collectors)"
     )

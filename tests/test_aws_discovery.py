@@ -1,15 +1,18 @@
 """Account and region discovery: Organizations filters, explicit accounts, enabled regions."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
-from agent.config import load_config
+from agent.config import AwsSettings, load_config
 from agent.emulated_aws import EmulatedAws, MemberSpec, aws_environment
 from agent.errors import UsageError
 from agent.models import Window, utc
 from agent.pipeline import AuditRequest, run_audit
+from collectors.aws.provider import AwsProvider
+from collectors.base import ApiCallCounter
 from tests.aws_scenarios import seed, write_config
 
 OCT = Window.month("2026-10")
@@ -110,3 +113,28 @@ def test_explicit_account_with_missing_external_id_is_a_gap(
     assert acct.coverage_status == "failed"
     assert {g.error_code for g in acct.gaps} == {"ExternalIdMissing"}
     assert outcome.exit_code == 4
+
+
+def test_assumed_role_credentials_are_renewed_before_they_expire(
+    aws: EmulatedAws, tmp_path: Path
+) -> None:
+    """A run longer than the role session (one hour) keeps reading: botocore asks STS again."""
+    org = seed(aws, [MemberSpec("long-run")])
+    settings = AwsSettings.model_validate(
+        {"regions": ["us-east-1"], "organization": {"role_name": "ComputewatchReadOnly"}}
+    )
+    counter = ApiCallCounter()
+    provider = AwsProvider(settings, counter)
+    role = f"arn:aws:iam::{org.members['long-run']}:role/ComputewatchReadOnly"
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        session = provider._assume(provider._session(), role, None)
+        creds = session.get_credentials()
+        first = creds.get_frozen_credentials().access_key
+        assert counter.snapshot()["sts:AssumeRole"] == 1
+        # Seen from 55 minutes later: the credentials are about to expire.
+        later = datetime.now(UTC) + timedelta(minutes=55)
+        creds._time_fetcher = lambda: later  # botocore's clock hook for refresh decisions
+        ec2 = session.client("ec2", region_name="us-east-1")
+        assert ec2.describe_instances()["Reservations"] == []  # still allowed, with new keys
+    assert counter.snapshot()["sts:AssumeRole"] == 2
+    assert creds.get_frozen_credentials().access_key != first

@@ -16,13 +16,16 @@ from agent import __version__
 from agent.errors import SourceError
 from collectors.base import ApiCallCounter
 
-# Standard retry mode backs off on throttling; timeouts keep one slow endpoint from stalling a run.
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 6},
-    connect_timeout=10,
-    read_timeout=60,
-    user_agent_extra=f"computewatch/{__version__}",
-)
+
+def client_config(retry_mode: str = "standard", max_attempts: int = 6) -> Config:
+    """Retries (throttling, 5xx) and timeouts for every client, so one slow endpoint cannot stall
+    a run; `adaptive` also rate-limits the client side when AWS throttles."""
+    return Config(
+        retries={"mode": retry_mode, "max_attempts": max_attempts},
+        connect_timeout=10,
+        read_timeout=60,
+        user_agent_extra=f"computewatch/{__version__}",
+    )
 
 
 HTTP_CODES = {
@@ -48,12 +51,13 @@ def count_calls(session: boto3.Session, counter: ApiCallCounter) -> None:
 class AwsClients:
     """Client factory for one account session and region."""
 
-    def __init__(self, session: boto3.Session, region: str) -> None:
+    def __init__(self, session: boto3.Session, region: str, config: Config | None = None) -> None:
         self._session = session
         self._region = region
+        self._config = config or client_config()
 
     def client(self, service: str) -> Any:
-        return self._session.client(service, region_name=self._region, config=CLIENT_CONFIG)
+        return self._session.client(service, region_name=self._region, config=self._config)
 
 
 @contextmanager

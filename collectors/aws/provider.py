@@ -11,11 +11,13 @@ import os
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore.credentials import RefreshableCredentials
 
 from agent.config import AwsAccount, AwsOrganization, AwsSettings
 from agent.errors import SourceError, UsageError
 from agent.models import Account
-from collectors.aws.common import CLIENT_CONFIG, AwsClients, count_calls, translate_errors
+from collectors.aws.common import AwsClients, client_config, count_calls, translate_errors
 from collectors.base import (
     ApiCallCounter,
     CollectContext,
@@ -37,6 +39,7 @@ class AwsProvider(Provider):
     def __init__(self, settings: AwsSettings, counter: ApiCallCounter) -> None:
         self.settings = settings
         self.counter = counter
+        self.client_config = client_config(settings.retry_mode, settings.max_attempts)
 
     @classmethod
     def from_config(cls, section: Any, counter: ApiCallCounter) -> AwsProvider:
@@ -68,7 +71,9 @@ class AwsProvider(Provider):
         return session
 
     def _client(self, session: boto3.Session, service: str) -> Any:
-        return session.client(service, region_name=self.settings.home_region, config=CLIENT_CONFIG)
+        return session.client(
+            service, region_name=self.settings.home_region, config=self.client_config
+        )
 
     def _assume(
         self, base: boto3.Session, role_arn: str, external_id_env: str | None
@@ -84,13 +89,29 @@ class AwsProvider(Provider):
                     "sts", "ExternalIdMissing", f"environment variable {external_id_env} is not set"
                 )
             kwargs["ExternalId"] = value
-        with translate_errors("sts"):
-            creds = self._client(base, "sts").assume_role(**kwargs)["Credentials"]
-        return self._session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
+        sts = self._client(base, "sts")
+
+        def fetch() -> dict[str, str]:
+            with translate_errors("sts"):
+                creds = sts.assume_role(**kwargs)["Credentials"]
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": creds["Expiration"].isoformat(),
+            }
+
+        # The first call happens now (a denied role is a coverage gap at discovery); botocore
+        # calls `fetch` again before the credentials expire, so a run longer than the role's
+        # session (one hour by default) keeps reading instead of failing with ExpiredToken.
+        credentials = RefreshableCredentials.create_from_metadata(
+            fetch(), refresh_using=fetch, method="sts-assume-role"
         )
+        core = botocore.session.get_session()
+        core._credentials = credentials  # no public setter takes refreshable credentials
+        session = boto3.Session(botocore_session=core)
+        count_calls(session, self.counter)
+        return session
 
     # -- organization -----------------------------------------------------------------------
     def _org_accounts(self, base: boto3.Session, org_cfg: AwsOrganization) -> list[AwsAccount]:
@@ -152,7 +173,11 @@ class AwsProvider(Provider):
         out = Discovery()
         base = self._session(self.settings.profile)
         out.org_targets.append(
-            Target(ORGANIZATION, "global", AwsClients(base, self.settings.home_region))
+            Target(
+                ORGANIZATION,
+                "global",
+                AwsClients(base, self.settings.home_region, self.client_config),
+            )
         )
         wanted: list[AwsAccount] = list(self.settings.accounts)
         if self.settings.organization is not None:
@@ -191,7 +216,9 @@ class AwsProvider(Provider):
                 )
                 continue
             for region in regions:
-                out.targets.append(Target(account, region, AwsClients(session, region)))
+                out.targets.append(
+                    Target(account, region, AwsClients(session, region, self.client_config))
+                )
         return out
 
 
