@@ -90,7 +90,11 @@ class AwsSettings(_Strict):
         description="botocore retry mode; adaptive also slows the client down when throttled",
     )
     max_attempts: int = Field(
-        default=6, ge=1, le=20, description="attempts per API call (throttling, 5xx, timeouts)"
+        default=6,
+        ge=1,
+        le=20,
+        description="retries per API call after the first try (throttling, 5xx, timeouts); "
+        "botocore's retries.max_attempts",
     )
     collectors: list[str] | None = Field(
         default=None, description="run only these collectors (default: all AWS collectors)"

@@ -6,13 +6,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agent.catalog import Catalog
 from agent.config import AwsSettings, load_config
 from agent.emulated_aws import EmulatedAws, MemberSpec, aws_environment
 from agent.errors import UsageError
 from agent.models import Window, utc
 from agent.pipeline import AuditRequest, run_audit
 from collectors.aws.provider import AwsProvider
-from collectors.base import ApiCallCounter
+from collectors.base import ApiCallCounter, CollectContext
 from tests.aws_scenarios import seed, write_config
 
 OCT = Window.month("2026-10")
@@ -138,3 +139,24 @@ def test_assumed_role_credentials_are_renewed_before_they_expire(
         assert ec2.describe_instances()["Reservations"] == []  # still allowed, with new keys
     assert counter.snapshot()["sts:AssumeRole"] == 2
     assert creds.get_frozen_credentials().access_key != first
+
+
+def test_retry_settings_reach_every_client(aws: EmulatedAws, catalog: Catalog) -> None:
+    org = seed(aws, [MemberSpec("throttled")])
+    settings = AwsSettings.model_validate(
+        {
+            "regions": ["us-east-1"],
+            "organization": {"role_name": "ComputewatchReadOnly"},
+            "retry_mode": "adaptive",
+            "max_attempts": 10,
+        }
+    )
+    provider = AwsProvider(settings, ApiCallCounter())
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        found = provider.discover(CollectContext(OCT, NOW, catalog), ["aws.ec2"])
+        clients = [t.clients.client("ec2") for t in found.targets + found.org_targets]
+    assert clients and all(
+        # botocore's max_attempts counts retries: ten of them after the first try.
+        c.meta.config.retries == {"mode": "adaptive", "total_max_attempts": 11}
+        for c in clients
+    )
