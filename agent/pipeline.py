@@ -16,12 +16,20 @@ from agent.config import LoadedConfig, ReportKind
 from agent.errors import UsageError
 from agent.estimates import methodology
 from agent.evaluate import evaluate_window, kyc_findings, rule_windows
-from agent.models import Finding, FindingStatus, Metric, Observation, Window
+from agent.models import (
+    SAMPLING_GAP,
+    CoverageEntry,
+    Finding,
+    FindingStatus,
+    Metric,
+    Observation,
+    Window,
+)
 from agent.store import Store
 from agent.usage import HOURS_METRICS, AccountUsage, build_account_usage, daily_accelerator_hours
 from collectors import registry
 from collectors.base import ApiCallCounter, CollectContext, Provider, collectors, providers
-from collectors.runner import Progress, run_collection
+from collectors.runner import CollectionResult, Progress, run_collection
 from collectors.sampling import close_billed_gaps
 from reports.context import AuditContext, build_audit_context
 from reports.evidence import bundle_reports
@@ -212,13 +220,27 @@ def collect_context(
     )
 
 
-def final_billing(ctx: CollectContext) -> dict[str, dict[str, frozenset[date]]]:
-    """Per provider, the billing collectors and the days they hold in final form."""
+def final_billing(store: Store) -> dict[str, dict[str, frozenset[date]]]:
+    """Per provider, the billing collectors and the days the store holds in final form."""
     out: dict[str, dict[str, frozenset[date]]] = defaultdict(dict)
     for name, cls in collectors.items():
-        if cls.bills_hours:
-            out[cls.provider][name] = ctx.final_days.get(name, frozenset())
+        if cls.bills_hours and cls.final_after is not None:
+            out[cls.provider][name] = store.final_days(cls.provider, name, cls.final_after)
     return out
+
+
+def write_coverage(
+    store: Store, run_id: int, result: CollectionResult, now: datetime
+) -> list[CoverageEntry]:
+    """Store the run's coverage; sampling gaps last, once this run's own billing reads count
+    towards closing them. Returns the coverage to judge by (with units carried over)."""
+    reads = [e for e in result.coverage if e.error_code != SAMPLING_GAP]
+    store.write_coverage(run_id, reads, now)
+    billed = final_billing(store)
+    gaps = close_billed_gaps([e for e in result.coverage if e.error_code == SAMPLING_GAP], billed)
+    store.write_coverage(run_id, gaps, now)
+    result.coverage = [*reads, *gaps]
+    return [*result.coverage, *close_billed_gaps(result.carried, billed)]
 
 
 def run_audit(
@@ -234,12 +256,9 @@ def run_audit(
         try:
             ctx = collect_context(config, req, store, catalog, only)
             result = run_collection(provider_list, ctx, req.accounts, req.progress)
-            billed = final_billing(ctx)
-            result.coverage = close_billed_gaps(result.coverage, billed)
             written = store.write_usage(run_id, result.records, req.now)
             store.write_observations(run_id, result.observations)
-            store.write_coverage(run_id, result.coverage, req.now)
-            coverage = [*result.coverage, *close_billed_gaps(result.carried, billed)]
+            coverage = write_coverage(store, run_id, result, req.now)
             store.upsert_accounts(result.accounts)
             keys = [(a.provider, a.account_id) for a in result.accounts]
             util = config.app.estimates.utilization

@@ -1055,9 +1055,15 @@ class Store:
         return RunStats(by_status, calls, None if last is None else _aware(last), _run_dict(row))
 
     def latest_coverage(self) -> list[tuple[CoverageEntry, datetime]]:
-        """Per provider, account, region and collector: its most recent coverage entry."""
+        """Per provider, account, region and collector: its most recent read (a sampling gap is
+        found with a read, not a read of its own)."""
         key = [coverage.c.provider, coverage.c.account_id, coverage.c.region, coverage.c.collector]
-        newest = sa.select(sa.func.max(coverage.c.id).label("id")).group_by(*key).subquery()
+        newest = (
+            sa.select(sa.func.max(coverage.c.id).label("id"))
+            .where(coverage.c.error_code != SAMPLING_GAP)
+            .group_by(*key)
+            .subquery()
+        )
         stmt = sa.select(coverage).join(newest, coverage.c.id == newest.c.id).order_by(*key)
         with self.engine.connect() as conn:
             return [

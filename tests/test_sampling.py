@@ -125,15 +125,17 @@ def test_downtime_is_a_gap_until_final_billing_covers_it(
     assert trainer.coverage_status == "partial"
     assert (trainer.units_read, trainer.units_total) == (6, 6)  # a gap is not a unit of its own
 
-    # Nov 9: Cost Explorer alone. EC2's last read, gaps included, is carried, not forgotten.
-    billing, stored = run(aws, org, config, utc(2026, 11, 9), BILLING)
+    # Nov 8: Cost Explorer alone. EC2's last read, gaps included, is carried, not forgotten; the
+    # 5th is not final in billing yet (three days after it ends), so the gap stays open.
+    billing, stored = run(aws, org, config, utc(2026, 11, 8, 12), BILLING)
     assert "ce:GetCostAndUsage" in billing.api_calls
     assert not [k for k in billing.api_calls if k.startswith("ec2:")]
     assert {e.collector for e in stored} == BILLING
     assert codes(billing.context.coverage.gaps) == {SAMPLING_GAP}
 
-    # Nov 9, an hour later: billing for Nov 1-5 is final, so the gap is closed (and says why).
-    healed, stored = run(aws, org, config, utc(2026, 11, 9, 1), HOURLY)
+    # Nov 9: everything; this run's billing read makes Nov 1-5 final and closes the gap (and
+    # says why). Reads three days and 19 hours apart are within the allowed four days.
+    healed, stored = run(aws, org, config, utc(2026, 11, 9, 1), HOURLY | BILLING)
     closed = [e for e in stored if e.error_code == SAMPLING_GAP]
     assert len(closed) == 2 and all(e.status is CoverageStatus.SKIPPED for e in closed)
     assert "closed by final billing (aws.costexplorer)" in closed[0].error_message
