@@ -112,7 +112,8 @@ def test_scheduler_built_from_config_and_reloaded(tmp_path: Path, sqlite_url: st
 def test_a_collector_on_its_own_schedule(tmp_path: Path, sqlite_url: str) -> None:
     own = {"collector_schedules": {"aws.costexplorer": "30 6 * * *"}}
     config = load_config(daemon_config(tmp_path, sqlite_url, daemon=own))
-    jobs = {j.id: j for j in build_scheduler(config).get_jobs()}
+    scheduler = build_scheduler(config)
+    jobs = {j.id: j for j in scheduler.get_jobs()}
     billing = jobs["collect:aws.costexplorer"]
     assert billing.func_ref == "agent.daemon:collect_job" and billing.args[2] == [
         "aws.costexplorer"
@@ -120,9 +121,13 @@ def test_a_collector_on_its_own_schedule(tmp_path: Path, sqlite_url: str) -> Non
     assert billing.trigger.get_next_fire_time(None, utc(2026, 11, 3, 7)) == utc(2026, 11, 4, 6, 30)
     hourly = jobs["collect"].args[2]
     assert "aws.costexplorer" not in hourly and {"aws.ec2", "azure.vms"} <= set(hourly)
-    # Without schedules of their own, the collect job runs every collector (None: no filter).
+    # Without schedules of their own, the collect job runs every collector (None: no filter);
+    # a reload (SIGHUP) that drops the schedule removes its job and widens `collect` again.
     plain = load_config(daemon_config(tmp_path, sqlite_url))
     assert {j.id: j for j in build_scheduler(plain).get_jobs()}["collect"].args[2] is None
+    apply_config(scheduler, plain)
+    jobs = {j.id: j for j in scheduler.get_jobs()}
+    assert "collect:aws.costexplorer" not in jobs and jobs["collect"].args[2] is None
 
 
 def test_unknown_collector_schedule_is_a_config_error(tmp_path: Path, sqlite_url: str) -> None:
