@@ -5,6 +5,8 @@ behind the HTTPS server and behind an in-process `requests` adapter. It checks w
 checks and the SDK must get right: the bearer token and the scope it was issued for, RBAC actions
 per subscription (403 AuthorizationFailed), the Activity Log `$filter` grammar, metric names the
 resource defines, and `nextLink` paging. Injected faults answer 429 with Retry-After, or any code.
+The resources it serves are declared as data in `resources.ROUTES`; this module is the core every
+route shares: tokens, api-version, faults, subscription lookup and RBAC.
 """
 
 from __future__ import annotations
@@ -13,24 +15,17 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from agent.emulated_azure import bodies
-from agent.emulated_azure.specs import CognitiveAccountSpec, SubscriptionSpec, TenantSpec
+from agent.emulated_azure.resources import ROUTES, Route
+from agent.emulated_azure.specs import SubscriptionSpec, TenantSpec
+from agent.emulated_azure.wire import ArmError, Call, Json
 
-Json = dict[str, Any]
-_ACTIVITY_FILTER = re.compile(
-    r"^eventTimestamp ge '([^']+)' and eventTimestamp le '([^']+)'"
-    r"(?: and (resourceGroupName|resourceUri|resourceProvider|correlationId) eq '([^']+)')?$"
-)
-_SUB = r"/subscriptions/(?P<sub>[^/]+)"
-_RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
-_LIST_ACTION = "Microsoft.Resources/subscriptions/read"
+__all__ = ["ArmError", "FakeArm", "FakeResponse", "Fault", "SeenRequest"]
+
 _JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-_ACCOUNT = _RG + r"/providers/Microsoft\.CognitiveServices/accounts/(?P<acct>[^/]+)"
 
 
 @dataclass(frozen=True)
@@ -59,31 +54,6 @@ class Fault:
     retry_after: int | None = None
 
 
-class ArmError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
-
-
-@dataclass(frozen=True)
-class _Call:
-    tenant: TenantSpec  # the tenant the bearer token was issued in
-    sub: SubscriptionSpec | None
-    groups: dict[str, str]
-    query: dict[str, str]
-    base: str  # scheme://host of the request, for nextLinks
-    path: str
-
-
-def _paged(items: list[Json], call: _Call, page_size: int) -> Json:
-    skip = int(call.query.get("$skiptoken", "0"))
-    out: Json = {"value": items[skip : skip + page_size]}
-    if skip + page_size < len(items):
-        query = {**call.query, "$skiptoken": str(skip + page_size)}
-        out["nextLink"] = f"{call.base}{call.path}?{urlencode(query)}"
-    return out
-
-
 class FakeArm:
     """One tenant's ARM, with the authority that issues its tokens, in one router.
 
@@ -110,74 +80,9 @@ class FakeArm:
             t.tenant_id.lower(): {s.id.lower(): s for s in t.subscriptions}
             for t in self._tenants.values()
         }
-        r: list[tuple[str, str, tuple[str, ...], Callable[[_Call], Json]]] = [
-            ("GET", r"/subscriptions", (_LIST_ACTION,), self._subscriptions),
-            (
-                "GET",
-                r"/providers/Microsoft\.Management/managementGroups/(?P<mg>[^/]+)/descendants",
-                (),
-                self._descendants,
-            ),
-            (
-                "GET",
-                _SUB + r"/providers/Microsoft\.Compute/virtualMachines",
-                (
-                    "Microsoft.Compute/virtualMachines/read",
-                    "Microsoft.Compute/virtualMachines/instanceView/read",
-                ),
-                self._vms,
-            ),
-            (
-                "GET",
-                _SUB + r"/providers/Microsoft\.Compute/virtualMachineScaleSets",
-                ("Microsoft.Compute/virtualMachineScaleSets/read",),
-                self._scale_sets,
-            ),
-            (
-                "GET",
-                _RG
-                + r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<name>[^/]+)/instanceView",
-                ("Microsoft.Compute/virtualMachineScaleSets/instanceView/read",),
-                self._instance_view,
-            ),
-            (
-                "GET",
-                _SUB + r"/providers/Microsoft\.Compute/skus",
-                ("Microsoft.Compute/skus/read",),
-                self._skus,
-            ),
-            (
-                "GET",
-                _SUB + r"/providers/Microsoft\.Insights/eventtypes/management/values",
-                ("Microsoft.Insights/eventtypes/values/read",),
-                self._activity,
-            ),
-            (
-                "GET",
-                _SUB + r"/providers/Microsoft\.CognitiveServices/accounts",
-                ("Microsoft.CognitiveServices/accounts/read",),
-                self._accounts,
-            ),
-            (
-                "GET",
-                _ACCOUNT + r"/deployments",
-                ("Microsoft.CognitiveServices/accounts/deployments/read",),
-                self._deployments,
-            ),
-            (
-                "GET",
-                _ACCOUNT + r"/providers/Microsoft\.Insights/metricDefinitions",
-                ("Microsoft.Insights/metricDefinitions/read",),
-                self._definitions,
-            ),
-            (
-                "GET",
-                _ACCOUNT + r"/providers/Microsoft\.Insights/metrics",
-                ("Microsoft.Insights/metrics/read",),
-                self._metrics,
-            ),
+        self._routes: list[tuple[Route, re.Pattern[str]]] = [
+            (route, re.compile(f"^{route.pattern}$", re.IGNORECASE)) for route in ROUTES
         ]
-        self._routes = [(m, re.compile(f"^{p}$", re.IGNORECASE), a, h) for m, p, a, h in r]
 
     # -- test and demo controls -------------------------------------------------------------
 
@@ -271,9 +176,9 @@ class FakeArm:
                 400, "MissingApiVersionParameter", "The api-version query parameter is required."
             )
         self._fault(path)
-        for verb, pattern, actions, handler in self._routes:
+        for route, pattern in self._routes:
             m = pattern.match(path)
-            if m is None or verb != method:
+            if m is None or route.method != method:
                 continue
             groups = m.groupdict()
             sub = None
@@ -285,8 +190,8 @@ class FakeArm:
                         "SubscriptionNotFound",
                         f"The subscription '{groups['sub']}' could not be found.",
                     )
-                self._authorize(sub, actions)
-            return handler(_Call(tenant, sub, groups, query, base, path))
+                self.authorize(sub, route.actions)
+            return route.handler(self, Call(tenant, sub, groups, query, base, path))
         raise ArmError(404, "NoRegisteredProviderFound", f"No route for {method} {path}")
 
     def _fault(self, path: str) -> None:
@@ -302,14 +207,16 @@ class FakeArm:
                     raise ArmError(fault.status, fault.code, f"injected {fault.code}", headers)
 
     @staticmethod
-    def _allows(sub: SubscriptionSpec, action: str) -> bool:
+    def allows(sub: SubscriptionSpec, action: str) -> bool:
+        """Public for handlers that filter or check subscriptions their route did not name."""
         if sub.allowed_actions is None:
             return True
         return action.lower() in {a.lower() for a in sub.allowed_actions}
 
-    def _authorize(self, sub: SubscriptionSpec, actions: tuple[str, ...]) -> None:
+    def authorize(self, sub: SubscriptionSpec, actions: tuple[str, ...]) -> None:
+        """403 AuthorizationFailed, worded as ARM words it, unless every action is granted."""
         for action in actions:
-            if not self._allows(sub, action):
+            if not self.allows(sub, action):
                 raise ArmError(
                     403,
                     "AuthorizationFailed",
@@ -317,145 +224,3 @@ class FakeArm:
                     f"not have authorization to perform action '{action}' over scope "
                     f"'/subscriptions/{sub.id}' or the scope is invalid.",
                 )
-
-    # -- handlers -----------------------------------------------------------------------------
-
-    def _subscriptions(self, call: _Call) -> Json:
-        """Subscriptions where the caller holds Microsoft.Resources/subscriptions/read."""
-        visible = [s for s in call.tenant.subscriptions if self._allows(s, _LIST_ACTION)]
-        subs = [bodies.subscription(s, call.tenant.tenant_id) for s in visible]
-        return _paged(subs, call, self.page_size)
-
-    def _descendants(self, call: _Call) -> Json:
-        """A group's subscriptions; the role must be granted over them (held at group scope)."""
-        group = call.groups["mg"].lower()
-        members = [s for s in call.tenant.subscriptions if s.management_group.lower() == group]
-        for s in members:
-            self._authorize(s, ("Microsoft.Management/managementGroups/descendants/read",))
-        items = [
-            {
-                "id": f"/subscriptions/{s.id}",
-                "type": "Microsoft.Management/managementGroups/subscriptions",
-                "name": s.id,
-                "properties": {
-                    "displayName": s.name,
-                    "parent": {"id": f"/providers/Microsoft.Management/managementGroups/{group}"},
-                },
-            }
-            for s in members
-        ]
-        return _paged(items, call, self.page_size)
-
-    def _vms(self, call: _Call) -> Json:
-        assert call.sub is not None
-        return _paged([bodies.vm(call.sub.id, v) for v in call.sub.vms], call, self.page_size)
-
-    def _scale_sets(self, call: _Call) -> Json:
-        assert call.sub is not None
-        items = [bodies.scale_set(call.sub.id, s) for s in call.sub.scale_sets]
-        return _paged(items, call, self.page_size)
-
-    def _instance_view(self, call: _Call) -> Json:
-        assert call.sub is not None
-        for ss in call.sub.scale_sets:
-            if (
-                ss.name.lower() == call.groups["name"].lower()
-                and ss.resource_group.lower() == call.groups["rg"].lower()
-            ):
-                return bodies.scale_set_instance_view(ss)
-        raise ArmError(404, "ResourceNotFound", f"scale set {call.groups['name']} not found")
-
-    def _skus(self, call: _Call) -> Json:
-        m = re.fullmatch(r"location eq '([^']+)'", call.query.get("$filter", ""))
-        if m is None:
-            raise ArmError(
-                400, "InvalidFilter", "only $filter=location eq '<location>' is supported"
-            )
-        return {"value": bodies.skus(m.group(1), call.tenant.sku_gpus)}
-
-    def _activity(self, call: _Call) -> Json:
-        assert call.sub is not None
-        m = _ACTIVITY_FILTER.match(call.query.get("$filter", ""))
-        if m is None:
-            raise ArmError(400, "BadRequest", "The $filter is not valid for the Activity Log.")
-        since, until = bodies.parse_iso(m.group(1)), bodies.parse_iso(m.group(2))
-        field_name, wanted = m.group(3), (m.group(4) or "").lower()
-        events = []
-        for ev in bodies.activity_events(call.sub):
-            if not since <= bodies.parse_iso(ev["eventTimestamp"]) <= until:
-                continue
-            if (
-                field_name == "resourceProvider"
-                and ev["resourceProviderName"]["value"].lower() != wanted
-            ):
-                continue
-            if field_name == "resourceUri" and ev["resourceId"].lower() != wanted:
-                continue
-            events.append(ev)
-        select = [s.strip() for s in call.query.get("$select", "").split(",") if s.strip()]
-        if select:
-            events = [{k: v for k, v in ev.items() if k in select} for ev in events]
-        return _paged(events, call, self.page_size)
-
-    def _accounts(self, call: _Call) -> Json:
-        assert call.sub is not None
-        items = [bodies.cognitive_account(call.sub.id, a) for a in call.sub.accounts]
-        return _paged(items, call, self.page_size)
-
-    def _account(self, call: _Call) -> CognitiveAccountSpec:
-        assert call.sub is not None
-        for acct in call.sub.accounts:
-            if acct.name.lower() == call.groups["acct"].lower():
-                return acct
-        raise ArmError(404, "ResourceNotFound", f"account {call.groups['acct']} not found")
-
-    def _deployments(self, call: _Call) -> Json:
-        acct = self._account(call)
-        assert call.sub is not None
-        items = [bodies.deployment(call.sub.id, acct, d) for d in acct.deployments]
-        return _paged(items, call, self.page_size)
-
-    def _definitions(self, call: _Call) -> Json:
-        assert call.sub is not None
-        return bodies.metric_definitions(call.sub.id, self._account(call))
-
-    def _metrics(self, call: _Call) -> Json:
-        acct = self._account(call)
-        assert call.sub is not None
-        q = call.query
-        names = [n for n in q.get("metricnames", "").split(",") if n]
-        unknown = [n for n in names if n not in bodies.metric_names(acct)]
-        if not names or unknown:
-            raise ArmError(
-                400,
-                "BadRequest",
-                f"Failed to find metric configuration for provider: Microsoft.CognitiveServices, "
-                f"resource Type: accounts, metric: {','.join(unknown) or '(none)'}",
-            )
-        if (
-            q.get("interval", "").upper() != "P1D"
-            or "total" not in q.get("aggregation", "").lower()
-        ):
-            raise ArmError(
-                400, "BadRequest", "the emulator serves interval P1D with aggregation Total"
-            )
-        start_text, _, end_text = q.get("timespan", "").partition("/")
-        split = q.get("$filter", "")
-        if split not in ("", "ModelDeploymentName eq '*'"):
-            raise ArmError(400, "BadRequest", f"unsupported $filter {split!r}")
-        unsplittable = [n for n in names if not bodies.splits_by_deployment(acct, n)]
-        if split and unsplittable:
-            raise ArmError(
-                400,
-                "BadRequest",
-                f"Metric {','.join(unsplittable)} does not support the dimension ModelDeploymentName",
-            )
-        return bodies.metrics(
-            call.sub.id,
-            acct,
-            names,
-            bodies.parse_iso(start_text),
-            bodies.parse_iso(end_text),
-            bool(split),
-            int(q.get("top", "10")),
-        )
