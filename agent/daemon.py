@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from agent.config import LoadedConfig, ReportKind, load_config
-from agent.errors import ComputewatchError
+from agent.errors import ComputewatchError, UsageError
 from agent.locking import DaemonLock
 from agent.models import Window
 from agent.ops import default_state_file, serve, write_state
@@ -315,6 +316,22 @@ def apply_config(scheduler: BackgroundScheduler, config: LoadedConfig) -> None:
             scheduler.reschedule_job(job_id, trigger=_trigger(cron))
 
 
+def writable_out_dir(config: LoadedConfig) -> Path:
+    """The report directory, created and proven writable now: a daemon whose config sits on a
+    read-only /etc (systemd ProtectSystem, a container mount) would otherwise fail every job."""
+    path = config.relative(config.app.reports.out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"reports.out_dir {path} is not writable ({exc.strerror or exc}): set reports.out_dir "
+            f"in {config.path} to a writable directory, e.g. /var/lib/computewatch/reports"
+        ) from None
+    return path
+
+
 class Daemon:
     """The long-running process: lock, catch-up, scheduler, HTTP endpoint, signals."""
 
@@ -322,6 +339,7 @@ class Daemon:
         self.config_path = config_path
         self.clock = clock
         self.config = load_config(config_path)
+        writable_out_dir(self.config)
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._wake = threading.Event()
@@ -352,6 +370,7 @@ class Daemon:
     def reload(self, scheduler: BackgroundScheduler) -> None:
         try:
             new = load_config(self.config_path)
+            writable_out_dir(new)
         except ComputewatchError as exc:
             log.error("config reload refused, keeping the running config: %s", exc)
             return

@@ -13,6 +13,7 @@ import pytest
 
 from agent.config import load_config
 from agent.daemon import (
+    Daemon,
     apply_config,
     build_scheduler,
     collect_job,
@@ -21,7 +22,7 @@ from agent.daemon import (
     produce_due_reports,
 )
 from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
-from agent.errors import ConfigError
+from agent.errors import ConfigError, UsageError
 from agent.models import Window, utc
 from agent.store import ProducedReport, Store
 from tests.aws_scenarios import seed, write_config
@@ -215,3 +216,19 @@ def test_reports_off_when_quarterly_disabled(tmp_path: Path, sqlite_url: str) ->
         produce_due_reports(path, "quarterly", lambda: datetime(2027, 1, 20, tzinfo=NOW.tzinfo))
         == []
     )
+
+
+def test_an_unwritable_report_directory_stops_the_daemon_at_start(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """A config on a read-only /etc would fail every job later; the daemon refuses to start."""
+    (tmp_path / "blocker").write_text("a file where the report directory should go")
+    path = daemon_config(tmp_path, sqlite_url, reports={"out_dir": "blocker/reports"})
+    with pytest.raises(UsageError) as err:
+        Daemon(path)
+    assert err.value.exit_code == 2
+    assert f"reports.out_dir {tmp_path / 'blocker' / 'reports'} is not writable" in str(err.value)
+    assert str(path) in str(err.value)
+    fine = daemon_config(tmp_path, sqlite_url, reports={"out_dir": "reports"})
+    assert Daemon(fine).config.app.reports.out_dir == "reports"
+    assert (tmp_path / "reports").is_dir() and not list((tmp_path / "reports").iterdir())
