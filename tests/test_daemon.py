@@ -186,6 +186,24 @@ def test_collect_notices_a_new_breach_once(
     assert msg["Subject"].startswith("BREACH ") and big in msg["Subject"]
 
 
+def test_a_collector_on_its_own_schedule_joins_until_it_has_read_the_month(
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str
+) -> None:
+    """Cost Explorer runs daily on its own; until it has read the month, the hourly collection
+    takes it along (else the month would be UNKNOWN until its time comes round), then not."""
+    org = seed(aws, [BIG])
+    own = {"collector_schedules": {"aws.costexplorer": "30 6 * * *"}}
+    config = load_config(daemon_config(tmp_path, sqlite_url, daemon=own))
+    hourly = {j.id: j for j in build_scheduler(config).get_jobs()}["collect"].args[2]
+    with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        first = collect_job(config, lambda: NOW, hourly)
+        second = collect_job(config, lambda: NOW + timedelta(hours=1), hourly)
+    assert "ce:GetCostAndUsage" in first.api_calls
+    assert "ce:GetCostAndUsage" not in second.api_calls
+    assert "ec2:DescribeInstances" in second.api_calls
+    assert second.context.coverage.status == "complete"  # billing's read carried, not a gap
+
+
 def test_catch_up_produces_each_missed_month_once(
     aws: EmulatedAws, tmp_path: Path, store_url: str
 ) -> None:
