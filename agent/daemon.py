@@ -119,20 +119,6 @@ def _request(config: LoadedConfig, window: Window, now: datetime, **kw: Any) -> 
     )
 
 
-def unread_own(config: LoadedConfig, window: Window) -> set[str]:
-    """Collectors on a schedule of their own that have not read `window` yet: they run with the
-    next collection, so a new month is not UNKNOWN until their own time comes round."""
-    own = set(config.app.daemon.collector_schedules)
-    if not own:
-        return set()
-    store = Store.open(config.app.store.resolved_url())
-    try:
-        read = {unit[3] for unit in store.window_coverage(window)}
-    finally:
-        store.close()
-    return own - read
-
-
 def collect_job(
     config: ConfigLike, clock: Clock = utcnow, collectors: list[str] | None = None
 ) -> AuditOutcome:
@@ -140,14 +126,18 @@ def collect_job(
     files, no bundle), then notify."""
     cfg = _config(config)
     now = clock()
-    window = current_month(now)
-    only = None if collectors is None else set(collectors) | unread_own(cfg, window)
-    request = _request(cfg, window, now, formats=[], bundle=False, collectors=only)
+    only = None if collectors is None else set(collectors)
+    # A collector on its own schedule runs along until it has read the month, so a new month
+    # is not UNKNOWN until its own time comes round.
+    own = set(cfg.app.daemon.collector_schedules)
+    request = _request(
+        cfg, current_month(now), now, formats=[], bundle=False, collectors=only, until_read=own
+    )
     outcome = run_audit(cfg, request)
     log.info(
         "collected run %d (%s): %d record(s), coverage %s, %d breach(es)",
         outcome.run_id,
-        "all collectors" if only is None else ", ".join(sorted(only)),
+        "all collectors" if collectors is None else ", ".join(collectors),
         outcome.records_written,
         outcome.context.coverage.status,
         outcome.context.breaches,

@@ -58,6 +58,8 @@ class AuditRequest:
     providers: set[str] | None = None
     accounts: set[str] | None = None
     collectors: set[str] | None = None  # only these; the others' latest coverage is carried
+    # With `collectors`: also these, while nothing has read the window with them yet.
+    until_read: set[str] = field(default_factory=set)
     store_url: str | None = None
     progress: Progress | None = None
     bundle: bool = True  # reports, notices, PDF + CSV annex, manifest, evidence-ledger entry
@@ -197,7 +199,12 @@ def collect_context(
     only: frozenset[str] | None,
 ) -> CollectContext:
     """What collectors need from earlier runs: final days, sampled history, read times, and for
-    a run limited to `only` some collectors, the others' latest coverage of the window."""
+    a run limited to `only` some collectors, the others' latest coverage of the window (those of
+    `req.until_read` that have none run too)."""
+    carried = store.window_coverage(req.window) if only is not None else {}
+    if only is not None:
+        read = {unit[3] for unit in carried}
+        only = only | {name for name in req.until_read if name not in read}
     final_days = {
         name: store.final_days(cls.provider, name, cls.final_after)
         for name, cls in collectors.items()
@@ -216,7 +223,7 @@ def collect_context(
         reads=store.read_times(sampling, req.window.start, req.now),
         max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),
         only=only,
-        carried=store.window_coverage(req.window) if only is not None else {},
+        carried=carried,
     )
 
 
@@ -249,7 +256,9 @@ def run_audit(
     catalog = catalog or Catalog.load()
     counter = ApiCallCounter()
     provider_list = build_providers(config, req.providers, counter)
-    only = _check_collectors(req.collectors)  # before a run is recorded: bad input is no run
+    # Checked before a run is recorded: bad input is no run.
+    only = _check_collectors(req.collectors)
+    _check_collectors(req.until_read)
     store = Store.open(req.store_url or config.app.store.resolved_url())
     try:
         run_id = store.start_run(req.window, req.now, __version__, config.digest)

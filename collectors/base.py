@@ -63,6 +63,27 @@ def unit_key(target: Target, collector: str) -> UnitKey:
     return (target.provider, target.account.account_id, target.region, collector)
 
 
+def unit_coverage(
+    target: Target,
+    collector: str,
+    period: tuple[datetime, datetime],
+    error_code: str = "",
+    error_message: str = "",
+) -> CoverageEntry:
+    """One unit's coverage for `period`: read (no error code) or a gap saying why not."""
+    return CoverageEntry(
+        provider=target.provider,
+        account_id=target.account.account_id,
+        region=target.region,
+        collector=collector,
+        period_start=period[0],
+        period_end=period[1],
+        status=CoverageStatus.FAILED if error_code else CoverageStatus.OK,
+        error_code=error_code,
+        error_message=error_message,
+    )
+
+
 @dataclass(frozen=True)
 class CollectContext:
     """What every collector needs besides its target; the clock is passed in, never read.

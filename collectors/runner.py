@@ -15,8 +15,16 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from agent.errors import SourceError
-from agent.models import Account, CoverageEntry, CoverageStatus, Observation, UsageRecord
-from collectors.base import CollectContext, Collector, Provider, Target, collectors, collectors_for
+from agent.models import Account, CoverageEntry, Observation, UsageRecord
+from collectors.base import (
+    CollectContext,
+    Collector,
+    Provider,
+    Target,
+    collectors,
+    collectors_for,
+    unit_coverage,
+)
 from collectors.sampling import carried_entries, gap_entries
 
 log = logging.getLogger(__name__)
@@ -37,17 +45,10 @@ class CollectionResult:
 def _coverage(
     target: Target, collector: str, ctx: CollectContext, error: SourceError | None
 ) -> CoverageEntry:
-    return CoverageEntry(
-        provider=target.provider,
-        account_id=target.account.account_id,
-        region=target.region,
-        collector=collector,
-        period_start=ctx.window.start,
-        period_end=ctx.window.end,
-        status=CoverageStatus.FAILED if error else CoverageStatus.OK,
-        error_code=error.code if error else "",
-        error_message=error.message if error else "",
-    )
+    period = (ctx.window.start, ctx.window.end)
+    if error is None:
+        return unit_coverage(target, collector, period)
+    return unit_coverage(target, collector, period, error.code, error.message)
 
 
 def run_collection(

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 from agent.models import NOT_COLLECTED, SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
-from collectors.base import CollectContext, Target, unit_key
+from collectors.base import CollectContext, Target, unit_coverage, unit_key
 
 
 def sampling_gaps(
@@ -37,25 +37,18 @@ def sampling_gaps(
 
 def gap_entries(target: Target, collector: str, ctx: CollectContext) -> list[CoverageEntry]:
     allowed = int(ctx.max_sample_gap.total_seconds() // 60)
+    reads = ctx.reads.get(unit_key(target, collector), ())
     return [
-        CoverageEntry(
-            provider=target.provider,
-            account_id=target.account.account_id,
-            region=target.region,
-            collector=collector,
-            period_start=start,
-            period_end=end,
-            status=CoverageStatus.FAILED,
-            error_code=SAMPLING_GAP,
-            error_message=(
-                f"no inventory read from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC "
-                f"(more than {allowed} min apart): instances that started and stopped in "
-                "between are not counted"
-            ),
+        unit_coverage(
+            target,
+            collector,
+            (start, end),
+            SAMPLING_GAP,
+            f"no inventory read from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC "
+            f"(more than {allowed} min apart): instances that started and stopped in "
+            "between are not counted",
         )
-        for start, end in sampling_gaps(
-            ctx.reads.get(unit_key(target, collector), ()), ctx.now, ctx.window, ctx.max_sample_gap
-        )
+        for start, end in sampling_gaps(reads, ctx.now, ctx.window, ctx.max_sample_gap)
     ]
 
 
@@ -65,18 +58,10 @@ def carried_entries(target: Target, collector: str, ctx: CollectContext) -> list
     found = ctx.carried.get(unit_key(target, collector))
     if found:
         return list(found)
-    entry = CoverageEntry(
-        provider=target.provider,
-        account_id=target.account.account_id,
-        region=target.region,
-        collector=collector,
-        period_start=ctx.window.start,
-        period_end=ctx.window.end,
-        status=CoverageStatus.FAILED,
-        error_code=NOT_COLLECTED,
-        error_message=f"{collector} runs on its own schedule and has not read this period yet",
-    )
-    return [entry]
+    message = f"{collector} runs on its own schedule and has not read this period yet"
+    return [
+        unit_coverage(target, collector, (ctx.window.start, ctx.window.end), NOT_COLLECTED, message)
+    ]
 
 
 def _days(start: datetime, end: datetime) -> set[date]:

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import policy
@@ -29,8 +28,9 @@ from agent.emulated_azure import EmulatedAzure
 from agent.store import Store
 from tests.aws_scenarios import seed, write_config
 from tests.conftest import Inbox
+from tests.test_cli import run_cli
 from tests.test_daemon_process import BIG, free_port, wait_for
-from tests.test_ops import parse
+from tests.test_ops import get, parse
 
 # Any H100 hour in a month: crossed from the first minute of any month, whatever today's date is.
 ANY_H100 = {
@@ -68,31 +68,21 @@ class Daemon:
             )
 
     def get(self, path: str) -> tuple[int, str]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as r:
-                return int(r.status), r.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
+        code, _, body = get(f"http://127.0.0.1:{self.port}{path}")
+        return code, body
 
 
 def finished_runs(url: str, since: datetime) -> list[dict[str, Any]]:
-    """Runs for the current month started after `since` that are over."""
+    """The last run, if it is a collection of the current month started after `since` and over."""
     store = Store.open(url)
     try:
-        month = current_month(datetime.now(UTC))
-        with store.engine.connect() as conn:
-            from agent.store import runs
-
-            rows = conn.execute(runs.select()).mappings().all()
-        return [
-            dict(r)
-            for r in rows
-            if r["status"] != "running"
-            and r["window_start"].replace(tzinfo=UTC) == month.start
-            and r["started_at"].replace(tzinfo=UTC) >= since
-        ]
+        last = store.run_stats(()).last_run
     finally:
         store.close()
+    month = current_month(datetime.now(UTC))
+    if last is None or last["status"] == "running" or last["started_at"] < since:
+        return []
+    return [last] if last["window_start"] == month.start else []
 
 
 @pytest.fixture
@@ -187,14 +177,7 @@ def test_daemon_done_means(daemon: Daemon, sqlite_url: str, smtp: tuple[int, Inb
         c.startswith("arm:GET Microsoft.Compute") for c in calls
     )
     assert {"collect", "monthly_report"} <= set(state["next_runs"])
-    status = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "status", "--config", str(daemon.config)],
-        env=daemon.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    status = run_cli(["status", "--config", str(daemon.config)], daemon.env)
     assert status.returncode == 0
     assert f"report monthly {produced[0].period}" in status.stdout
     assert "open findings:" in status.stdout and "outbox pending: 0" in status.stdout

@@ -22,6 +22,7 @@ from agent.demo import previous_month
 from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
 from agent.store import Store
 from tests.aws_scenarios import seed
+from tests.test_cli import run_cli
 from tests.test_daemon import daemon_config
 
 MONTH = previous_month(datetime.now(UTC))
@@ -112,13 +113,7 @@ def test_daemon_lifecycle(setup: Setup) -> None:
         with urllib.request.urlopen(f"http://127.0.0.1:{setup.port}/healthz", timeout=10) as r:
             assert r.status == 200
 
-        second = subprocess.run(
-            [sys.executable, "-m", "agent.cli", "daemon", "--config", str(setup.config)],
-            env=setup.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        second = run_cli(["daemon", "--config", str(setup.config)], setup.env)
         assert second.returncode == 2
         assert "another computewatch daemon already runs" in second.stderr
         assert f'"pid": {proc.pid}' in second.stderr
@@ -143,13 +138,7 @@ def test_daemon_lifecycle(setup: Setup) -> None:
         assert [p.period for p in store.produced("monthly")] == [period_label("monthly", MONTH)]
     finally:
         store.close()
-    status = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "status", "--config", str(setup.config)],
-        env=setup.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    status = run_cli(["status", "--config", str(setup.config)], setup.env)
     assert status.returncode == 0 and "next collect:" in status.stdout
 
 
