@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check clean system-deps
+.PHONY: demo test lint typecheck check clean system-deps typecheck-tree
 
 # PDF rendering (WeasyPrint) needs Pango and HarfBuzz; Chinese customer names need a CJK font.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 demo: system-deps $(STAMP)
 	$(BIN)/computewatch demo --out demo-output
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) typecheck-tree
 	$(BIN)/ruff check agent collectors reports tests $(wildcard bench)
 	$(BIN)/ruff format --check agent collectors reports tests $(wildcard bench)
 	$(BIN)/mypy
@@ -35,8 +35,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check agent collectors reports tests $(wildcard bench)
 	$(BIN)/ruff format --check agent collectors reports tests $(wildcard bench)
 
-typecheck: $(STAMP)
+# mypy cannot follow setuptools' editable finder, so it reads the installed layout from links:
+# build/typecheck/computewatch/* -> agent/*, plus collectors/ and reports/ inside it.
+typecheck-tree:
+	@rm -rf build/typecheck && mkdir -p build/typecheck/computewatch
+	@for f in agent/*; do ln -s ../../../$$f build/typecheck/computewatch/; done
+	@ln -s ../../../collectors build/typecheck/computewatch/collectors
+	@ln -s ../../../reports build/typecheck/computewatch/reports
+
+typecheck: $(STAMP) typecheck-tree
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build demo-output .pytest_cache .mypy_cache .ruff_cache

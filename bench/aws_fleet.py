@@ -16,17 +16,17 @@ from pathlib import Path
 
 import yaml
 
-from agent.config import load_config
-from agent.emulated_aws import (
+from computewatch.demo.emulated_aws import (
     MANAGEMENT_ACCOUNT,
     EmulatedAws,
     InstanceSpec,
     MemberSpec,
     aws_environment,
 )
-from agent.emulated_aws_usage import ModelUsage, seed_bedrock_tokens, seed_target
-from agent.models import Window
-from agent.pipeline import AuditRequest, run_audit
+from computewatch.demo.emulated_aws_usage import ModelUsage, seed_bedrock_tokens, seed_target
+from computewatch.domain import Window
+from computewatch.pipeline.audit import AuditRequest, run_audit
+from computewatch.pipeline.loading import load_config
 
 ALL_REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "ap-northeast-1", "eu-central-1", "us-east-2"]
 TYPES = ["p5.48xlarge", "p4d.24xlarge", "g5.xlarge", "trn1.32xlarge", "g6e.12xlarge"]

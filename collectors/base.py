@@ -15,10 +15,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
-from agent.catalog import Catalog
-from agent.errors import SourceError
-from agent.models import Account, CoverageEntry, CoverageStatus, Observation, UsageRecord, Window
-from collectors.registry import Registry
+from computewatch.collectors.registry import Registry
+from computewatch.domain import (
+    Account,
+    CoverageEntry,
+    CoverageStatus,
+    Observation,
+    UsageRecord,
+    Window,
+)
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import SourceError
 
 
 class ClientFactory(Protocol):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from agent.models import Dimensions, Method, Metric, UsageRecord, Window
-from collectors.base import Target
+from computewatch.collectors.base import Target
+from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
 
 
 class Accelerated(Protocol):

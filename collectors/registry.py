@@ -10,14 +10,14 @@ T = TypeVar("T")
 
 # Modules that register the built-in providers and collectors; imported on demand, never at import time.
 BUILTIN_MODULES = (
-    "collectors.aws.provider",
-    "collectors.aws.ec2",
-    "collectors.aws.costexplorer",
-    "collectors.azure.provider",
-    "collectors.azure.vms",
-    "collectors.azure.openai",
-    "collectors.aws.bedrock",
-    "collectors.aws.sagemaker",
+    "computewatch.collectors.aws.provider",
+    "computewatch.collectors.aws.ec2",
+    "computewatch.collectors.aws.costexplorer",
+    "computewatch.collectors.azure.provider",
+    "computewatch.collectors.azure.vms",
+    "computewatch.collectors.azure.openai",
+    "computewatch.collectors.aws.bedrock",
+    "computewatch.collectors.aws.sagemaker",
 )
 
 

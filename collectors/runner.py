@@ -14,9 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from agent.errors import SourceError
-from agent.models import Account, CoverageEntry, Observation, UsageRecord
-from collectors.base import (
+from computewatch.collectors.base import (
     CollectContext,
     Collector,
     Provider,
@@ -25,7 +23,9 @@ from collectors.base import (
     collectors_for,
     unit_coverage,
 )
-from collectors.sampling import carried_entries, gap_entries
+from computewatch.collectors.sampling import carried_entries, gap_entries
+from computewatch.domain import Account, CoverageEntry, Observation, UsageRecord
+from computewatch.domain.errors import SourceError
 
 log = logging.getLogger(__name__)
 

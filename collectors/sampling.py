@@ -13,8 +13,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 
-from agent.models import NOT_COLLECTED, SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
-from collectors.base import CollectContext, Target, unit_coverage, unit_key
+from computewatch.collectors.base import CollectContext, Target, unit_coverage, unit_key
+from computewatch.domain import NOT_COLLECTED, SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
 
 
 def sampling_gaps(

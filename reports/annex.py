@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from reports.context import AccountView, AuditContext
+from computewatch.reports.context import AccountView, AuditContext
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 USAGE_HEADER = (

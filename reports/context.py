@@ -8,14 +8,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.catalog import UNKNOWN_CHIP, Catalog
-from agent.customers import Customer, Registry, country_groups
-from agent.estimates import MethodNote, implied_cluster_flops, tpp_hours
-from agent.models import CoverageEntry, CoverageStatus, Finding, FindingStatus, Window
-from agent.scopes import scope_usage, scopes_for
-from agent.store import FindingState
-from agent.usage import AccountUsage
-from reports.charts import BarChart, LineChart, bar_chart, line_chart
+from computewatch.config.customers import Customer, Registry
+from computewatch.domain import (
+    CoverageEntry,
+    CoverageStatus,
+    Finding,
+    FindingState,
+    FindingStatus,
+    Window,
+)
+from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
+from computewatch.domain.countries import country_groups
+from computewatch.engine.estimates import MethodNote, implied_cluster_flops, tpp_hours
+from computewatch.engine.scopes import scope_usage, scopes_for
+from computewatch.engine.usage import AccountUsage
+from computewatch.reports.charts import BarChart, LineChart, bar_chart, line_chart
 
 SCHEMA_ID = "computewatch.audit/1"
 STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}

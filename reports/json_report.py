@@ -9,14 +9,14 @@ from typing import Any
 
 import jsonschema
 
-from reports.context import AuditContext, CustomerView
+from computewatch.reports.context import AuditContext, CustomerView
 
 SCHEMA_FILE = "schemas/audit-1.schema.json"
 
 
 @cache
 def contract_schema() -> dict[str, Any]:
-    text = resources.files("reports").joinpath(SCHEMA_FILE).read_text("utf-8")
+    text = resources.files("computewatch.reports").joinpath(SCHEMA_FILE).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 

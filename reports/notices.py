@@ -13,8 +13,14 @@ from pathlib import Path
 
 import jinja2
 
-from reports.context import AccountView, AuditContext, ChipHours, CustomerView, FindingView
-from reports.render import render_template, write_text
+from computewatch.reports.context import (
+    AccountView,
+    AuditContext,
+    ChipHours,
+    CustomerView,
+    FindingView,
+)
+from computewatch.reports.render import render_template, write_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +96,7 @@ def write_notices(
             out_dir / f"{stem}.md", render_template(env, "notice.md.j2", n=n)
         )
         if pdf:
-            from reports.pdf import stylesheet, write_pdf_bytes
+            from computewatch.reports.pdf import stylesheet, write_pdf_bytes
 
             css = stylesheet(f"Threshold notice {n.notice_id}", ctx.report_id)
             out[f"{stem}.pdf"] = write_pdf_bytes(html, css, out_dir / f"{stem}.pdf")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reports.context import AuditContext
-from reports.render import ReportError, render
+from computewatch.reports.context import AuditContext
+from computewatch.reports.render import ReportError, render
 
 PRINT_CSS = """
 @page {

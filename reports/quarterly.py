@@ -10,8 +10,8 @@ from pathlib import Path
 
 import jinja2
 
-from reports.context import AuditContext, CustomerRollup
-from reports.render import render_template, write_text
+from computewatch.reports.context import AuditContext, CustomerRollup
+from computewatch.reports.render import render_template, write_text
 
 TRAINING_THRESHOLDS = (
     (1e26, "702.7 / EO 14110"),
@@ -70,7 +70,7 @@ def build_quarterly(ctx: AuditContext) -> QuarterlyView:
 def write_quarterly(
     ctx: AuditContext, out_dir: Path, env: jinja2.Environment, pdf: bool = True
 ) -> dict[str, Path]:
-    from reports.pdf import stylesheet, write_pdf_bytes
+    from computewatch.reports.pdf import stylesheet, write_pdf_bytes
 
     view = build_quarterly(ctx)
     stem = f"quarterly-{view.quarter}"

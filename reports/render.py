@@ -13,9 +13,9 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-from agent.errors import ComputewatchError, UsageError
-from reports.context import AuditContext
-from reports.json_report import to_contract, validate_contract
+from computewatch.domain.errors import ComputewatchError, UsageError
+from computewatch.reports.context import AuditContext
+from computewatch.reports.json_report import to_contract, validate_contract
 
 FORMATS = {"html": "audit.html.j2", "md": "audit.md.j2", "json": None}
 EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
@@ -59,7 +59,7 @@ def md_escape(value: Any) -> str:
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     """The one environment. With `template_dir`, a user's templates override the shipped ones by
     name, and everything renders in Jinja's sandbox (user templates are not trusted code)."""
-    loader: jinja2.BaseLoader = jinja2.PackageLoader("reports", "templates")
+    loader: jinja2.BaseLoader = jinja2.PackageLoader("computewatch.reports", "templates")
     cls: type[jinja2.Environment] = jinja2.Environment
     if template_dir is not None:
         if not template_dir.is_dir():

@@ -9,16 +9,16 @@ from typing import Any
 
 import yaml
 
-from agent.config import load_config
-from agent.emulated_aws import (
+from computewatch.demo.emulated_aws import (
     MANAGEMENT_ACCOUNT,
     EmulatedAws,
     MemberSpec,
     SeededOrg,
     aws_environment,
 )
-from agent.models import Window
-from agent.pipeline import AuditOutcome, AuditRequest, run_audit
+from computewatch.domain import Window
+from computewatch.pipeline.audit import AuditOutcome, AuditRequest, run_audit
+from computewatch.pipeline.loading import load_config
 from tests.conftest import REPO
 
 REGIONS = ["us-east-1", "us-west-2"]

@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
-from agent.catalog import Catalog
-from agent.emulated_aws import EmulatedAws
-from collectors.base import ApiCallCounter
+from computewatch.collectors.base import ApiCallCounter
+from computewatch.demo.emulated_aws import EmulatedAws
+from computewatch.domain.catalog import Catalog
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ AWS_CALLS_SEEN: set[str] = set()
 def _record_aws_calls() -> Iterator[None]:
     """Record each operation of every collector session (botocore before-call hook), so that the
     session can check them against the shipped IAM policy (see pytest_sessionfinish)."""
-    import collectors.aws.provider as provider
+    import computewatch.collectors.aws.provider as provider
 
     original = provider.count_calls
 

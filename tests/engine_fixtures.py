@@ -1,6 +1,6 @@
 """What the rule-engine tests share: the audited month, status shorthands and a base rule."""
 
-from agent.models import FindingStatus, LegalStatus, Rule, Window
+from computewatch.domain import FindingStatus, LegalStatus, Rule, Window
 
 OCT = Window.month("2026-10")
 BREACH, UNKNOWN, OK = FindingStatus.BREACH, FindingStatus.UNKNOWN, FindingStatus.OK

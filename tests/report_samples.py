@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agent.catalog import Catalog
-from agent.customers import AccountRef, Customer, Registry
-from agent.estimates import methodology, training_flop
-from agent.models import (
+from computewatch.config.customers import AccountRef, Customer, Registry
+from computewatch.domain import (
     Account,
     CoverageEntry,
     CoverageStatus,
@@ -18,8 +16,10 @@ from agent.models import (
     Rule,
     Window,
 )
-from agent.usage import AccountUsage
-from reports.context import AuditContext, build_audit_context
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.estimates import methodology, training_flop
+from computewatch.engine.usage import AccountUsage
+from computewatch.reports.context import AuditContext, build_audit_context
 
 OCT = Window.month("2026-10")
 CHINESE = "北京示例人工智能有限公司"

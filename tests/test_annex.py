@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from agent.catalog import Catalog
-from reports.annex import neutralise, write_annex
+from computewatch.domain.catalog import Catalog
+from computewatch.reports.annex import neutralise, write_annex
 from tests.report_samples import HTML_NAME, LONG_NAME, sample_context
 
 FORMULAS = ['=HYPERLINK("http://evil","click")', "+1", "-2", "@SUM(A1:A9)", "\tTAB", "\rCR"]

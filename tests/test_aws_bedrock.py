@@ -13,23 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from agent.catalog import Catalog
-from agent.emulated_aws import (
-    READ_ACTIONS,
-    EmulatedAws,
-    MemberSpec,
-    align_emulator_iam,
-    aws_environment,
-)
-from agent.emulated_aws_usage import (
-    ModelUsage,
-    seed_bedrock_tokens,
-    seed_customization_job,
-    seed_target,
-)
-from agent.errors import SourceError
-from agent.models import Account, Dimensions, Method, Metric, UsageRecord, Window, utc
-from collectors.aws.bedrock import (
+from computewatch.collectors.aws.bedrock import (
     IAM_ACTIONS,
     BedrockCollector,
     Series,
@@ -37,8 +21,24 @@ from collectors.aws.bedrock import (
     query_period,
     token_records,
 )
-from collectors.aws.common import AwsClients, count_calls
-from collectors.base import ApiCallCounter, CollectContext, Target
+from computewatch.collectors.aws.common import AwsClients, count_calls
+from computewatch.collectors.base import ApiCallCounter, CollectContext, Target
+from computewatch.demo.emulated_aws import (
+    READ_ACTIONS,
+    EmulatedAws,
+    MemberSpec,
+    align_emulator_iam,
+    aws_environment,
+)
+from computewatch.demo.emulated_aws_usage import (
+    ModelUsage,
+    seed_bedrock_tokens,
+    seed_customization_job,
+    seed_target,
+)
+from computewatch.domain import Account, Dimensions, Method, Metric, UsageRecord, Window, utc
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import SourceError
 from tests.aws_scenarios import audit
 
 OCT = Window.month("2026-10")

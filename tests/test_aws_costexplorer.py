@@ -4,12 +4,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from agent.catalog import Catalog
-from agent.emulated_aws import CALLER_ACTIONS, EmulatedAws, InstanceSpec, MemberSpec
-from agent.models import Window, utc
-from collectors.aws.costexplorer import CostExplorerCollector
-from collectors.base import CollectContext
-from reports.json_report import validate_contract
+from computewatch.collectors.aws.costexplorer import CostExplorerCollector
+from computewatch.collectors.base import CollectContext
+from computewatch.demo.emulated_aws import CALLER_ACTIONS, EmulatedAws, InstanceSpec, MemberSpec
+from computewatch.domain import Window, utc
+from computewatch.domain.catalog import Catalog
+from computewatch.reports.json_report import validate_contract
 from tests.aws_scenarios import audit, seed
 
 OCT = Window.month("2026-10")

@@ -6,14 +6,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agent.catalog import Catalog
-from agent.config import AwsSettings, load_config
-from agent.emulated_aws import EmulatedAws, MemberSpec, aws_environment
-from agent.errors import UsageError
-from agent.models import Window, utc
-from agent.pipeline import AuditRequest, run_audit
-from collectors.aws.provider import AwsProvider
-from collectors.base import ApiCallCounter, CollectContext
+from computewatch.collectors.aws.provider import AwsProvider
+from computewatch.collectors.base import ApiCallCounter, CollectContext
+from computewatch.config.aws import AwsSettings
+from computewatch.demo.emulated_aws import EmulatedAws, MemberSpec, aws_environment
+from computewatch.domain import Window, utc
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import UsageError
+from computewatch.pipeline.audit import AuditRequest, run_audit
+from computewatch.pipeline.loading import load_config
 from tests.aws_scenarios import seed, write_config
 
 OCT = Window.month("2026-10")

@@ -4,10 +4,10 @@ with accounts in two OUs, one OU excluded, and a region the endpoint cannot serv
 from datetime import timedelta
 from pathlib import Path
 
-from agent.emulated_aws import MANAGEMENT_ACCOUNT, EmulatedAws, InstanceSpec, MemberSpec
-from agent.emulated_aws_usage import ModelUsage, seed_bedrock_tokens, seed_target
-from agent.models import Window, utc
-from reports.json_report import validate_contract
+from computewatch.demo.emulated_aws import MANAGEMENT_ACCOUNT, EmulatedAws, InstanceSpec, MemberSpec
+from computewatch.demo.emulated_aws_usage import ModelUsage, seed_bedrock_tokens, seed_target
+from computewatch.domain import Window, utc
+from computewatch.reports.json_report import validate_contract
 from tests.aws_scenarios import audit
 
 OCT = Window.month("2026-10")

@@ -5,20 +5,20 @@ from pathlib import Path
 
 import pytest
 
-from agent.catalog import UNKNOWN_CHIP, Catalog
-from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec
-from agent.models import Account, Observation, Window, utc
-from agent.store import Store
-from collectors.aws.ec2 import (
+from computewatch.collectors.aws.ec2 import (
     Accelerators,
     classify_type_info,
     observe,
     peak_concurrency,
     proven_intervals,
 )
-from collectors.base import Target
-from collectors.intervals import Interval
-from reports.json_report import validate_contract
+from computewatch.collectors.base import Target
+from computewatch.collectors.intervals import Interval
+from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec
+from computewatch.domain import Account, Observation, Window, utc
+from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
+from computewatch.reports.json_report import validate_contract
+from computewatch.store import Store
 from tests.aws_scenarios import audit, seed
 
 OCT = Window.month("2026-10")

@@ -10,29 +10,25 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from agent.catalog import UNKNOWN_CHIP, Catalog
-from agent.emulated_aws import (
+from computewatch.collectors.aws.common import AwsClients, count_calls
+from computewatch.collectors.aws.sagemaker import (
+    IAM_ACTIONS,
+    SageMakerTrainingCollector,
+    overlapping_jobs,
+    training_runs,
+)
+from computewatch.collectors.base import ApiCallCounter, CollectContext, Target
+from computewatch.demo.emulated_aws import (
     READ_ACTIONS,
     EmulatedAws,
     MemberSpec,
     align_emulator_iam,
     aws_environment,
 )
-from agent.emulated_aws_usage import (
-    TrainingJobSpec,
-    seed_target,
-    seed_training_job,
-)
-from agent.models import Account, Method, Metric, UsageRecord, Window, utc
-from agent.store import Store
-from collectors.aws.common import AwsClients, count_calls
-from collectors.aws.sagemaker import (
-    IAM_ACTIONS,
-    SageMakerTrainingCollector,
-    overlapping_jobs,
-    training_runs,
-)
-from collectors.base import ApiCallCounter, CollectContext, Target
+from computewatch.demo.emulated_aws_usage import TrainingJobSpec, seed_target, seed_training_job
+from computewatch.domain import Account, Method, Metric, UsageRecord, Window, utc
+from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
+from computewatch.store import Store
 from tests.aws_scenarios import audit
 
 OCT = Window.month("2026-10")

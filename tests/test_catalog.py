@@ -1,7 +1,7 @@
 import pytest
 
-from agent.catalog import Catalog
-from agent.errors import CatalogError
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import CatalogError
 
 # REFERENCE §3: shape -> (chip, count)
 AWS_SHAPES = {

@@ -11,8 +11,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from agent.cli import main
-from agent.emulated_aws import EmulatedAws
+from computewatch.app.cli import main
+from computewatch.demo.emulated_aws import EmulatedAws
 from tests.aws_scenarios import seed, write_config
 from tests.test_aws_ec2 import OCT, SCENARIO
 
@@ -77,7 +77,7 @@ def test_bad_period_or_format_exits_2(tmp_path: Path, args: list[str]) -> None:
 
 def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agent.cli", *args],
+        [sys.executable, "-m", "computewatch.app.cli", *args],
         capture_output=True,
         text=True,
         env=env,

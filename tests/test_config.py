@@ -5,8 +5,9 @@ from textwrap import dedent
 
 import pytest
 
-from agent.config import config_schema, load_config
-from agent.errors import ConfigError
+from computewatch.config.loader import config_schema
+from computewatch.domain.errors import ConfigError
+from computewatch.pipeline.loading import load_config
 from tests.conftest import REPO
 
 GOOD_RULES = dedent(

@@ -5,8 +5,9 @@ from textwrap import dedent
 
 import pytest
 
-from agent.customers import country_groups, load_registry
-from agent.errors import ConfigError
+from computewatch.config.customers import load_registry
+from computewatch.domain.countries import country_groups
+from computewatch.domain.errors import ConfigError
 from tests.conftest import REPO
 
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from agent.config import load_config
-from agent.daemon import (
+from computewatch.app.daemon import (
     Daemon,
     apply_config,
     build_scheduler,
@@ -21,10 +20,11 @@ from agent.daemon import (
     due_periods,
     produce_due_reports,
 )
-from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
-from agent.errors import ConfigError, UsageError
-from agent.models import Window, utc
-from agent.store import ProducedReport, Store
+from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
+from computewatch.domain import Window, utc
+from computewatch.domain.errors import ConfigError, UsageError
+from computewatch.pipeline.loading import load_config
+from computewatch.store import ProducedReport, Store
 from tests.aws_scenarios import seed, write_config
 from tests.conftest import Inbox
 
@@ -94,7 +94,7 @@ def test_scheduler_built_from_config_and_reloaded(tmp_path: Path, sqlite_url: st
     scheduler = build_scheduler(config)
     jobs = {j.id: j for j in scheduler.get_jobs()}
     assert set(jobs) == {"collect", "monthly_report", "quarterly_report", "deliver_mail"}
-    assert jobs["collect"].func_ref == "agent.daemon:collect_job"
+    assert jobs["collect"].func_ref == "computewatch.app.daemon:collect_job"
     assert jobs["monthly_report"].args[1] == "monthly"
     start = utc(2026, 11, 3, 1, 20)
     assert jobs["collect"].trigger.get_next_fire_time(None, start) == utc(2026, 11, 3, 2, 15)
@@ -116,7 +116,7 @@ def test_a_collector_on_its_own_schedule(tmp_path: Path, sqlite_url: str) -> Non
     scheduler = build_scheduler(config)
     jobs = {j.id: j for j in scheduler.get_jobs()}
     billing = jobs["collect:aws.costexplorer"]
-    assert billing.func_ref == "agent.daemon:collect_job" and billing.args[2] == [
+    assert billing.func_ref == "computewatch.app.daemon:collect_job" and billing.args[2] == [
         "aws.costexplorer"
     ]
     assert billing.trigger.get_next_fire_time(None, utc(2026, 11, 3, 7)) == utc(2026, 11, 4, 6, 30)

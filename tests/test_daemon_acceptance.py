@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.daemon import current_month, period_label
-from agent.demo import AZURE_ROLE, AZURE_SECRET_ENV, azure_scenario, previous_month
-from agent.emulated_aws import EmulatedAws, MemberSpec, aws_environment
-from agent.emulated_azure import EmulatedAzure
-from agent.store import Store
+from computewatch.app.daemon import current_month, period_label
+from computewatch.demo.emulated_aws import EmulatedAws, MemberSpec, aws_environment
+from computewatch.demo.emulated_azure import EmulatedAzure
+from computewatch.demo.run import AZURE_ROLE, AZURE_SECRET_ENV, azure_scenario, previous_month
+from computewatch.store import Store
 from tests.aws_scenarios import seed, write_config
 from tests.conftest import Inbox
 from tests.test_cli import run_cli
@@ -61,7 +61,14 @@ class Daemon:
     def start(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "agent.cli", "daemon", "--config", str(self.config)],
+                [
+                    sys.executable,
+                    "-m",
+                    "computewatch.app.cli",
+                    "daemon",
+                    "--config",
+                    str(self.config),
+                ],
                 stdout=log,
                 stderr=log,
                 env=self.env,

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.daemon import period_label
-from agent.demo import previous_month
-from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
-from agent.store import Store
+from computewatch.app.daemon import period_label
+from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
+from computewatch.demo.run import previous_month
+from computewatch.store import Store
 from tests.aws_scenarios import seed
 from tests.test_cli import run_cli
 from tests.test_daemon import daemon_config
@@ -72,7 +72,7 @@ class Setup:
                 [
                     sys.executable,
                     "-m",
-                    "agent.cli",
+                    "computewatch.app.cli",
                     "daemon",
                     "--config",
                     str(self.config),

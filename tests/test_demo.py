@@ -5,13 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reports.json_report import validate_contract
+from computewatch.reports.json_report import validate_contract
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     proc = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "demo", "--out", str(out)],
+        [sys.executable, "-m", "computewatch.app.cli", "demo", "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
@@ -42,7 +42,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "agent.cli",
+            "computewatch.app.cli",
             "verify",
             str(bundle),
             "--ledger",

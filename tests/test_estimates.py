@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.catalog import Catalog
-from agent.estimates import methodology, tpp_hours, training_flop
-from agent.models import Account, Dimensions, Method, Metric, UsageRecord, Window, utc
-from agent.store import Store
-from agent.usage import HOURS_METRICS, build_account_usage
+from computewatch.domain import Account, Dimensions, Method, Metric, UsageRecord, Window, utc
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.estimates import methodology, tpp_hours, training_flop
+from computewatch.engine.usage import HOURS_METRICS, build_account_usage
+from computewatch.store import Store
 
 OCT = Window.month("2026-10")
 

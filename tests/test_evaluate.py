@@ -4,17 +4,10 @@ from dataclasses import replace
 
 import pytest
 
-from agent.catalog import Catalog
-from agent.evaluate import Measured, evaluate_window, judge, rule_windows
-from agent.models import (
-    Account,
-    CoverageEntry,
-    CoverageStatus,
-    FindingStatus,
-    Window,
-    utc,
-)
-from agent.usage import AccountUsage, coverage_status
+from computewatch.domain import Account, CoverageEntry, CoverageStatus, FindingStatus, Window, utc
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.evaluate import Measured, evaluate_window, judge, rule_windows
+from computewatch.engine.usage import AccountUsage, coverage_status
 from tests.engine_fixtures import BREACH, OCT, OK, RULE, UNKNOWN
 
 

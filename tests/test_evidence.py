@@ -14,14 +14,26 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent.catalog import Catalog
-from agent.cli import main
-from agent.errors import UsageError
-from agent.store import LedgerRow, Store
-from reports.context import AuditContext
-from reports.evidence import MANIFEST, SIGNATURE, Bundle, bundle_reports, verify_bundle
-from reports.ledger import LEDGER_FILE, Problem, check_chain, entry_digest, read_ledger_file
-from reports.render import write_reports
+from computewatch.app.cli import main
+from computewatch.delivery.evidence import (
+    MANIFEST,
+    SIGNATURE,
+    Bundle,
+    bundle_reports,
+    verify_bundle,
+)
+from computewatch.delivery.ledger import (
+    LEDGER_FILE,
+    Problem,
+    check_chain,
+    entry_digest,
+    read_ledger_file,
+)
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import UsageError
+from computewatch.reports.context import AuditContext
+from computewatch.reports.render import write_reports
+from computewatch.store import LedgerRow, Store
 from tests.report_samples import sample_context
 
 

@@ -12,15 +12,21 @@ from pathlib import Path
 
 import yaml
 
-from agent.emulated_aws import CALLER_ACTIONS, READ_ACTIONS, EmulatedAws, InstanceSpec, MemberSpec
-from agent.emulated_aws_usage import (
+from computewatch.demo.emulated_aws import (
+    CALLER_ACTIONS,
+    READ_ACTIONS,
+    EmulatedAws,
+    InstanceSpec,
+    MemberSpec,
+)
+from computewatch.demo.emulated_aws_usage import (
     ModelUsage,
     TrainingJobSpec,
     seed_bedrock_tokens,
     seed_target,
     seed_training_job,
 )
-from agent.models import Window, utc
+from computewatch.domain import Window, utc
 from tests.aws_scenarios import audit
 from tests.conftest import REPO
 

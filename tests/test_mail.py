@@ -19,15 +19,22 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
-from agent.catalog import Catalog
-from agent.cli import main
-from agent.config import MailSettings
-from agent.errors import UsageError
-from agent.store import Store
-from reports.context import AuditContext
-from reports.evidence import Bundle, bundle_reports
-from reports.mail import build_message, deliver_due, enqueue, enqueue_report, parse, write_eml
-from reports.render import write_reports
+from computewatch.app.cli import main
+from computewatch.config.settings import MailSettings
+from computewatch.delivery.evidence import Bundle, bundle_reports
+from computewatch.delivery.mail import (
+    build_message,
+    deliver_due,
+    enqueue,
+    enqueue_report,
+    parse,
+    write_eml,
+)
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import UsageError
+from computewatch.reports.context import AuditContext
+from computewatch.reports.render import write_reports
+from computewatch.store import Store
 from tests.report_samples import CHINESE, sample_context
 
 USER, PASSWORD = "reporter", "s3cret-pässword"

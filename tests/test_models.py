@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from agent.models import (
+from computewatch.domain import (
     CoverageEntry,
     CoverageStatus,
     Dimensions,

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.catalog import Catalog
-from agent.errors import UsageError
-from reports.charts import bar_chart
-from reports.notices import build_notices, write_notices
-from reports.quarterly import build_quarterly, due_date
-from reports.render import ReportError, make_environment, render, render_template
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import UsageError
+from computewatch.reports.charts import bar_chart
+from computewatch.reports.notices import build_notices, write_notices
+from computewatch.reports.quarterly import build_quarterly, due_date
+from computewatch.reports.render import ReportError, make_environment, render, render_template
 from tests.report_samples import CHINESE, HTML_NAME, sample_context
 
 

@@ -18,10 +18,11 @@ from http.server import ThreadingHTTPServer
 import pytest
 import sqlalchemy as sa
 
-from agent.locking import DaemonLock, LockHeld
-from agent.models import CoverageEntry, CoverageStatus, Window, utc
-from agent.ops import JsonFormatter, serve, status_lines
-from agent.store import Store, findings
+from computewatch.app.locking import DaemonLock, LockHeld
+from computewatch.app.ops import JsonFormatter, serve, status_lines
+from computewatch.domain import CoverageEntry, CoverageStatus, Window, utc
+from computewatch.store import Store
+from computewatch.store.db import findings
 
 T0 = utc(2026, 11, 20, 10)
 SAMPLE = re.compile(r'^([a-z_]+)(?:\{((?:[a-z_]+="(?:[^"\\]|\\.)*",?)*)\})? (\S+)$')
@@ -179,7 +180,7 @@ def test_json_log_lines() -> None:
 
 # -- one daemon per store -----------------------------------------------------------------------
 HOLD = (
-    "import sys; from agent.locking import DaemonLock; lock = DaemonLock(sys.argv[1]); "
+    "import sys; from computewatch.app.locking import DaemonLock; lock = DaemonLock(sys.argv[1]); "
     "lock.acquire(); "
     "print('held', flush=True); sys.stdin.read()"
 )

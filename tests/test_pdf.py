@@ -11,11 +11,11 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
-from agent.catalog import Catalog
-from reports.context import AuditContext
-from reports.evidence import bundle_reports, verify_bundle
-from reports.pdf import css_string, write_pdf
-from reports.render import write_reports
+from computewatch.delivery.evidence import bundle_reports, verify_bundle
+from computewatch.domain.catalog import Catalog
+from computewatch.reports.context import AuditContext
+from computewatch.reports.pdf import css_string, write_pdf
+from computewatch.reports.render import write_reports
 from tests.report_samples import CHINESE, sample_context
 
 

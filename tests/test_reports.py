@@ -7,14 +7,14 @@ import jinja2
 import jsonschema
 import pytest
 
-from agent.catalog import Catalog
-from agent.estimates import methodology
-from agent.evaluate import evaluate_window
-from agent.models import Account, CoverageEntry, CoverageStatus, LegalStatus, Rule, Window
-from agent.usage import AccountUsage
-from reports.context import AuditContext, build_audit_context
-from reports.json_report import to_contract, validate_contract
-from reports.render import make_environment, render, write_reports
+from computewatch.domain import Account, CoverageEntry, CoverageStatus, LegalStatus, Rule, Window
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.estimates import methodology
+from computewatch.engine.evaluate import evaluate_window
+from computewatch.engine.usage import AccountUsage
+from computewatch.reports.context import AuditContext, build_audit_context
+from computewatch.reports.json_report import to_contract, validate_contract
+from computewatch.reports.render import make_environment, render, write_reports
 
 OCT = Window.month("2026-10")
 EVIL = '<script>alert("x")</script> | **bold** =HYPERLINK("http://evil")'
@@ -47,7 +47,7 @@ def context(catalog: Catalog) -> AuditContext:
         ),
         AccountUsage(Account("aws", "222222222222", "denied"), "failed", [bad], 0, 1),
     ]
-    from agent.estimates import training_flop
+    from computewatch.engine.estimates import training_flop
 
     usages[0].flop = training_flop(usages[0].accelerator_hours, catalog, 0.25, 0.4, 0.55)
     rule = Rule(

@@ -4,10 +4,7 @@ import threading
 import time
 from typing import Any, ClassVar
 
-from agent.catalog import Catalog
-from agent.errors import SourceError
-from agent.models import Account, CoverageStatus, UsageRecord, Window
-from collectors.base import (
+from computewatch.collectors.base import (
     ApiCallCounter,
     CollectContext,
     Collector,
@@ -16,7 +13,10 @@ from collectors.base import (
     Target,
     collectors,
 )
-from collectors.runner import run_collection
+from computewatch.collectors.runner import run_collection
+from computewatch.domain import Account, CoverageStatus, UsageRecord, Window
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import SourceError
 
 OCT = Window.month("2026-10")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
-from agent.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
-from agent.models import (
+from computewatch.collectors.sampling import close_billed_gaps, sampling_gaps
+from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
+from computewatch.domain import (
     NOT_COLLECTED,
     SAMPLING_GAP,
     CoverageEntry,
@@ -22,9 +22,9 @@ from agent.models import (
     Window,
     utc,
 )
-from agent.pipeline import AuditOutcome, AuditRequest, run_audit
-from agent.store import Store
-from collectors.sampling import close_billed_gaps, sampling_gaps
+from computewatch.pipeline.audit import AuditOutcome, AuditRequest, run_audit
+from computewatch.pipeline.loading import load_config
+from computewatch.store import Store
 from tests.aws_scenarios import SeededOrg, seed, write_config
 
 NOV = Window.month("2026-11")

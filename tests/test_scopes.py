@@ -8,10 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.catalog import Catalog
-from agent.customers import AccountRef, Customer, Registry
-from agent.evaluate import evaluate_window, kyc_findings, rule_windows
-from agent.models import (
+from computewatch.config.customers import AccountRef, Customer, Registry
+from computewatch.domain import (
     Account,
     CoverageEntry,
     CoverageStatus,
@@ -20,9 +18,11 @@ from agent.models import (
     Window,
     utc,
 )
-from agent.scopes import combine
-from agent.store import Store
-from agent.usage import AccountUsage, coverage_status
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.evaluate import evaluate_window, kyc_findings, rule_windows
+from computewatch.engine.scopes import combine
+from computewatch.engine.usage import AccountUsage, coverage_status
+from computewatch.store import Store
 from tests.engine_fixtures import BREACH, OCT, OK, RULE, UNKNOWN
 
 REGISTRY = Registry(

@@ -5,8 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from agent.errors import StoreError
-from agent.models import (
+from computewatch.domain import (
     Account,
     CoverageEntry,
     CoverageStatus,
@@ -17,7 +16,9 @@ from agent.models import (
     Window,
     utc,
 )
-from agent.store import SCHEMA_VERSION, Store
+from computewatch.domain.errors import StoreError
+from computewatch.store import Store
+from computewatch.store.db import SCHEMA_VERSION
 
 OCT = Window.month("2026-10")
 
@@ -175,7 +176,7 @@ def test_concurrent_first_open_migrates_once(store_url: str) -> None:
 
     # Every process imports first, then all open the store at the same instant.
     code = (
-        "import sys, time; from agent.store import Store; "
+        "import sys, time; from computewatch.store import Store; "
         "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "
         "print(Store.open(sys.argv[1]).schema_version())"
     )

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.errors import SourceError
-from agent.models import Dimensions, Method, Metric, UsageRecord, Window
-from collectors.aws.common import translate_errors
-from collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.aws.common import translate_errors
+from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
+from computewatch.domain.errors import SourceError
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ import botocore.exceptions as bexc
 from botocore.config import Config
 from botocore.parsers import ResponseParserError
 
-from agent import __version__
-from agent.errors import SourceError
-from collectors.base import ApiCallCounter
+from computewatch import __version__
+from computewatch.collectors.base import ApiCallCounter
+from computewatch.domain.errors import SourceError
 
 
 def client_config(retry_mode: str = "standard", max_attempts: int = 6) -> Config:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
-from agent.catalog import UNKNOWN_CHIP
-from agent.models import Dimensions, Method, Metric, UsageRecord
-from collectors.aws.common import translate_errors
-from collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.aws.common import translate_errors
+from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.domain import Dimensions, Method, Metric, UsageRecord
+from computewatch.domain.catalog import UNKNOWN_CHIP
 
 
 def _day(d: date) -> datetime:

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.catalog import UNKNOWN_CHIP, Catalog
-from agent.errors import SourceError
-from agent.models import Method, Observation, UsageRecord
-from collectors.aws.common import translate_errors
-from collectors.base import CollectContext, Collector, Target, collectors
-from collectors.intervals import Interval, interval_records
-from collectors.intervals import peak_concurrency as peak_concurrency  # re-exported
+from computewatch.collectors.aws.common import translate_errors
+from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.intervals import Interval, interval_records
+from computewatch.collectors.intervals import peak_concurrency as peak_concurrency
+from computewatch.domain import Method, Observation, UsageRecord
+from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
+from computewatch.domain.errors import SourceError
 
 log = logging.getLogger(__name__)
 

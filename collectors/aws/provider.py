@@ -14,11 +14,13 @@ import boto3
 import botocore.session
 from botocore.credentials import RefreshableCredentials
 
-from agent.config import AwsAccount, AwsOrganization, AwsSettings
-from agent.errors import SourceError, UsageError
-from agent.models import Account
-from collectors.aws.common import AwsClients, client_config, count_calls, translate_errors
-from collectors.base import (
+from computewatch.collectors.aws.common import (
+    AwsClients,
+    client_config,
+    count_calls,
+    translate_errors,
+)
+from computewatch.collectors.base import (
     ApiCallCounter,
     CollectContext,
     Discovery,
@@ -27,6 +29,9 @@ from collectors.base import (
     failed_coverage,
     providers,
 )
+from computewatch.config.aws import AwsAccount, AwsOrganization, AwsSettings
+from computewatch.domain import Account
+from computewatch.domain.errors import SourceError, UsageError
 
 ORGANIZATION = Account("aws", "organization", "AWS Organization (caller's billing view)")
 ALL_REGIONS = "all-regions"

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.catalog import UNKNOWN_CHIP, Catalog
-from agent.models import Dimensions, Method, Metric, UsageRecord, Window
-from collectors.aws.common import translate_errors
-from collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.aws.common import translate_errors
+from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
+from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 
 # GPU / accelerator families, as the EC2 collector recognises them (type without the `ml.` prefix).
 ACCELERATOR_FAMILY = re.compile(r"^(p\d|g\d|gr\d|trn\d|inf\d|dl\d)[a-z0-9-]*\.")

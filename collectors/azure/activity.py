@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from collectors.azure.common import translate_errors
+from computewatch.collectors.azure.common import translate_errors
 
 RETENTION_DAYS = 90
 SELECT = "eventTimestamp,operationName,resourceId,status"

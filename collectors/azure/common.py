@@ -26,11 +26,11 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy, SansIOHTTPPolicy
 from azure.core.pipeline.transport import HttpTransport
 
-from agent import __version__
-from agent.config import AzureCloud
-from agent.errors import SourceError
-from agent.models import Window
-from collectors.base import ApiCallCounter
+from computewatch import __version__
+from computewatch.collectors.base import ApiCallCounter
+from computewatch.config.azure import AzureCloud
+from computewatch.domain import Window
+from computewatch.domain.errors import SourceError
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from agent.errors import SourceError
-from agent.models import Dimensions, Method, Metric, UsageRecord, Window
-from collectors.azure.common import require_retention, translate_errors
-from collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.azure.common import require_retention, translate_errors
+from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
+from computewatch.domain.errors import SourceError
 
 RETENTION_DAYS = 93
 ACCOUNT_KINDS = {"openai", "aiservices"}

@@ -26,10 +26,7 @@ import requests
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 
-from agent.config import AzureSettings
-from agent.errors import SourceError
-from agent.models import Account
-from collectors.azure.common import (
+from computewatch.collectors.azure.common import (
     AzureClients,
     ClientSettings,
     CloudEndpoints,
@@ -37,7 +34,7 @@ from collectors.azure.common import (
     subscription_client,
     translate_errors,
 )
-from collectors.base import (
+from computewatch.collectors.base import (
     ApiCallCounter,
     CollectContext,
     Discovery,
@@ -46,6 +43,9 @@ from collectors.base import (
     failed_coverage,
     providers,
 )
+from computewatch.config.azure import AzureSettings
+from computewatch.domain import Account
+from computewatch.domain.errors import SourceError
 
 REGION = "global"
 TENANT_ACCOUNT = "tenant"  # account id of coverage entries for a failed subscription listing

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.catalog import UNKNOWN_CHIP, Catalog
-from agent.errors import SourceError
-from agent.models import Method, UsageRecord
-from collectors.azure.activity import RETENTION_DAYS, power_events, running_spans
-from collectors.azure.common import require_retention, translate_errors
-from collectors.base import CollectContext, Collector, Target, collectors
-from collectors.intervals import Interval, interval_records
+from computewatch.collectors.azure.activity import RETENTION_DAYS, power_events, running_spans
+from computewatch.collectors.azure.common import require_retention, translate_errors
+from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.intervals import Interval, interval_records
+from computewatch.domain import Method, UsageRecord
+from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
+from computewatch.domain.errors import SourceError
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from agent.catalog import Catalog
-from agent.config import AzureSettings
-from agent.emulated_azure import EmulatedAzure
-from collectors import registry
-from collectors.azure.provider import AzureProvider
-from collectors.base import ApiCallCounter, CollectContext
+from computewatch.collectors import registry
+from computewatch.collectors.azure.provider import AzureProvider
+from computewatch.collectors.base import ApiCallCounter, CollectContext
+from computewatch.config.azure import AzureSettings
+from computewatch.demo.emulated_azure import EmulatedAzure
+from computewatch.domain.catalog import Catalog
 from tests.azure.scenario import NOW, TENANT, WINDOW, FakeCredential
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
-from agent.emulated_azure import (
+from computewatch.demo.emulated_azure import (
     CognitiveAccountSpec,
     DailyUsage,
     DeploymentSpec,
@@ -22,7 +22,7 @@ from agent.emulated_azure import (
     TenantSpec,
     VmSpec,
 )
-from agent.models import Window, utc
+from computewatch.domain import Window, utc
 
 REPO = Path(__file__).resolve().parents[2]
 WINDOW = Window.month("2026-09")

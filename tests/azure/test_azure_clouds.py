@@ -12,12 +12,12 @@ import requests
 from azure.core.pipeline.transport import RequestsTransport
 from requests.adapters import BaseAdapter
 
-from agent.config import AzureSettings
-from agent.emulated_azure import EmulatedAzure, FakeArm, InProcessAdapter, TenantSpec
-from agent.models import CoverageStatus, Metric
-from collectors.azure.provider import AzureProvider
-from collectors.base import ApiCallCounter, CollectContext
-from collectors.runner import run_collection
+from computewatch.collectors.azure.provider import AzureProvider
+from computewatch.collectors.base import ApiCallCounter, CollectContext
+from computewatch.collectors.runner import run_collection
+from computewatch.config.azure import AzureSettings
+from computewatch.demo.emulated_azure import EmulatedAzure, FakeArm, InProcessAdapter, TenantSpec
+from computewatch.domain import CoverageStatus, Metric
 from tests.azure.scenario import (
     AI_SUB,
     GPU_SUB,

@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from agent.emulated_azure import EmulatedAzure
-from agent.models import CoverageStatus, Method, Metric, UsageRecord
-from collectors.base import CollectContext
-from collectors.runner import CollectionResult, run_collection
+from computewatch.collectors.base import CollectContext
+from computewatch.collectors.runner import CollectionResult, run_collection
+from computewatch.demo.emulated_azure import EmulatedAzure
+from computewatch.domain import CoverageStatus, Method, Metric, UsageRecord
 from tests.azure.conftest import MakeProvider
 from tests.azure.scenario import (
     A100_HOURS,
@@ -253,9 +253,9 @@ def test_missing_secret_is_a_discovery_failure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("CW_TEST_AZURE_SECRET", raising=False)
-    from agent.config import AzureSettings
-    from collectors.azure.provider import AzureProvider
-    from collectors.base import ApiCallCounter
+    from computewatch.collectors.azure.provider import AzureProvider
+    from computewatch.collectors.base import ApiCallCounter
+    from computewatch.config.azure import AzureSettings
 
     settings = AzureSettings.model_validate(
         {"cloud": arm.cloud_config(), "credential": arm.credential_config("CW_TEST_AZURE_SECRET")}

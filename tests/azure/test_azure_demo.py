@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
-from agent.demo import (
+from computewatch.demo.emulated_azure import EmulatedAzure
+from computewatch.demo.run import (
     AZURE_ROLE,
     AZURE_SECRET_ENV,
     azure_scenario,
     previous_month,
     write_demo_config,
 )
-from agent.emulated_azure import EmulatedAzure
-from agent.models import utc
-from agent.pipeline import AuditRequest, run_audit
+from computewatch.domain import utc
+from computewatch.pipeline.audit import AuditRequest, run_audit
+from computewatch.pipeline.loading import load_config
 
 NOW = utc(2026, 11, 28, 12)  # audits October 2026 (31 days)
 

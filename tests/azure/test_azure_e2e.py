@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.config import load_config
-from agent.emulated_azure import EmulatedAzure
-from agent.pipeline import EXIT_BREACH, AuditRequest, run_audit
-from reports.json_report import validate_contract
+from computewatch.demo.emulated_azure import EmulatedAzure
+from computewatch.pipeline.audit import EXIT_BREACH, AuditRequest, run_audit
+from computewatch.pipeline.loading import load_config
+from computewatch.reports.json_report import validate_contract
 from tests.azure.scenario import NOW, REPO, SUB_AI, SUB_DENIED, SUB_GPU, TENANT, WINDOW
 
 SECRET_ENV = "CW_E2E_AZURE_SECRET"

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agent.config import AzureSettings
-from agent.errors import SourceError
-from agent.models import CoverageStatus, Metric, utc
-from collectors.azure.activity import PowerEvent, activity_filter, running_spans
-from collectors.azure.common import cloud_endpoints, operation_key
-from collectors.azure.openai import choose_metrics
-from collectors.azure.provider import AzureProvider
-from collectors.base import ApiCallCounter, CollectContext
-from collectors.runner import run_collection
+from computewatch.collectors.azure.activity import PowerEvent, activity_filter, running_spans
+from computewatch.collectors.azure.common import cloud_endpoints, operation_key
+from computewatch.collectors.azure.openai import choose_metrics
+from computewatch.collectors.azure.provider import AzureProvider
+from computewatch.collectors.base import ApiCallCounter, CollectContext
+from computewatch.collectors.runner import run_collection
+from computewatch.config.azure import AzureSettings
+from computewatch.domain import CoverageStatus, Metric, utc
+from computewatch.domain.errors import SourceError
 from tests.azure.scenario import SUB_GPU, FakeCredential
 
 SINCE, UNTIL = utc(2026, 9, 1), utc(2026, 10, 5)

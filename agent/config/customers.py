@@ -1,0 +1,167 @@
+"""Know-your-customer registry: who stands behind each account, where, through which reseller.
+
+Loaded from YAML (`config/customers.example.yaml`) or CSV; validated once: unknown country codes,
+an account claimed by two customers and a dangling intermediary are errors with file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from iso3166 import countries
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from computewatch.config.yamlsource import SourceMap, load_yaml, validate
+from computewatch.domain.countries import country_groups
+from computewatch.domain.errors import ConfigError
+
+
+def _country(code: str) -> str:
+    code = code.strip().upper()
+    try:
+        countries.get(code)
+    except KeyError:
+        raise ValueError(f"unknown ISO 3166-1 alpha-2 country code {code!r}") from None
+    if len(code) != 2:
+        raise ValueError(f"country must be an ISO 3166-1 alpha-2 code, got {code!r}")
+    return code
+
+
+CountryCode = Annotated[str, AfterValidator(_country)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Owner(_Strict):
+    name: str = Field(min_length=1)
+    country: CountryCode
+
+
+class AccountRef(_Strict):
+    provider: Literal["aws", "azure"]
+    id: str = Field(min_length=1)
+
+
+class Customer(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,80}$")
+    legal_name: str = Field(min_length=1, description="as registered, in any script")
+    country: CountryCode = Field(description="ISO 3166-1 alpha-2 country of headquarters")
+    address: str = ""
+    beneficial_owners: list[Owner] = []
+    intermediary: str | None = Field(
+        default=None, description="id of the reseller the accounts are held through"
+    )
+    accounts: list[AccountRef] = []
+
+
+class RegistryFile(_Strict):
+    version: Literal[1] = 1
+    customers: list[Customer]
+
+
+class Registry:
+    """Customers by id and by account; country groups of each customer."""
+
+    def __init__(self, customers: Iterable[Customer], origin: str = "") -> None:
+        self.origin = origin
+        self.customers: dict[str, Customer] = {c.id: c for c in customers}
+        self.by_account: dict[tuple[str, str], str] = {}
+        for c in self.customers.values():
+            for ref in c.accounts:
+                self.by_account[(ref.provider, ref.id)] = c.id
+
+    def customer_of(self, provider: str, account_id: str) -> Customer | None:
+        cid = self.by_account.get((provider, account_id))
+        return None if cid is None else self.customers[cid]
+
+    def groups(self, customer: Customer) -> frozenset[str]:
+        return country_groups().of(customer.country)
+
+    def intermediary_of(self, customer: Customer) -> Customer | None:
+        return None if customer.intermediary is None else self.customers[customer.intermediary]
+
+
+def _check_registry(parsed: list[Customer], path: Path, smap: SourceMap | None) -> Registry:
+    def fail(reason: str, loc: tuple[str | int, ...]) -> ConfigError:
+        line = smap.line_for(loc) if smap else None
+        return ConfigError(path, reason, line=line, field=".".join(map(str, loc)))
+
+    seen_ids: dict[str, int] = {}
+    claimed: dict[tuple[str, str], str] = {}
+    for i, c in enumerate(parsed):
+        if c.id in seen_ids:
+            raise fail(f"customer id {c.id!r} is defined twice", ("customers", i, "id"))
+        seen_ids[c.id] = i
+        for j, ref in enumerate(c.accounts):
+            key = (ref.provider, ref.id)
+            if key in claimed:
+                raise fail(
+                    f"{ref.provider} account {ref.id} is claimed by {claimed[key]!r} and {c.id!r}",
+                    ("customers", i, "accounts", j, "id"),
+                )
+            claimed[key] = c.id
+    for i, c in enumerate(parsed):
+        if c.intermediary is not None and c.intermediary not in seen_ids:
+            raise fail(
+                f"intermediary {c.intermediary!r} is not a registered customer",
+                ("customers", i, "intermediary"),
+            )
+        if c.intermediary == c.id:
+            raise fail(
+                "a customer cannot be its own intermediary", ("customers", i, "intermediary")
+            )
+    return Registry(parsed, str(path))
+
+
+def _from_csv(path: Path) -> list[dict[str, Any]]:
+    """CSV columns: id, legal_name, country, address, beneficial_owners ('Name (CC); ...'),
+    intermediary, aws_accounts, azure_subscriptions (separated by ';' or spaces)."""
+    rows: list[dict[str, Any]] = []
+    text = path.read_text("utf-8-sig")
+    for row in csv.DictReader(io.StringIO(text)):
+        owners = []
+        for part in filter(
+            None, (p.strip() for p in (row.get("beneficial_owners") or "").split(";"))
+        ):
+            name, _, rest = part.rpartition("(")
+            owners.append({"name": name.strip() or part, "country": rest.rstrip(") ").strip()})
+        accounts = [
+            {"provider": provider, "id": value}
+            for provider, column in (("aws", "aws_accounts"), ("azure", "azure_subscriptions"))
+            for value in (row.get(column) or "").replace(";", " ").split()
+        ]
+        rows.append(
+            {
+                "id": row.get("id", ""),
+                "legal_name": row.get("legal_name", ""),
+                "country": row.get("country", ""),
+                "address": row.get("address") or "",
+                "beneficial_owners": owners,
+                "intermediary": row.get("intermediary") or None,
+                "accounts": accounts,
+            }
+        )
+    return rows
+
+
+def load_registry(path: Path) -> Registry:
+    """Load the customer registry from YAML or CSV (by extension)."""
+    if path.suffix.lower() == ".csv":
+        try:
+            rows = _from_csv(path)
+        except FileNotFoundError:
+            raise ConfigError(path, "file not found") from None
+        smap = SourceMap(path)
+        for i in range(len(rows)):
+            smap.lines[("customers", i)] = i + 2  # header is line 1
+        parsed = validate(RegistryFile, {"customers": rows}, smap)
+        return _check_registry(parsed.customers, path, smap)
+    data, smap = load_yaml(path)
+    parsed = validate(RegistryFile, data, smap)
+    return _check_registry(parsed.customers, path, smap)

@@ -1,0 +1,319 @@
+"""Evidence: a manifest per report bundle, an optional Ed25519 signature, and a hash-chained ledger.
+
+A bundle is one directory per report (`<out_dir>/<report_id>/`). Its `manifest.json` names the
+SHA-256 of every file in it; the manifest's own digest is appended to an evidence ledger kept in
+the store and in `<out_dir>/ledger.jsonl`, where each entry holds the digest of the previous one,
+so altering, removing or reordering a report or an entry is detectable (`verify_bundle`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from computewatch.delivery.ledger import (
+    LEDGER_FILE,
+    Issue,
+    Problem,
+    append_ledger_file,
+    append_ledger_store,
+    check_chain,
+    file_tail,
+    read_ledger_file,
+    store_tail,
+)
+from computewatch.domain.errors import UsageError
+from computewatch.reports.context import AuditContext
+from computewatch.store import LedgerRow, Store
+
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+MANIFEST_SCHEMA = "computewatch.manifest/1"
+_NOT_CONTENT = {MANIFEST, SIGNATURE}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# -- keys ----------------------------------------------------------------------------------------
+def _key_text(env_var: str) -> bytes:
+    value = os.environ.get(env_var)
+    if not value:
+        raise UsageError(f"environment variable {env_var} is not set (it should hold the key)")
+    return value.strip().encode()
+
+
+def load_private_key(env_var: str) -> Ed25519PrivateKey:
+    """Ed25519 private key from the environment: PEM (PKCS#8) or the raw 32 bytes in base64."""
+    raw = _key_text(env_var)
+    try:
+        if raw.startswith(b"-----BEGIN"):
+            key = serialization.load_pem_private_key(raw, password=None)
+        else:
+            key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(raw, validate=True))
+    except (ValueError, TypeError, binascii.Error):
+        key = None  # the message must not echo the secret
+    if not isinstance(key, Ed25519PrivateKey):
+        raise UsageError(f"{env_var} does not hold an Ed25519 private key (PEM or base64)")
+    return key
+
+
+def load_public_key(env_var: str) -> Ed25519PublicKey:
+    """Ed25519 public key from the environment: PEM (SubjectPublicKeyInfo) or raw base64."""
+    raw = _key_text(env_var)
+    try:
+        if raw.startswith(b"-----BEGIN"):
+            key = serialization.load_pem_public_key(raw)
+        else:
+            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(raw, validate=True))
+    except (ValueError, TypeError, binascii.Error):
+        key = None
+    if not isinstance(key, Ed25519PublicKey):
+        raise UsageError(f"{env_var} does not hold an Ed25519 public key (PEM or base64)")
+    return key
+
+
+def _raw_public(key: Ed25519PublicKey) -> str:
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+# -- manifest ------------------------------------------------------------------------------------
+def content_files(bundle: Path) -> dict[str, Path]:
+    """Every file of the bundle except the manifest and its signature, by relative POSIX path."""
+    return {
+        p.relative_to(bundle).as_posix(): p
+        for p in sorted(bundle.rglob("*"))
+        if p.is_file() and p.relative_to(bundle).as_posix() not in _NOT_CONTENT
+    }
+
+
+def build_manifest(bundle: Path, ctx: AuditContext, created_at: datetime) -> dict[str, Any]:
+    cov = ctx.coverage
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "report_id": ctx.report_id,
+        "run_id": ctx.run_id,
+        "tool_version": ctx.tool_version,
+        "config_digest": ctx.config_digest,
+        "created_at": created_at.isoformat(),
+        "period": {"start": ctx.period_start.isoformat(), "end": ctx.period_end.isoformat()},
+        "coverage": {
+            "status": cov.status,
+            "accounts_total": cov.accounts_total,
+            "accounts_complete": cov.accounts_complete,
+            "accounts_partial": cov.accounts_partial,
+            "accounts_failed": cov.accounts_failed,
+            "gaps": [asdict(g) for g in cov.gaps],
+        },
+        "files": {
+            name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+            for name, p in content_files(bundle).items()
+        },
+    }
+
+
+def write_manifest(
+    bundle: Path,
+    ctx: AuditContext,
+    created_at: datetime,
+    signing_key: Ed25519PrivateKey | None = None,
+) -> str:
+    """Write `manifest.json` (and `manifest.sig` if a key is given); returns the manifest digest."""
+    data = json.dumps(build_manifest(bundle, ctx, created_at), indent=2, sort_keys=True)
+    body = (data + "\n").encode()
+    _atomic_write(bundle / MANIFEST, body)
+    if signing_key is not None:
+        sig = {
+            "algorithm": "Ed25519",
+            "public_key": _raw_public(signing_key.public_key()),
+            "signature": base64.b64encode(signing_key.sign(body)).decode(),
+        }
+        _atomic_write(bundle / SIGNATURE, (json.dumps(sig, indent=2) + "\n").encode())
+    return hashlib.sha256(body).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+# -- verification --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """OK when `issues` is empty; otherwise each issue names the file or ledger entry concerned."""
+
+    bundle: Path
+    issues: tuple[Issue, ...]
+    signed: bool
+    ledgers_checked: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def problems(self) -> set[Problem]:
+        return {i.problem for i in self.issues}
+
+
+def _check_files(bundle: Path, listed: Mapping[str, Any]) -> list[Issue]:
+    issues = []
+    present = content_files(bundle)
+    for name, want in sorted(listed.items()):
+        path = present.get(name)
+        if path is None:
+            issues.append(Issue(Problem.FILE_MISSING, name, "listed in the manifest, not found"))
+        elif (got := sha256_file(path)) != want["sha256"]:
+            issues.append(
+                Issue(
+                    Problem.FILE_CHANGED,
+                    name,
+                    f"sha256 {got[:16]}… differs from the manifest's {want['sha256'][:16]}… "
+                    f"({path.stat().st_size} bytes, manifest says {want['bytes']})",
+                )
+            )
+    for name in sorted(set(present) - set(listed)):
+        issues.append(Issue(Problem.FILE_EXTRA, name, "not listed in the manifest"))
+    return issues
+
+
+def _check_signature(
+    bundle: Path, body: bytes, public_key: Ed25519PublicKey | None
+) -> tuple[bool, list[Issue]]:
+    path = bundle / SIGNATURE
+    if not path.exists():
+        if public_key is None:
+            return False, []
+        return False, [Issue(Problem.SIGNATURE_MISSING, SIGNATURE, "a public key was given")]
+    try:
+        sig = json.loads(path.read_text("utf-8"))
+        embedded = Ed25519PublicKey.from_public_bytes(base64.b64decode(sig["public_key"]))
+        signature = base64.b64decode(sig["signature"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        return True, [Issue(Problem.SIGNATURE_BAD, SIGNATURE, f"unreadable: {exc}")]
+    if public_key is not None and _raw_public(public_key) != _raw_public(embedded):
+        return True, [Issue(Problem.SIGNATURE_BAD, SIGNATURE, "signed by a different key")]
+    try:
+        (public_key or embedded).verify(signature, body)
+    except InvalidSignature:
+        return True, [Issue(Problem.SIGNATURE_BAD, SIGNATURE, "does not match manifest.json")]
+    return True, []
+
+
+def _check_ledger(
+    entries: Sequence[LedgerRow | str], name: str, report_id: str, manifest_sha: str
+) -> list[Issue]:
+    issues = check_chain(entries, name)
+    mine = [e for e in entries if isinstance(e, LedgerRow) and e.report_id == report_id]
+    if not mine:
+        issues.append(Issue(Problem.NOT_IN_LEDGER, name, f"no entry for report {report_id}"))
+    elif all(e.manifest_sha256 != manifest_sha for e in mine):
+        issues.append(
+            Issue(
+                Problem.MANIFEST_NOT_LEDGERED,
+                f"{name} entry {mine[-1].seq}",
+                f"records manifest sha256 {mine[-1].manifest_sha256[:16]}…, "
+                f"the bundle's is {manifest_sha[:16]}…",
+            )
+        )
+    return issues
+
+
+def verify_bundle(
+    bundle: Path,
+    *,
+    ledger_file: Path | None = None,
+    store: Store | None = None,
+    public_key: Ed25519PublicKey | None = None,
+) -> VerifyResult:
+    """Check a bundle against its manifest, signature and ledgers (file next to it by default)."""
+    if ledger_file is None and (bundle.parent / LEDGER_FILE).exists():
+        ledger_file = bundle.parent / LEDGER_FILE
+    try:
+        body = (bundle / MANIFEST).read_bytes()
+        manifest = json.loads(body)
+        listed, report_id = manifest["files"], str(manifest["report_id"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        issue = Issue(Problem.MANIFEST_UNREADABLE, MANIFEST, str(exc))
+        return VerifyResult(bundle, (issue,), False, ())
+    issues = _check_files(bundle, listed)
+    signed, sig_issues = _check_signature(bundle, body, public_key)
+    issues += sig_issues
+    manifest_sha = hashlib.sha256(body).hexdigest()
+    checked = []
+    if ledger_file is not None:
+        checked.append(str(ledger_file))
+        entries = read_ledger_file(ledger_file)
+        issues += _check_ledger(entries, ledger_file.name, report_id, manifest_sha)
+    if store is not None:
+        checked.append("store")
+        issues += _check_ledger(store.ledger(), "store ledger", report_id, manifest_sha)
+    return VerifyResult(bundle, tuple(issues), signed, tuple(checked))
+
+
+# -- wiring --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    directory: Path
+    files: dict[str, Path]
+    manifest_sha256: str
+    ledger_entry: LedgerRow
+    store_entry: LedgerRow | None
+
+
+def bundle_reports(
+    outcome_paths: Mapping[str, Path],
+    ctx: AuditContext,
+    store: Store | None,
+    out_dir: Path,
+    *,
+    created_at: datetime | None = None,
+    signing_key_env: str | None = None,
+    pdf: bool = True,
+    csv: bool = True,
+) -> Bundle:
+    """Copy the written reports into `<out_dir>/<report_id>/`, add the PDF and CSV annex, write
+    the manifest (signed if `signing_key_env` names a key) and append the bundle to both ledgers."""
+    from computewatch.reports.annex import write_annex
+    from computewatch.reports.pdf import write_pdf
+
+    key = load_private_key(signing_key_env) if signing_key_env else None
+    at = created_at or ctx.generated_at
+    file_tail(out_dir / LEDGER_FILE)  # a broken ledger stops the run before anything is sealed
+    if store is not None:
+        store_tail(store)
+    directory = out_dir / ctx.report_id
+    if (directory / MANIFEST).exists():
+        raise UsageError(f"{directory} is already a sealed bundle; a report is bundled once")
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {fmt: Path(shutil.copy2(p, directory / p.name)) for fmt, p in outcome_paths.items()}
+    stem = next(iter(outcome_paths.values())).stem if outcome_paths else ctx.report_id
+    if pdf:
+        files["pdf"] = write_pdf(ctx, directory / f"{stem}.pdf")
+    if csv:
+        files.update(write_annex(ctx, directory, stem))
+    sha = write_manifest(directory, ctx, at, key)
+    store_entry = (
+        append_ledger_store(store, directory.name, ctx.report_id, sha, at) if store else None
+    )
+    entry = append_ledger_file(out_dir / LEDGER_FILE, directory.name, ctx.report_id, sha, at)
+    return Bundle(directory, files, sha, entry, store_entry)

@@ -1,0 +1,52 @@
+"""Sums the store hands to the engine: typed rows, never raw dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """A summed quantity for one account, metric and dimension combination over a window."""
+
+    provider: str
+    account_id: str
+    metric: str
+    accelerator: str
+    model: str
+    sku: str
+    method: str
+    quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """Largest daily sum (over regions) of per-region peak concurrency, per account and chip."""
+
+    provider: str
+    account_id: str
+    accelerator: str
+    method: str
+    quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRow:
+    provider: str
+    account_id: str
+    metric: str
+    accelerator: str
+    sku: str
+    method: str
+    day: datetime
+    quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class DailyTotal:
+    provider: str
+    account_id: str
+    accelerator: str
+    day: datetime
+    quantity: float

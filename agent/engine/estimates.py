@@ -1,0 +1,136 @@
+"""Derived measures with their method: every estimate carries formula, constants and sources.
+
+Training compute = accelerator-hours x 3600 x peak dense FLOP/s x utilization, reported as a band
+over a utilization range because no single utilization is known from outside the workload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
+
+FLOP_FORMULA = "accelerator-hours x 3600 s/h x peak dense BF16/FP16 FLOP/s x utilization"
+
+
+@dataclass(frozen=True, slots=True)
+class FlopBand:
+    low: float
+    central: float
+    high: float
+    # Accelerator-hours whose chip has no usable FLOP/s figure, and the most they could add (at the
+    # fastest chip in the catalog, high utilization): lets a rule decide OK vs UNKNOWN honestly.
+    excluded_hours: Mapping[str, float]
+    excluded_upper_bound: float
+
+    def value(self, band: str) -> float:
+        return {"low": self.low, "central": self.central, "high": self.high}[band]
+
+
+def training_flop(
+    hours_by_chip: Mapping[str, float], catalog: Catalog, low: float, central: float, high: float
+) -> FlopBand:
+    total = 0.0
+    excluded: dict[str, float] = {}
+    for chip_name, hours in hours_by_chip.items():
+        chip = catalog.chip(chip_name) if chip_name != UNKNOWN_CHIP else None
+        if chip is None or not chip.peak_dense_flops.usable:
+            excluded[chip_name] = excluded.get(chip_name, 0.0) + hours
+            continue
+        assert chip.peak_dense_flops.value is not None
+        total += hours * 3600 * chip.peak_dense_flops.value
+    fastest = max_usable_flops(catalog)
+    upper = sum(excluded.values()) * 3600 * fastest * high
+    return FlopBand(total * low, total * central, total * high, excluded, upper)
+
+
+def max_usable_flops(catalog: Catalog) -> float:
+    values = [c.peak_dense_flops.value for c in catalog.chips() if c.peak_dense_flops.usable]
+    return max(v for v in values if v is not None)
+
+
+def tpp_hours(
+    hours_by_chip: Mapping[str, float], catalog: Catalog
+) -> tuple[float, tuple[str, ...]]:
+    """Accelerator-hours weighted by Total Processing Performance (ECCN 3A090's measure), and the
+    chips left out because their TPP is unconfirmed or unknown."""
+    total, left_out = 0.0, []
+    for chip_name, hours in sorted(hours_by_chip.items()):
+        chip = catalog.chip(chip_name)
+        if chip is None or not chip.tpp.usable or chip.tpp.value is None:
+            left_out.append(chip_name)
+        else:
+            total += hours * chip.tpp.value
+    return total, tuple(left_out)
+
+
+def implied_cluster_flops(peak_by_chip: Mapping[str, float], catalog: Catalog) -> float:
+    """Peak concurrent accelerators x their peak dense FLOP/s: the theoretical cluster rate."""
+    total = 0.0
+    for chip_name, count in peak_by_chip.items():
+        chip = catalog.chip(chip_name)
+        if (
+            chip is not None
+            and chip.peak_dense_flops.usable
+            and chip.peak_dense_flops.value is not None
+        ):
+            total += count * chip.peak_dense_flops.value
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class MethodNote:
+    """One line of the generated methodology section."""
+
+    topic: str
+    text: str
+
+
+def methodology(catalog: Catalog, low: float, central: float, high: float) -> list[MethodNote]:
+    notes = [
+        MethodNote(
+            "Training compute estimate",
+            f"{FLOP_FORMULA}; utilization band low {low:.0%}, central {central:.0%}, high {high:.0%} "
+            "(published large training runs report 35-45 % model FLOP utilization).",
+        ),
+        MethodNote(
+            "Chips left out of estimates",
+            "Chips whose peak FLOP/s is unconfirmed are not multiplied into the estimate; their hours are "
+            "listed, and a rule is only judged OK if they could not cross it even at the fastest catalogued "
+            f"chip ({max_usable_flops(catalog):.3g} FLOP/s) and high utilization.",
+        ),
+        MethodNote(
+            "EC2 accelerator-hours (launch-time-estimate)",
+            "From the EC2 inventory: hours from each instance's last launch to now (running) or to its "
+            "recorded state transition (stopped, terminated), clipped to the period. Time before an "
+            "instance's last start is not visible, so these figures are a lower bound.",
+        ),
+        MethodNote(
+            "TPP-hours",
+            "accelerator-hours x Total Processing Performance (2 x MacTOPS x bit length, ECCN "
+            "3A090) of the chip; chips whose TPP is unconfirmed are listed, not multiplied.",
+        ),
+        MethodNote(
+            "Peak concurrent accelerators",
+            "Per region and day, the largest number of accelerators running at one moment; an account's "
+            "figure is the largest day of those summed over regions.",
+        ),
+        MethodNote(
+            "Coverage",
+            "An account or region that could not be read is a coverage gap, never a zero. A rule that "
+            "depends on it is UNKNOWN unless the usage already read crosses the threshold.",
+        ),
+    ]
+    for chip in catalog.chips():
+        f = chip.peak_dense_flops
+        if f.value is None:
+            continue
+        notes.append(
+            MethodNote(
+                f"Constant: {chip.name}",
+                f"peak dense FLOP/s {f.value:.4g} ({f.status}; source: {catalog.sources.get(f.source, f.source)}); "
+                f"3A090: {chip.eccn_3a090}",
+            )
+        )
+    return notes

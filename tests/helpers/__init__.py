@@ -1,0 +1,1 @@
+"""Test helpers, in one place: test modules import from here, never from each other."""
