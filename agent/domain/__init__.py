@@ -7,10 +7,14 @@ from computewatch.domain.aggregates import DailyRow, DailyTotal, Peak, Total
 from computewatch.domain.enums import (
     NOT_COLLECTED,
     SAMPLING_GAP,
+    CoverageLevel,
     CoverageStatus,
     FindingStatus,
     LegalStatus,
+    Lifecycle,
     Method,
+    RunStatus,
+    ScopeKind,
 )
 from computewatch.domain.metrics import Metric
 from computewatch.domain.records import Account, CoverageEntry, Dimensions, Observation, UsageRecord
@@ -22,6 +26,7 @@ __all__ = [
     "SAMPLING_GAP",
     "Account",
     "CoverageEntry",
+    "CoverageLevel",
     "CoverageStatus",
     "DailyRow",
     "DailyTotal",
@@ -30,11 +35,14 @@ __all__ = [
     "FindingState",
     "FindingStatus",
     "LegalStatus",
+    "Lifecycle",
     "Method",
     "Metric",
     "Observation",
     "Peak",
     "Rule",
+    "RunStatus",
+    "ScopeKind",
     "Total",
     "UsageRecord",
     "Window",

@@ -41,3 +41,41 @@ class LegalStatus(StrEnum):
     REVOKED = "revoked"
     BILL = "bill"
     INTERNAL_POLICY = "internal-policy"
+
+
+class CoverageLevel(StrEnum):
+    """How much of an account (or a scope, or the whole audit) could be read."""
+
+    COMPLETE = "complete"  # every unit read
+    PARTIAL = "partial"  # some units failed: figures are lower bounds
+    FAILED = "failed"  # nothing could be read: figures are unknown
+
+
+class Lifecycle(StrEnum):
+    """Where a finding stands across runs."""
+
+    NEW = "new"  # open (BREACH / UNKNOWN), not yet in a report
+    ONGOING = "ongoing"  # open and already reported
+    RESOLVED = "resolved"  # was open, now OK
+    NONE = "none"  # never open
+
+
+class RunStatus(StrEnum):
+    """A run's state in the runs table; the last three say how a finished run ended."""
+
+    RUNNING = "running"
+    FAILED = "failed"  # an error ended it
+    ABANDONED = "abandoned"  # its process died without finishing it
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    BREACH = "breach"
+
+
+class ScopeKind(StrEnum):
+    """What a rule is judged over."""
+
+    ACCOUNT = "account"
+    CUSTOMER = "customer"
+    INTERMEDIARY = "intermediary"
+    COUNTRY_GROUP = "country_group"
+    ORGANIZATION = "organization"
