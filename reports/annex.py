@@ -25,7 +25,8 @@ USAGE_HEADER = (
     "units_read",
     "units_total",
     "metric",
-    "chip_or_model",
+    "key_kind",
+    "key",
     "quantity",
     "unit",
 )
@@ -64,8 +65,9 @@ def neutralise(value: object) -> str:
 
 
 def _account_rows(a: AccountView) -> Iterable[tuple[object, ...]]:
-    """One row per measured quantity; an account with nothing measured still gets a row, so a
-    failed account shows as `failed` with an empty quantity, never as zero."""
+    """One row per measured quantity of every metric in the metric table; an account with
+    nothing measured still gets a row, so a failed account shows as `failed` with an empty
+    quantity, never as zero."""
     c = a.customer
     head = (
         a.provider,
@@ -78,20 +80,12 @@ def _account_rows(a: AccountView) -> Iterable[tuple[object, ...]]:
         a.units_read,
         a.units_total,
     )
-    rows: list[tuple[object, ...]] = []
-    rows += [(*head, "accelerator_hours", c.chip, c.hours, "hours") for c in a.accelerator_hours]
-    rows += [(*head, "peak_concurrent_accelerators", c, n, "count") for c, n in a.peak_concurrent]
-    rows += [
-        (*head, "training_job_accelerator_hours", c.chip, c.hours, "hours")
-        for c in a.training_hours
+    rows = [
+        (*head, m.metric, str(m.d.key), key, m.shown(qty), m.d.unit)
+        for m in a.metrics
+        for key, qty in m.values
     ]
-    for t in a.tokens:
-        rows += [
-            (*head, "model_input_tokens", t.model, t.input, "tokens"),
-            (*head, "model_output_tokens", t.model, t.output, "tokens"),
-            (*head, "model_invocations", t.model, t.invocations, "count"),
-        ]
-    return rows or [(*head, "", "", None, "")]
+    return rows or [(*head, "", "", "", None, "")]
 
 
 def usage_rows(ctx: AuditContext) -> list[tuple[object, ...]]:

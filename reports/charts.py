@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from computewatch.engine.assess import Assessment
+
 PALETTE = ("#1f4e79", "#c0504d", "#4f8a3c", "#8064a2", "#d08a1e", "#2c8c99")
 
 
@@ -74,3 +76,40 @@ def line_chart(
     first = f"{days[0]:%Y-%m-%d}" if days else ""
     last = f"{days[-1]:%Y-%m-%d}" if days else ""
     return LineChart(title, unit, first, last, peak, tuple(out))
+
+
+@dataclass(frozen=True, slots=True)
+class ChartsView:
+    chip_mix: BarChart
+    tokens_by_model: BarChart
+    daily_top: LineChart
+
+
+def build_charts(a: Assessment) -> ChartsView:
+    """The audit's three charts: chips, tokens by model, and the top customers' daily hours."""
+    tokens: dict[str, float] = {}
+    for u in a.accounts:
+        for model, roles in u.tokens().items():
+            tokens[model] = (
+                tokens.get(model, 0.0) + roles.get("input", 0.0) + roles.get("output", 0.0)
+            )
+    names = {u.key: u.account.name or u.account.account_id for u in a.accounts}
+    per_label: dict[str, dict[datetime, float]] = {}
+    for (provider, account), per_day in a.daily_hours.items():
+        if (provider, account) not in names:
+            continue
+        customer = a.registry.customer_of(provider, account)
+        label = customer.legal_name if customer else names[(provider, account)]
+        slot = per_label.setdefault(label, {})
+        for day, h in per_day.items():
+            slot[day] = slot.get(day, 0.0) + h
+    days = [
+        d.start.replace(hour=0, minute=0, second=0, microsecond=0) for d in a.window.day_windows()
+    ]
+    return ChartsView(
+        chip_mix=bar_chart("Accelerator-hours by chip", "h", dict(a.chip_totals)),
+        tokens_by_model=bar_chart("Tokens by model (input + output)", "tokens", tokens),
+        daily_top=line_chart(
+            "Accelerator-hours per day, top customers", "accelerator-hours", days, per_label
+        ),
+    )

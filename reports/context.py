@@ -1,31 +1,27 @@
-"""The typed context every report format renders from; templates never see SDK objects or rows."""
+"""The typed context every report format renders from, built from the engine's Assessment.
+
+It formats and orders; it never recomputes a total, an estimate or a coverage level. Metric
+sections are driven by the metric table, so a new metric appears in every format by itself.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from computewatch.config.customers import Customer, Registry
-from computewatch.domain import (
-    CoverageEntry,
-    CoverageStatus,
-    Finding,
-    FindingState,
-    FindingStatus,
-    Window,
-)
+from computewatch.domain import CoverageEntry, Finding, FindingState, RunInfo
 from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 from computewatch.domain.countries import country_groups
-from computewatch.engine.estimates import MethodNote, implied_cluster_flops, tpp_hours
-from computewatch.engine.scopes import scope_usage, scopes_for
+from computewatch.domain.metrics import METRICS, Group, Key, MetricDef, token_metrics
+from computewatch.engine.assess import Assessment
+from computewatch.engine.estimates import MethodNote
 from computewatch.engine.usage import AccountUsage
-from computewatch.reports.charts import BarChart, LineChart, bar_chart, line_chart
+from computewatch.reports.charts import ChartsView, build_charts
 
 SCHEMA_ID = "computewatch.audit/1"
-STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +43,46 @@ class ChipHours:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricValues:
+    """One metric of one account or customer: its definition and quantities by key."""
+
+    d: MetricDef
+    values: tuple[tuple[str, float], ...]
+
+    @property
+    def metric(self) -> str:
+        return str(self.d.metric)
+
+    def shown(self, value: float) -> float:
+        """Whole accelerators and jobs are shown as whole numbers (a fraction rounds up)."""
+        return math.ceil(value - 1e-9) if self.d.integer else value
+
+
+@dataclass(frozen=True, slots=True)
 class TokenView:
     model: str
-    input: float
-    output: float
-    invocations: float
+    values: tuple[tuple[str, float], ...]  # (token role, quantity), in metric-table order
+
+    def get(self, role: str) -> float | None:
+        return next((q for r, q in self.values if r == role), None)
+
+    @property
+    def input(self) -> float:
+        return self.get("input") or 0.0
+
+    @property
+    def output(self) -> float:
+        return self.get("output") or 0.0
+
+    @property
+    def invocations(self) -> float:
+        return self.get("invocations") or 0.0
+
+    @property
+    def tokens(self) -> float:
+        """Every token processed (the roles that count as tokens)."""
+        roles = {d.role for d in token_metrics() if d.counts_as_tokens}
+        return sum(q for r, q in self.values if r in roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,39 +120,50 @@ class CustomerView:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountView:
+class UsageView:
+    """What the reports show of one account's or one customer's usage."""
+
+    coverage_status: str
+    metrics: tuple[MetricValues, ...]  # every metric with quantities, in table order
+    accelerator_hours: tuple[ChipHours, ...]
+    tokens: tuple[TokenView, ...]
+    flop: FlopView | None
+
+    def metric(self, name: str) -> MetricValues | None:
+        return next((m for m in self.metrics if m.metric == name), None)
+
+    @property
+    def training_signals(self) -> tuple[MetricValues, ...]:
+        return tuple(m for m in self.metrics if m.d.group is Group.TRAINING)
+
+    @property
+    def peak_concurrent(self) -> tuple[tuple[str, int], ...]:
+        m = self.metric("peak_concurrent_accelerators")
+        return () if m is None else tuple((c, int(m.shown(v))) for c, v in sorted(m.values))
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView(UsageView):
     provider: str
     account_id: str
     name: str
     customer: CustomerView | None
-    coverage_status: str
     units_read: int
     units_total: int
     gaps: tuple[GapView, ...]
-    accelerator_hours: tuple[ChipHours, ...]
-    peak_concurrent: tuple[tuple[str, int], ...]
-    flop: FlopView | None
-    tokens: tuple[TokenView, ...]
-    training_hours: tuple[ChipHours, ...]
-    customization_jobs: tuple[tuple[str, int], ...]
     reconciliation: tuple[Reconciliation, ...]
     methods: tuple[tuple[str, str], ...]
-    tpp_hours: float | None = None
-    tpp_left_out: tuple[str, ...] = ()
-    fine_tuning_hours: tuple[tuple[str, float], ...] = ()  # by model ("" = not attributable)
+    tpp_hours: float | None
+    tpp_left_out: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerRollup:
+class CustomerRollup(UsageView):
     """One customer's usage across all its accounts and clouds."""
 
     customer: CustomerView
     accounts: tuple[str, ...]  # "aws:123456789012", "azure:<subscription>"
-    coverage_status: str
-    accelerator_hours: tuple[ChipHours, ...]
-    flop: FlopView | None
-    tokens: tuple[TokenView, ...]
-    implied_cluster_flops: float = 0.0  # peak concurrent accelerators x their peak FLOP/s
+    implied_cluster_flops: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,26 +186,20 @@ class FindingView:
     legal_status: str
     detail: str
     evidence: tuple[str, ...]
-    scope_label: str = ""
-    lifecycle: str = "new"
-    first_seen: datetime | None = None
+    members: tuple[str, ...]
+    scope_label: str
+    lifecycle: str
+    first_seen: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
-class CoverageSummary:
+class CoverageView:
     status: str
     accounts_total: int
     accounts_complete: int
     accounts_partial: int
     accounts_failed: int
     gaps: tuple[GapView, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ChartsView:
-    chip_mix: BarChart
-    tokens_by_model: BarChart
-    daily_top: LineChart
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,26 +211,25 @@ class AuditContext:
     reporting_entity: str
     period_start: datetime
     period_end: datetime
-    coverage: CoverageSummary
+    coverage: CoverageView
     accounts: tuple[AccountView, ...]
     customers: tuple[CustomerRollup, ...]
     findings: tuple[FindingView, ...]
     headline_hours: tuple[ChipHours, ...]
+    token_columns: tuple[tuple[str, str], ...]  # (role, heading) of every tokens table
     methodology: tuple[MethodNote, ...]
     run_id: int
     tool_version: str
     config_digest: str
     api_calls: tuple[tuple[str, int], ...]
     charts: ChartsView
+    breaches: int
+    unknowns: int
     country_groups_source: str = ""
 
-    @property
-    def breaches(self) -> int:
-        return sum(1 for f in self.findings if f.status == FindingStatus.BREACH)
 
-    @property
-    def unknowns(self) -> int:
-        return sum(1 for f in self.findings if f.status == FindingStatus.UNKNOWN)
+def _gap(e: CoverageEntry) -> GapView:
+    return GapView(e.provider, e.account_id, e.region, e.collector, e.error_code, e.error_message)
 
 
 def _chip_hours(values: dict[str, float], catalog: Catalog) -> tuple[ChipHours, ...]:
@@ -220,73 +255,47 @@ def _customer_view(c: Customer, registry: Registry) -> CustomerView:
     )
 
 
-def _flop_view(u: AccountUsage) -> FlopView | None:
-    if u.flop is None:
-        return None
-    return FlopView(
-        u.flop.low, u.flop.central, u.flop.high, tuple(sorted(u.flop.excluded_hours.items()))
+def _usage_fields(u: AccountUsage, catalog: Catalog) -> dict[str, object]:
+    metrics = []
+    for d in METRICS:
+        values = u.of(d.metric)
+        if not values:
+            continue
+        order = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]) if d.key is Key.CHIP else kv)
+        metrics.append(MetricValues(d, tuple(order)))
+    tokens = tuple(
+        TokenView(model, tuple(roles.items())) for model, roles in sorted(u.tokens().items())
     )
-
-
-def _tokens(u: AccountUsage) -> tuple[TokenView, ...]:
-    return tuple(
-        TokenView(m, t["input"], t["output"], t["invocations"]) for m, t in sorted(u.tokens.items())
-    )
-
-
-def _rollups(
-    usages: Sequence[AccountUsage], registry: Registry, catalog: Catalog
-) -> tuple[CustomerRollup, ...]:
-    out = []
-    for scope in scopes_for("customer", usages, registry):
-        combined = scope_usage(scope).usage
-        out.append(
-            CustomerRollup(
-                customer=_customer_view(registry.customers[scope.key], registry),
-                accounts=tuple(
-                    f"{u.account.provider}:{u.account.account_id}" for u in scope.members
-                ),
-                coverage_status=combined.coverage_status,
-                accelerator_hours=_chip_hours(combined.accelerator_hours, catalog),
-                flop=_flop_view(combined),
-                tokens=_tokens(combined),
-                implied_cluster_flops=implied_cluster_flops(combined.peak_concurrent, catalog),
-            )
-        )
-    return tuple(out)
+    flop = None
+    if u.flop is not None:
+        excluded = tuple(sorted(u.flop.excluded_hours.items()))
+        flop = FlopView(u.flop.low, u.flop.central, u.flop.high, excluded)
+    return {
+        "coverage_status": str(u.coverage),
+        "metrics": tuple(metrics),
+        "accelerator_hours": _chip_hours(u.accelerator_hours, catalog),
+        "tokens": tokens,
+        "flop": flop,
+    }
 
 
 def _account_view(u: AccountUsage, catalog: Catalog, registry: Registry) -> AccountView:
-    gaps = tuple(
-        GapView(g.provider, g.account_id, g.region, g.collector, g.error_code, g.error_message)
-        for g in sorted(u.gaps, key=lambda e: (e.region, e.collector))
-    )
     customer = registry.customer_of(u.account.provider, u.account.account_id)
-    tpp, tpp_left_out = tpp_hours(u.accelerator_hours, catalog)
     return AccountView(
+        **_usage_fields(u, catalog),  # type: ignore[arg-type]
         provider=u.account.provider,
         account_id=u.account.account_id,
         name=u.account.name,
         customer=None if customer is None else _customer_view(customer, registry),
-        coverage_status=u.coverage_status,
         units_read=u.units_read,
         units_total=u.units_total,
-        gaps=gaps,
-        accelerator_hours=_chip_hours(u.accelerator_hours, catalog),
-        peak_concurrent=tuple(
-            (c, math.ceil(v - 1e-9)) for c, v in sorted(u.peak_concurrent.items())
-        ),
-        flop=_flop_view(u),
-        tokens=_tokens(u),
-        training_hours=_chip_hours(u.training_hours, catalog),
-        customization_jobs=tuple((m, round(n)) for m, n in sorted(u.customization_jobs.items())),
+        gaps=tuple(_gap(g) for g in sorted(u.gaps, key=lambda e: (e.region, e.collector))),
         reconciliation=tuple(
             Reconciliation(c, b, i) for c, (b, i) in sorted(u.reconciliation.items())
         ),
         methods=tuple((metric, ", ".join(sorted(ms))) for metric, ms in sorted(u.methods.items())),
-        tpp_hours=None if u.coverage_status == "failed" else tpp,
-        fine_tuning_hours=tuple(sorted(u.fine_tuning_hours.items())),
-        tpp_left_out=tpp_left_out,
+        tpp_hours=None if u.tpp is None else u.tpp.value,
+        tpp_left_out=() if u.tpp is None else u.tpp.left_out,
     )
 
 
@@ -310,42 +319,10 @@ def _finding_view(f: Finding, state: FindingState | None, labels: dict[str, str]
         legal_status=str(f.rule.legal_status),
         detail=f.detail,
         evidence=f.evidence,
+        members=f.members,
         scope_label=labels.get(f.scope_key, f.scope_key),
-        lifecycle="new" if state is None else state.lifecycle,
+        lifecycle="new" if state is None else str(state.lifecycle),
         first_seen=None if state is None else state.first_seen,
-    )
-
-
-def _charts(
-    usages: Sequence[AccountUsage],
-    registry: Registry,
-    chip_totals: dict[str, float],
-    window: Window,
-    daily: Mapping[tuple[str, str], Mapping[datetime, float]],
-) -> ChartsView:
-    tokens: dict[str, float] = {}
-    for u in usages:
-        for model, t in u.tokens.items():
-            tokens[model] = tokens.get(model, 0.0) + t["input"] + t["output"]
-    names = {u.key: u.account.name or u.account.account_id for u in usages}
-    per_label: dict[str, dict[datetime, float]] = {}
-    for (provider, account), per_day in daily.items():
-        if (provider, account) not in names:
-            continue
-        customer = registry.customer_of(provider, account)
-        label = customer.legal_name if customer else names[(provider, account)]
-        slot = per_label.setdefault(label, {})
-        for day, h in per_day.items():
-            slot[day] = slot.get(day, 0.0) + h
-    days = [
-        d.start.replace(hour=0, minute=0, second=0, microsecond=0) for d in window.day_windows()
-    ]
-    return ChartsView(
-        chip_mix=bar_chart("Accelerator-hours by chip", "h", chip_totals),
-        tokens_by_model=bar_chart("Tokens by model (input + output)", "tokens", tokens),
-        daily_top=line_chart(
-            "Accelerator-hours per day, top customers", "accelerator-hours", days, per_label
-        ),
     )
 
 
@@ -355,94 +332,65 @@ def report_id_for(report_key: str) -> str:
 
 
 def build_audit_context(
+    assessment: Assessment,
+    run: RunInfo,
     *,
-    usages: Sequence[AccountUsage],
-    coverage: Sequence[CoverageEntry],
-    findings: Sequence[Finding],
-    window: Window,
-    generated_at: datetime,
     reporting_entity: str,
     catalog: Catalog,
-    methodology: Sequence[MethodNote],
-    run_id: int,
-    tool_version: str,
-    config_digest: str,
-    api_calls: dict[str, int],
-    registry: Registry | None = None,
-    finding_states: Mapping[str, FindingState] | None = None,
-    daily_hours: Mapping[tuple[str, str], Mapping[datetime, float]] | None = None,
     report_key: str | None = None,
 ) -> AuditContext:
-    registry = registry or Registry([])
-    states = finding_states or {}
-    accounts = tuple(
-        _account_view(u, catalog, registry) for u in sorted(usages, key=lambda u: u.key)
-    )
-    labels = {f"{a.provider}:{a.account_id}": a.name or a.account_id for a in accounts}
+    a = assessment
+    registry = a.registry
+    accounts = tuple(_account_view(u, catalog, registry) for u in a.accounts)
+    labels = {f"{v.provider}:{v.account_id}": v.name or v.account_id for v in accounts}
     labels.update({f"customer:{c.id}": c.legal_name for c in registry.customers.values()})
     labels.update({f"intermediary:{c.id}": c.legal_name for c in registry.customers.values()})
-    gaps = tuple(
-        GapView(e.provider, e.account_id, e.region, e.collector, e.error_code, e.error_message)
-        for e in sorted(coverage, key=lambda e: (e.provider, e.account_id, e.region, e.collector))
-        if e.status is CoverageStatus.FAILED
-    )
-    counts = {
-        s: sum(1 for a in accounts if a.coverage_status == s)
-        for s in ("complete", "partial", "failed")
-    }
-    if not accounts:
-        overall = "failed" if gaps else "complete"
-    elif counts["complete"] == len(accounts) and not gaps:
-        overall = "complete"
-    elif counts["failed"] == len(accounts):
-        overall = "failed"
-    else:
-        overall = "partial"
-    totals: dict[str, float] = {}
-    for u in usages:
-        for chip, h in u.accelerator_hours.items():
-            totals[chip] = totals.get(chip, 0.0) + h
-    ordered = sorted(
-        findings, key=lambda f: (STATUS_ORDER[f.status], f.rule.id, f.scope_key, f.window.start)
-    )
-    report_id = (
-        report_id_for(report_key)
-        if report_key
-        else (
-            "CW-"
-            + hashlib.sha256(
-                # A report key ("monthly:2026-10") makes the id the same on a retry of that report.
-                (
-                    report_key
-                    or f"{run_id}|{window.label()}|{generated_at.isoformat()}|{config_digest}"
-                ).encode()
-            )
-            .hexdigest()[:12]
-            .upper()
+    customers = tuple(
+        CustomerRollup(
+            **_usage_fields(c.usage, catalog),  # type: ignore[arg-type]
+            customer=_customer_view(c.customer, registry),
+            accounts=tuple(m.label for m in c.members),
+            implied_cluster_flops=c.implied_cluster_flops,
         )
+        for c in a.customers
     )
+    window = a.window
+    key = (
+        report_key
+        or f"{run.run_id}|{window.label()}|{a.generated_at.isoformat()}|{run.config_digest}"
+    )
+    present = {role for v in (*accounts, *customers) for t in v.tokens for role, _ in t.values}
+    groups = country_groups()
     return AuditContext(
-        report_id=report_id,
+        report_id=report_id_for(key),
         schema=SCHEMA_ID,
         title="Compute usage audit",
-        generated_at=generated_at,
+        generated_at=a.generated_at,
         reporting_entity=reporting_entity,
         period_start=window.start,
         period_end=window.end,
-        coverage=CoverageSummary(
-            overall, len(accounts), counts["complete"], counts["partial"], counts["failed"], gaps
+        coverage=CoverageView(
+            str(a.coverage.level),
+            a.coverage.accounts_total,
+            a.coverage.accounts_complete,
+            a.coverage.accounts_partial,
+            a.coverage.accounts_failed,
+            tuple(_gap(e) for e in a.coverage.gaps),
         ),
         accounts=accounts,
-        customers=_rollups(usages, registry, catalog),
-        findings=tuple(_finding_view(f, states.get(f.id), labels) for f in ordered),
-        headline_hours=_chip_hours(totals, catalog),
-        methodology=tuple(methodology),
-        run_id=run_id,
-        tool_version=tool_version,
-        config_digest=config_digest,
-        api_calls=tuple(sorted(api_calls.items())),
-        charts=_charts(usages, registry, totals, window, daily_hours or {}),
-        country_groups_source=(
-            f"{country_groups().source}, as of {country_groups().as_of} ({country_groups().status})"
+        customers=customers,
+        findings=tuple(_finding_view(f, a.states.get(f.id), labels) for f in a.findings),
+        headline_hours=_chip_hours(dict(a.chip_totals), catalog),
+        token_columns=tuple(
+            (d.role, d.title) for d in token_metrics() if d.always_shown or d.role in present
         ),
+        methodology=a.methodology,
+        run_id=run.run_id,
+        tool_version=run.tool_version,
+        config_digest=run.config_digest,
+        api_calls=run.api_calls,
+        charts=build_charts(a),
+        breaches=a.breaches,
+        unknowns=a.unknowns,
+        country_groups_source=f"{groups.source}, as of {groups.as_of} ({groups.status})",
     )

@@ -1,4 +1,4 @@
-"""The JSON audit report: a contract (`computewatch.audit/1`), validated against the committed schema."""
+"""The JSON audit report: the context written through the contract models (`reports.contract`)."""
 
 from __future__ import annotations
 
@@ -9,152 +9,189 @@ from typing import Any
 
 import jsonschema
 
-from computewatch.reports.context import AuditContext, CustomerView
+from computewatch.domain.metrics import METRICS
+from computewatch.reports.context import (
+    AuditContext,
+    CustomerView,
+    FindingView,
+    GapView,
+    UsageView,
+)
+from computewatch.reports.contract import (
+    Account,
+    AccountBand,
+    AccountCoverage,
+    AuditReport,
+    Band,
+    Coverage,
+    Customer,
+    CustomerRollup,
+    Finding,
+    Gap,
+    Period,
+    Reconciliation,
+    Run,
+    Scope,
+    Tokens,
+)
 
 SCHEMA_FILE = "schemas/audit-1.schema.json"
 
 
 @cache
-def contract_schema() -> dict[str, Any]:
+def committed_schema() -> dict[str, Any]:
     text = resources.files("computewatch.reports").joinpath(SCHEMA_FILE).read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
 
 def validate_contract(doc: dict[str, Any]) -> None:
-    """Raise jsonschema.ValidationError if `doc` breaks the contract."""
-    jsonschema.Draft202012Validator(contract_schema()).validate(doc)
+    """Raise jsonschema.ValidationError if `doc` breaks the committed contract."""
+    jsonschema.Draft202012Validator(committed_schema()).validate(doc)
 
 
 def _round(x: float) -> float:
     return round(x, 6)
 
 
-def customer_doc(c: CustomerView) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "legal_name": c.legal_name,
-        "country": c.country,
-        "country_groups": list(c.country_groups),
-        "address": c.address,
-        "beneficial_owners": list(c.beneficial_owners),
-        "intermediary": c.intermediary,
-    }
+def _gap(g: GapView) -> Gap:
+    return Gap(
+        provider=g.provider,
+        account_id=g.account_id,
+        region=g.region,
+        collector=g.collector,
+        error=g.error_code,
+        message=g.error_message,
+    )
+
+
+def _customer(c: CustomerView) -> Customer:
+    return Customer(
+        id=c.id,
+        legal_name=c.legal_name,
+        country=c.country,
+        country_groups=list(c.country_groups),
+        address=c.address,
+        beneficial_owners=list(c.beneficial_owners),
+        intermediary=c.intermediary,
+    )
+
+
+def _metric_fields(u: UsageView) -> dict[str, Any]:
+    """Every JSON metric field of the table, empty where nothing was measured."""
+    out: dict[str, Any] = {}
+    for d in METRICS:
+        if not d.json_field:
+            continue
+        m = u.metric(str(d.metric))
+        values = () if m is None else m.values
+        out[d.json_field] = {
+            k: (int(m.shown(v)) if m is not None and d.integer else _round(v)) for k, v in values
+        }
+    return out
+
+
+def _tokens(u: UsageView) -> dict[str, Any]:
+    return {t.model: Tokens(**dict(t.values)) for t in u.tokens}
+
+
+def _finding(f: FindingView) -> Finding:
+    return Finding(
+        id=f.id,
+        rule=f.rule_id,
+        title=f.title,
+        status=f.status,  # type: ignore[arg-type]
+        severity=f.severity,  # type: ignore[arg-type]
+        scope=Scope(kind=f.scope_kind, key=f.scope_key),  # type: ignore[arg-type]
+        metric=f.metric,
+        comparison=f.comparison,  # type: ignore[arg-type]
+        value=f.value,
+        threshold=f.threshold,
+        window=Period(start=f.window_start.isoformat(), end=f.window_end.isoformat()),
+        legal_basis=f.legal_basis,
+        citation=f.citation,
+        legal_status=f.legal_status,  # type: ignore[arg-type]
+        detail=f.detail,
+        evidence=[*f.evidence, *(f"account {m}" for m in f.members)],
+        lifecycle=f.lifecycle,  # type: ignore[arg-type]
+        first_seen=None if f.first_seen is None else f.first_seen.isoformat(),
+        scope_label=f.scope_label,
+    )
+
+
+def build_report(ctx: AuditContext) -> AuditReport:
+    accounts = [
+        Account(
+            provider=a.provider,
+            account_id=a.account_id,
+            name=a.name,
+            customer=None if a.customer is None else _customer(a.customer),
+            coverage=AccountCoverage(
+                status=a.coverage_status,  # type: ignore[arg-type]
+                units_read=a.units_read,
+                units_total=a.units_total,
+                gaps=[_gap(g) for g in a.gaps],
+            ),
+            **_metric_fields(a),
+            estimated_training_flop=None
+            if a.flop is None
+            else AccountBand(
+                low=a.flop.low,
+                central=a.flop.central,
+                high=a.flop.high,
+                excluded_accelerator_hours={c: _round(h) for c, h in a.flop.excluded},
+            ),
+            tokens=_tokens(a),
+            billing_reconciliation={
+                r.chip: Reconciliation(billing=_round(r.billing), inventory=_round(r.inventory))
+                for r in a.reconciliation
+            },
+            tpp_hours=None if a.tpp_hours is None else _round(a.tpp_hours),
+            methods=dict(a.methods),
+        )
+        for a in ctx.accounts
+    ]
+    customers = [
+        CustomerRollup(
+            customer=_customer(c.customer),
+            accounts=list(c.accounts),
+            coverage=c.coverage_status,
+            **_metric_fields(c),
+            estimated_training_flop=None
+            if c.flop is None
+            else Band(low=c.flop.low, central=c.flop.central, high=c.flop.high),
+            tokens=_tokens(c),
+        )
+        for c in ctx.customers
+    ]
+    cov = ctx.coverage
+    return AuditReport(
+        schema=ctx.schema,  # type: ignore[arg-type]
+        report_id=ctx.report_id,
+        generated_at=ctx.generated_at.isoformat(),
+        reporting_entity=ctx.reporting_entity,
+        period=Period(start=ctx.period_start.isoformat(), end=ctx.period_end.isoformat()),
+        coverage=Coverage(
+            status=cov.status,  # type: ignore[arg-type]
+            accounts_total=cov.accounts_total,
+            accounts_complete=cov.accounts_complete,
+            accounts_partial=cov.accounts_partial,
+            accounts_failed=cov.accounts_failed,
+            gaps=[_gap(g) for g in cov.gaps],
+        ),
+        accounts=accounts,
+        customers=customers,
+        findings=[_finding(f) for f in ctx.findings],
+        run=Run(
+            id=ctx.run_id,
+            tool_version=ctx.tool_version,
+            config_digest=ctx.config_digest,
+            api_calls=dict(ctx.api_calls),
+        ),
+    )
 
 
 def to_contract(ctx: AuditContext) -> dict[str, Any]:
-    def gap(g: Any) -> dict[str, Any]:
-        return {
-            "provider": g.provider,
-            "account_id": g.account_id,
-            "region": g.region,
-            "collector": g.collector,
-            "error": g.error_code,
-            "message": g.error_message,
-        }
-
-    accounts = []
-    for a in ctx.accounts:
-        accounts.append(
-            {
-                "provider": a.provider,
-                "account_id": a.account_id,
-                "name": a.name,
-                "customer": None if a.customer is None else customer_doc(a.customer),
-                "coverage": {
-                    "status": a.coverage_status,
-                    "units_read": a.units_read,
-                    "units_total": a.units_total,
-                    "gaps": [gap(g) for g in a.gaps],
-                },
-                "accelerator_hours": {c.chip: _round(c.hours) for c in a.accelerator_hours},
-                "peak_concurrent_accelerators": dict(a.peak_concurrent),
-                "estimated_training_flop": None
-                if a.flop is None
-                else {
-                    "low": a.flop.low,
-                    "central": a.flop.central,
-                    "high": a.flop.high,
-                    "excluded_accelerator_hours": {c: _round(h) for c, h in a.flop.excluded},
-                },
-                "tokens": {
-                    t.model: {"input": t.input, "output": t.output, "invocations": t.invocations}
-                    for t in a.tokens
-                },
-                "training_job_accelerator_hours": {
-                    c.chip: _round(c.hours) for c in a.training_hours
-                },
-                "model_customization_jobs": dict(a.customization_jobs),
-                "billing_reconciliation": {
-                    r.chip: {"billing": _round(r.billing), "inventory": _round(r.inventory)}
-                    for r in a.reconciliation
-                },
-                "tpp_hours": None if a.tpp_hours is None else _round(a.tpp_hours),
-                "fine_tuning_hours": {m: _round(h) for m, h in a.fine_tuning_hours},
-                "methods": dict(a.methods),
-            }
-        )
-    findings = [
-        {
-            "id": f.id,
-            "rule": f.rule_id,
-            "title": f.title,
-            "status": f.status,
-            "severity": f.severity,
-            "scope": {"kind": f.scope_kind, "key": f.scope_key},
-            "metric": f.metric,
-            "comparison": f.comparison,
-            "value": f.value,
-            "threshold": f.threshold,
-            "window": {"start": f.window_start.isoformat(), "end": f.window_end.isoformat()},
-            "legal_basis": f.legal_basis,
-            "citation": f.citation,
-            "legal_status": f.legal_status,
-            "detail": f.detail,
-            "evidence": list(f.evidence),
-            "lifecycle": f.lifecycle,
-            "first_seen": None if f.first_seen is None else f.first_seen.isoformat(),
-            "scope_label": f.scope_label,
-        }
-        for f in ctx.findings
-    ]
-    c = ctx.coverage
-    return {
-        "schema": ctx.schema,
-        "report_id": ctx.report_id,
-        "generated_at": ctx.generated_at.isoformat(),
-        "reporting_entity": ctx.reporting_entity,
-        "period": {"start": ctx.period_start.isoformat(), "end": ctx.period_end.isoformat()},
-        "coverage": {
-            "status": c.status,
-            "accounts_total": c.accounts_total,
-            "accounts_complete": c.accounts_complete,
-            "accounts_partial": c.accounts_partial,
-            "accounts_failed": c.accounts_failed,
-            "gaps": [gap(g) for g in c.gaps],
-        },
-        "accounts": accounts,
-        "customers": [
-            {
-                "customer": customer_doc(c.customer),
-                "accounts": list(c.accounts),
-                "coverage": c.coverage_status,
-                "accelerator_hours": {h.chip: _round(h.hours) for h in c.accelerator_hours},
-                "estimated_training_flop": None
-                if c.flop is None
-                else {"low": c.flop.low, "central": c.flop.central, "high": c.flop.high},
-                "tokens": {
-                    t.model: {"input": t.input, "output": t.output, "invocations": t.invocations}
-                    for t in c.tokens
-                },
-            }
-            for c in ctx.customers
-        ],
-        "findings": findings,
-        "run": {
-            "id": ctx.run_id,
-            "tool_version": ctx.tool_version,
-            "config_digest": ctx.config_digest,
-            "api_calls": dict(ctx.api_calls),
-        },
-    }
+    """The report as a JSON-ready document (validated by the models while it is built)."""
+    doc: dict[str, Any] = build_report(ctx).model_dump(mode="json", by_alias=True)
+    return doc

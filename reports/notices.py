@@ -37,8 +37,7 @@ class NoticeView:
 
 
 def _members(ctx: AuditContext, f: FindingView) -> tuple[AccountView, ...]:
-    keys = {e.removeprefix("account ") for e in f.evidence if e.startswith("account ")}
-    keys.add(f.scope_key)
+    keys = {*f.members, f.scope_key}
     return tuple(a for a in ctx.accounts if f"{a.provider}:{a.account_id}" in keys)
 
 

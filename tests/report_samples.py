@@ -9,17 +9,18 @@ from computewatch.config.customers import AccountRef, Customer, Registry
 from computewatch.domain import (
     Account,
     CoverageEntry,
+    CoverageLevel,
     CoverageStatus,
     Finding,
     FindingStatus,
     LegalStatus,
     Rule,
+    RunInfo,
     Window,
 )
 from computewatch.domain.catalog import Catalog
-from computewatch.engine.estimates import methodology, training_flop
-from computewatch.engine.usage import AccountUsage
-from computewatch.reports.context import AuditContext, build_audit_context
+from computewatch.reports.context import AuditContext
+from tests.helpers.usage import assessment, context, usage
 
 OCT = Window.month("2026-10")
 CHINESE = "北京示例人工智能有限公司"
@@ -50,27 +51,24 @@ def sample_context(
         "aws", "111111111111", "us-east-1", "aws.ec2", OCT.start, OCT.end, CoverageStatus.OK
     )
     usages = [
-        AccountUsage(
+        usage(
             Account("aws", "111111111111", account_name),
-            "complete",
-            [],
-            1,
-            1,
+            [ok],
+            catalog=catalog,
             accelerator_hours={"H100": 6000.0},
-            peak_concurrent={"H100": 8.0},
-            tokens={
-                "anthropic.claude-3-5-sonnet": {"input": 1e6, "output": 2e5, "invocations": 30}
-            },
+            peak_concurrent_accelerators={"H100": 8.0},
+            model_input_tokens={"anthropic.claude-3-5-sonnet": 1e6},
+            model_output_tokens={"anthropic.claude-3-5-sonnet": 2e5},
+            model_invocations={"anthropic.claude-3-5-sonnet": 30},
         ),
-        AccountUsage(Account("aws", "222222222222", "denied"), "failed", [bad], 0, 1),
+        usage(Account("aws", "222222222222", "denied"), [bad]),
     ]
     usages += [
-        AccountUsage(Account("aws", f"33333333333{i}", name), "complete", [], 1, 1)
+        usage(
+            Account("aws", f"33333333333{i}", name), level=CoverageLevel.COMPLETE, read=1, total=1
+        )
         for i, name in enumerate(other_names)
     ]
-    for u in usages:
-        if u.coverage_status != "failed":
-            u.flop = training_flop(u.accelerator_hours, catalog, 0.25, 0.4, 0.55)
     rule = Rule(
         id="r1",
         title=rule_title,
@@ -90,27 +88,19 @@ def sample_context(
             rule, FindingStatus.UNKNOWN, "account", "aws:222222222222", OCT, None, 5000, "no data"
         ),
     ]
-    return build_audit_context(
-        usages=usages,
-        coverage=[ok, bad],
-        findings=findings,
-        window=OCT,
-        generated_at=OCT.end + timedelta(days=1),
-        reporting_entity="Example Cloud Reseller GmbH",
-        catalog=catalog,
-        methodology=methodology(catalog, 0.25, 0.4, 0.55),
-        run_id=7,
-        tool_version="0.1.0",
-        config_digest="0" * 64,
-        api_calls={"ec2:DescribeInstances": 2},
-        registry=Registry(
-            [
-                Customer(
-                    id="bj-ai",
-                    legal_name=CHINESE,
-                    country="CN",
-                    accounts=[AccountRef(provider="aws", id="111111111111")],
-                )
-            ]
-        ),
+    registry = Registry(
+        [
+            Customer(
+                id="bj-ai",
+                legal_name=CHINESE,
+                country="CN",
+                accounts=[AccountRef(provider="aws", id="111111111111")],
+            )
+        ]
+    )
+    a = assessment(usages, [ok, bad], findings, OCT, OCT.end + timedelta(days=1), catalog, registry)
+    return context(
+        a,
+        catalog,
+        run=RunInfo(7, "0.1.0", "0" * 64, (("ec2:DescribeInstances", 2),)),
     )

@@ -42,13 +42,9 @@ def test_names_and_numbers_kept(tmp_path: Path) -> None:
     usage = read(write_annex(ctx, tmp_path, "audit")["csv"])
     names = {r["account_name"] for r in usage}
     assert {"北京示例人工智能有限公司", HTML_NAME, LONG_NAME} <= names
-    h100 = [r for r in usage if r["metric"] == "accelerator_hours" and r["chip_or_model"] == "H100"]
+    h100 = [r for r in usage if r["metric"] == "accelerator_hours" and r["key"] == "H100"]
     assert [(r["account_id"], float(r["quantity"])) for r in h100] == [("111111111111", 6000.0)]
-    tokens = {
-        r["metric"]: float(r["quantity"])
-        for r in usage
-        if r["chip_or_model"].startswith("anthropic")
-    }
+    tokens = {r["metric"]: float(r["quantity"]) for r in usage if r["key"].startswith("anthropic")}
     assert tokens == {
         "model_input_tokens": 1e6,
         "model_output_tokens": 2e5,

@@ -40,6 +40,7 @@ from computewatch.domain import Account, Dimensions, Method, Metric, UsageRecord
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import SourceError
 from tests.aws_scenarios import audit
+from tests.helpers.paths import REPO
 
 OCT = Window.month("2026-10")
 NOW = utc(2026, 11, 28, 12)
@@ -295,3 +296,37 @@ def test_audit_reports_tokens_and_a_denied_account_as_a_gap(
         ("aws.bedrock", "us-east-1", "AccessDenied"),
         ("aws.bedrock", "us-west-2", "AccessDenied"),
     }
+
+
+def test_prompt_cache_tokens_reach_the_report_and_count_as_tokens(
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str
+) -> None:
+    """Bedrock publishes prompt-cache reads and writes as series of their own: they are tokens the
+    model processed (model_tokens), shown beside input and output, never folded into them."""
+    cached = ModelUsage(
+        "anthropic.claude-3-7-sonnet-20250219-v1:0",
+        1_000,
+        500,
+        10,
+        cache_read_tokens=4_000_000 / 31,
+        cache_write_tokens=62_000 / 31,
+    )
+    org = aws.seed_organization([MemberSpec("cache")])
+    seed_bedrock_tokens(aws, seed_target(aws, org.members["cache"], REGION), OCT, [cached])
+    aws.enforce_iam()
+    rules = {"rules": [str(REPO / "config" / "rules" / "internal-policy.yaml")]}
+    a = audit(aws, org, tmp_path, OCT, NOW, sqlite_url, {"sections": rules}, bundle=False)
+
+    (row,) = a.account("cache")["tokens"].values()
+    assert row == {
+        "input": 31_000.0,
+        "output": 15_500.0,
+        "cache_read_input": pytest.approx(4_000_000),
+        "cache_write_input": pytest.approx(62_000),
+        "invocations": 310.0,
+    }
+    assert a.account("cache")["methods"]["model_cache_read_input_tokens"] == "metrics"
+    (tokens_rule,) = a.findings("internal-frontier-tokens-account", "cache")
+    assert tokens_rule["value"] == pytest.approx(31_000 + 15_500 + 4_000_000 + 62_000)
+    # Accounts without caching keep the three usual columns only (absent is not zero).
+    assert "cache_read_input" not in a.report["accounts"][0]["tokens"].get(CLAUDE.model_id, {})

@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from computewatch.app.exits import audit_exit_code
 from computewatch.collectors.aws.costexplorer import CostExplorerCollector
 from computewatch.collectors.base import CollectContext
 from computewatch.demo.emulated_aws import CALLER_ACTIONS, EmulatedAws, InstanceSpec, MemberSpec
@@ -119,4 +120,4 @@ def test_denied_cost_explorer_is_an_organization_gap(
     # The accounts were still read through their inventory: a lower bound, clearly labelled.
     assert a.account("trainer")["accelerator_hours"] == {"A100": 10 * 24 * 8}
     assert a.account("trainer")["methods"]["accelerator_hours"] == "launch-time-estimate"
-    assert a.outcome.exit_code == 4
+    assert audit_exit_code(a.outcome) == 4

@@ -6,13 +6,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from computewatch.app.exits import audit_exit_code
 from computewatch.collectors.aws.provider import AwsProvider
 from computewatch.collectors.base import ApiCallCounter, CollectContext
 from computewatch.config.aws import AwsSettings
 from computewatch.demo.emulated_aws import EmulatedAws, MemberSpec, aws_environment
 from computewatch.domain import Window, utc
 from computewatch.domain.catalog import Catalog
-from computewatch.domain.errors import UsageError
+from computewatch.domain.errors import ConfigError
 from computewatch.pipeline.audit import AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
 from tests.aws_scenarios import seed, write_config
@@ -78,16 +79,12 @@ def test_enabled_regions_are_discovered_per_account(aws: EmulatedAws, tmp_path: 
     assert outcome.api_calls["ec2:DescribeRegions"] == 1
 
 
-def test_unknown_collector_name_is_a_usage_error(aws: EmulatedAws, tmp_path: Path) -> None:
-    org = seed(aws, [MemberSpec("only")])
-    config = load_config(
-        write_config(tmp_path, f"sqlite:///{tmp_path}/s.db", collectors=["aws.ec3"])
-    )
-    with (
-        aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret),
-        pytest.raises(UsageError, match=r"aws\.ec3"),
-    ):
-        run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"]))
+def test_unknown_collector_name_is_a_config_error_with_its_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path, f"sqlite:///{tmp_path}/s.db", collectors=["aws.ec3"])
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.field == "aws.collectors.0" and err.value.line is not None
+    assert "aws.ec3" in str(err.value) and "aws.ec2" in str(err.value)  # names the known ones
 
 
 def test_explicit_account_with_missing_external_id_is_a_gap(
@@ -114,7 +111,7 @@ def test_explicit_account_with_missing_external_id_is_a_gap(
     (acct,) = outcome.context.accounts
     assert acct.coverage_status == "failed"
     assert {g.error_code for g in acct.gaps} == {"ExternalIdMissing"}
-    assert outcome.exit_code == 4
+    assert audit_exit_code(outcome) == 4
 
 
 def test_assumed_role_credentials_are_renewed_before_they_expire(

@@ -135,7 +135,8 @@ def test_unknown_collector_schedule_is_a_config_error(tmp_path: Path, sqlite_url
     own = {"collector_schedules": {"aws.costexplorr": "30 6 * * *"}}
     with pytest.raises(ConfigError) as err:
         load_config(daemon_config(tmp_path, sqlite_url, daemon=own))
-    assert err.value.field == "daemon.collector_schedules"
+    assert err.value.field == "daemon.collector_schedules.aws.costexplorr"
+    assert err.value.line is not None
     assert "unknown collector 'aws.costexplorr'" in str(err.value)
     assert "aws.costexplorer" in str(err.value)  # the known names are listed
 

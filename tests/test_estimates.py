@@ -12,18 +12,16 @@ from hypothesis import strategies as st
 from computewatch.domain import Account, Dimensions, Method, Metric, UsageRecord, Window, utc
 from computewatch.domain.catalog import Catalog
 from computewatch.engine.estimates import methodology, tpp_hours, training_flop
-from computewatch.engine.usage import HOURS_METRICS, build_account_usage
+from computewatch.engine.usage import BILLED_METRICS, build_account_usage
 from computewatch.store import Store
 
 OCT = Window.month("2026-10")
 
 
 def test_tpp_hours_use_confirmed_figures_only(catalog: Catalog) -> None:
-    total, left_out = tpp_hours(
-        {"H100": 100.0, "A100": 10.0, "A10G": 50.0, "unknown": 5.0}, catalog
-    )
-    assert total == pytest.approx(100 * 15832 + 10 * 4992)
-    assert left_out == ("A10G", "unknown")
+    tpp = tpp_hours({"H100": 100.0, "A100": 10.0, "A10G": 50.0, "unknown": 5.0}, catalog)
+    assert tpp.value == pytest.approx(100 * 15832 + 10 * 4992)
+    assert tpp.left_out == ("A10G", "unknown")
 
 
 def test_utilization_band_changes_the_flop_band_and_the_methodology_only(catalog: Catalog) -> None:
@@ -98,11 +96,9 @@ def test_totals_ignore_order_and_recollection(
         usages = build_account_usage(
             accounts,
             store.totals(OCT),
-            store.daily_totals(OCT, HOURS_METRICS),
+            store.daily_totals(OCT, BILLED_METRICS),
             store.peaks(OCT),
             [],
-            catalog,
-            (0.25, 0.4, 0.55),
         )
         store.close()
     got = {

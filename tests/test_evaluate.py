@@ -6,9 +6,11 @@ import pytest
 
 from computewatch.domain import Account, CoverageEntry, CoverageStatus, FindingStatus, Window, utc
 from computewatch.domain.catalog import Catalog
-from computewatch.engine.evaluate import Measured, evaluate_window, judge, rule_windows
-from computewatch.engine.usage import AccountUsage, coverage_status
+from computewatch.engine.evaluate import evaluate_window, judge, rule_windows
+from computewatch.engine.measures import Measured
+from computewatch.engine.usage import AccountUsage
 from tests.engine_fixtures import BREACH, OCT, OK, RULE, UNKNOWN
+from tests.helpers.usage import usage as make_usage
 
 
 @pytest.mark.parametrize(
@@ -54,14 +56,7 @@ def usage(account: str, hours: dict[str, float], cov: list[CoverageStatus]) -> A
         )
         for i, s in enumerate(cov)
     ]
-    return AccountUsage(
-        account=Account("aws", account, ""),
-        coverage_status=coverage_status(entries),
-        gaps=[e for e in entries if e.status is CoverageStatus.FAILED],
-        units_read=sum(1 for s in cov if s is CoverageStatus.OK),
-        units_total=len(cov),
-        accelerator_hours=hours,
-    )
+    return make_usage(Account("aws", account, ""), entries, accelerator_hours=hours)
 
 
 READ, FAIL = CoverageStatus.OK, CoverageStatus.FAILED

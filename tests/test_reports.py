@@ -7,14 +7,22 @@ import jinja2
 import jsonschema
 import pytest
 
-from computewatch.domain import Account, CoverageEntry, CoverageStatus, LegalStatus, Rule, Window
+from computewatch.domain import (
+    Account,
+    CoverageEntry,
+    CoverageStatus,
+    LegalStatus,
+    Rule,
+    RunInfo,
+    Window,
+)
 from computewatch.domain.catalog import Catalog
-from computewatch.engine.estimates import methodology
 from computewatch.engine.evaluate import evaluate_window
-from computewatch.engine.usage import AccountUsage
-from computewatch.reports.context import AuditContext, build_audit_context
+from computewatch.reports.context import AuditContext
 from computewatch.reports.json_report import to_contract, validate_contract
 from computewatch.reports.render import make_environment, render, write_reports
+from tests.helpers.usage import assessment, usage
+from tests.helpers.usage import context as build_context
 
 OCT = Window.month("2026-10")
 EVIL = '<script>alert("x")</script> | **bold** =HYPERLINK("http://evil")'
@@ -36,20 +44,15 @@ def context(catalog: Catalog) -> AuditContext:
         EVIL,
     )
     usages = [
-        AccountUsage(
+        usage(
             Account("aws", "111111111111", EVIL),
-            "complete",
-            [],
-            1,
-            1,
+            [ok],
+            catalog=catalog,
             accelerator_hours={"H100": 6000.0, "unknown": 3.0},
-            peak_concurrent={"H100": 8.0},
+            peak_concurrent_accelerators={"H100": 8.0},
         ),
-        AccountUsage(Account("aws", "222222222222", "denied"), "failed", [bad], 0, 1),
+        usage(Account("aws", "222222222222", "denied"), [bad]),
     ]
-    from computewatch.engine.estimates import training_flop
-
-    usages[0].flop = training_flop(usages[0].accelerator_hours, catalog, 0.25, 0.4, 0.55)
     rule = Rule(
         "r1",
         EVIL,
@@ -65,19 +68,12 @@ def context(catalog: Catalog) -> AuditContext:
         chip_class="3A090",
     )
     findings = evaluate_window([rule], usages, OCT, catalog)
-    return build_audit_context(
-        usages=usages,
-        coverage=[ok, bad],
-        findings=findings,
-        window=OCT,
-        generated_at=OCT.end + timedelta(days=1),
+    a = assessment(usages, [ok, bad], findings, OCT, OCT.end + timedelta(days=1), catalog)
+    return build_context(
+        a,
+        catalog,
         reporting_entity=EVIL,
-        catalog=catalog,
-        methodology=methodology(catalog, 0.25, 0.4, 0.55),
-        run_id=7,
-        tool_version="t",
-        config_digest="0" * 64,
-        api_calls={"ec2:DescribeInstances": 2},
+        run=RunInfo(7, "t", "0" * 64, (("ec2:DescribeInstances", 2),)),
     )
 
 

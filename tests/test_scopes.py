@@ -12,6 +12,7 @@ from computewatch.config.customers import AccountRef, Customer, Registry
 from computewatch.domain import (
     Account,
     CoverageEntry,
+    CoverageLevel,
     CoverageStatus,
     Finding,
     FindingStatus,
@@ -19,11 +20,13 @@ from computewatch.domain import (
     utc,
 )
 from computewatch.domain.catalog import Catalog
-from computewatch.engine.evaluate import evaluate_window, kyc_findings, rule_windows
+from computewatch.engine.evaluate import evaluate_window, rule_windows
+from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import combine
-from computewatch.engine.usage import AccountUsage, coverage_status
+from computewatch.engine.usage import AccountUsage, coverage_level
 from computewatch.store import Store
 from tests.engine_fixtures import BREACH, OCT, OK, RULE, UNKNOWN
+from tests.helpers.usage import usage as make_usage
 
 REGISTRY = Registry(
     [
@@ -78,12 +81,12 @@ def usage(
         )
         for i in range(failed_regions)
     ]
-    return AccountUsage(
-        account=Account(provider, account, account),
-        coverage_status=coverage_status(entries),
-        gaps=[e for e in entries if e.status is CoverageStatus.FAILED],
-        units_read=ok_regions,
-        units_total=ok_regions + failed_regions,
+    return make_usage(
+        Account(provider, account, account),
+        entries,
+        level=coverage_level(entries) if entries else CoverageLevel.COMPLETE,
+        read=ok_regions,
+        total=ok_regions + failed_regions,
         accelerator_hours=dict(hours),
     )
 

@@ -18,12 +18,13 @@ from typing import Any, TypeVar
 import click
 
 from computewatch import __version__
+from computewatch.app.exits import EXIT_INTERNAL, EXIT_TAMPERED, audit_exit_code
 from computewatch.collectors import registry
 from computewatch.collectors.base import Target, providers
 from computewatch.config.loader import config_schema
 from computewatch.domain import CoverageEntry, CoverageStatus, Window
 from computewatch.domain.errors import ComputewatchError, UsageError
-from computewatch.pipeline.audit import EXIT_INTERNAL, AuditOutcome, AuditRequest, run_audit
+from computewatch.pipeline.audit import AuditOutcome, AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -258,7 +259,7 @@ def audit(
         raise UsageError("--dry-run goes with --email")
     outcome = run_audit(config, req)
     print_summary(outcome, verbose)
-    sys.exit(outcome.exit_code)
+    sys.exit(audit_exit_code(outcome))
 
 
 @main.command()
@@ -284,7 +285,7 @@ def schema(what: str) -> None:
     if what == "config":
         doc: dict[str, Any] = config_schema()
     else:
-        from computewatch.reports.json_report import contract_schema
+        from computewatch.reports.contract import contract_schema
 
         doc = contract_schema()
     click.echo(json.dumps(doc, indent=2))
@@ -317,7 +318,7 @@ def demo(out_dir: Path) -> None:
     click.echo(f"  config {result.config_path}")
     click.echo(
         "Demo finished. Exit status of the same audit from `computewatch audit` would be "
-        f"{result.outcome.exit_code} (3 = breach found)."
+        f"{audit_exit_code(result.outcome)} (3 = breach found)."
     )
 
 
@@ -374,9 +375,6 @@ def findings(
         )
     if not rows:
         click.echo("no findings match", err=True)
-
-
-EXIT_TAMPERED = 5
 
 
 @main.command()

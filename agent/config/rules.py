@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from computewatch.config.yamlsource import load_yaml, validate
 from computewatch.domain import LegalStatus, Rule
 from computewatch.domain.countries import country_groups
 from computewatch.domain.errors import ConfigError
+from computewatch.domain.metrics import rule_metric_names
 
-RuleMetric = Literal[
-    "accelerator_hours",
-    "instance_hours",
-    "peak_concurrent_accelerators",
-    "implied_cluster_flops",
-    "estimated_training_flop",
-    "training_job_accelerator_hours",
-    "model_customization_jobs",
-    "model_input_tokens",
-    "model_output_tokens",
-    "model_tokens",
-    "model_invocations",
+
+def _known_metric(name: str) -> str:
+    if name not in rule_metric_names():
+        raise ValueError(f"unknown metric {name!r} (known: {', '.join(rule_metric_names())})")
+    return name
+
+
+# Any metric of the metric table, or a derived measure (DERIVED_METRICS).
+RuleMetric = Annotated[
+    str,
+    AfterValidator(_known_metric),
+    Field(json_schema_extra={"enum": list(rule_metric_names())}),
 ]
 Scope = Literal["account", "customer", "intermediary", "country_group", "organization"]
 WindowKind = Literal["calendar_month", "quarter", "rolling_days", "audit_period"]

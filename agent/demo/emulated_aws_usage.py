@@ -46,6 +46,9 @@ class ModelUsage:
     input_tokens: float
     output_tokens: float
     invocations: float
+    # Prompt caching: tokens read from / written to the cache (series exist only when used).
+    cache_read_tokens: float = 0
+    cache_write_tokens: float = 0
 
 
 def seed_bedrock_tokens(
@@ -56,7 +59,8 @@ def seed_bedrock_tokens(
     extra_dimensions: Mapping[str, str] | None = None,
     points_per_day: int = 2,
 ) -> None:
-    """Publish `AWS/Bedrock` InputTokenCount / OutputTokenCount / Invocations for every day of
+    """Publish `AWS/Bedrock` InputTokenCount / OutputTokenCount / Invocations (and the prompt-cache
+    CacheReadInputTokenCount / CacheWriteInputTokenCount where used) for every day of
     `days`, each day's figure split over `points_per_day` datapoints. With `extra_dimensions` the
     series carry those dimensions next to ModelId, as Bedrock's own extra series do."""
     dims = [{"Name": k, "Value": v} for k, v in (extra_dimensions or {}).items()]
@@ -66,11 +70,16 @@ def seed_bedrock_tokens(
         for i in range(points_per_day):
             stamp = day.start + step * i + step / 2
             for u in usage:
-                for name, total, unit in (
+                series = [
                     ("InputTokenCount", u.input_tokens, "Count"),
                     ("OutputTokenCount", u.output_tokens, "Count"),
                     ("Invocations", u.invocations, "Count"),
-                ):
+                ]
+                if u.cache_read_tokens:
+                    series.append(("CacheReadInputTokenCount", u.cache_read_tokens, "Count"))
+                if u.cache_write_tokens:
+                    series.append(("CacheWriteInputTokenCount", u.cache_write_tokens, "Count"))
+                for name, total, unit in series:
                     data.append(
                         {
                             "MetricName": name,

@@ -17,7 +17,14 @@ from computewatch.domain.enums import (
     ScopeKind,
 )
 from computewatch.domain.metrics import Metric
-from computewatch.domain.records import Account, CoverageEntry, Dimensions, Observation, UsageRecord
+from computewatch.domain.records import (
+    Account,
+    CoverageEntry,
+    Dimensions,
+    Observation,
+    RunInfo,
+    UsageRecord,
+)
 from computewatch.domain.rules import Finding, FindingState, Rule
 from computewatch.domain.window import Window, utc
 
@@ -41,6 +48,7 @@ __all__ = [
     "Observation",
     "Peak",
     "Rule",
+    "RunInfo",
     "RunStatus",
     "ScopeKind",
     "Total",

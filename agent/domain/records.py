@@ -135,3 +135,13 @@ class Account:
     provider: str
     account_id: str
     name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """The provenance of a report: which run, which tool version and configuration, which calls."""
+
+    run_id: int
+    tool_version: str
+    config_digest: str
+    api_calls: tuple[tuple[str, int], ...] = ()

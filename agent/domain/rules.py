@@ -46,7 +46,13 @@ class Finding:
     value: float | None
     threshold: float
     detail: str
+    # How the value was measured and what could not be read ("accelerator_hours: billing",
+    # "gap <account> <region> <collector>: <code>"), for the reader.
     evidence: tuple[str, ...] = field(default=())
+    # The accounts the scope holds ("aws:123456789012"), in order.
+    members: tuple[str, ...] = field(default=())
+    # Accounts with no registered customer that might belong to the scope.
+    uncertain_members: tuple[str, ...] = field(default=())
 
     @property
     def id(self) -> str:

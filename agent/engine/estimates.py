@@ -28,6 +28,29 @@ class FlopBand:
         return {"low": self.low, "central": self.central, "high": self.high}[band]
 
 
+def sum_bands(bands: list[FlopBand]) -> FlopBand:
+    """The band of several accounts together (estimates are linear in hours)."""
+    excluded: dict[str, float] = {}
+    for b in bands:
+        for chip, hours in b.excluded_hours.items():
+            excluded[chip] = excluded.get(chip, 0.0) + hours
+    return FlopBand(
+        sum(b.low for b in bands),
+        sum(b.central for b in bands),
+        sum(b.high for b in bands),
+        excluded,
+        sum(b.excluded_upper_bound for b in bands),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TppHours:
+    """Accelerator-hours weighted by Total Processing Performance, and the chips left out."""
+
+    value: float
+    left_out: tuple[str, ...]
+
+
 def training_flop(
     hours_by_chip: Mapping[str, float], catalog: Catalog, low: float, central: float, high: float
 ) -> FlopBand:
@@ -50,9 +73,7 @@ def max_usable_flops(catalog: Catalog) -> float:
     return max(v for v in values if v is not None)
 
 
-def tpp_hours(
-    hours_by_chip: Mapping[str, float], catalog: Catalog
-) -> tuple[float, tuple[str, ...]]:
+def tpp_hours(hours_by_chip: Mapping[str, float], catalog: Catalog) -> TppHours:
     """Accelerator-hours weighted by Total Processing Performance (ECCN 3A090's measure), and the
     chips left out because their TPP is unconfirmed or unknown."""
     total, left_out = 0.0, []
@@ -62,7 +83,7 @@ def tpp_hours(
             left_out.append(chip_name)
         else:
             total += hours * chip.tpp.value
-    return total, tuple(left_out)
+    return TppHours(total, tuple(left_out))
 
 
 def implied_cluster_flops(peak_by_chip: Mapping[str, float], catalog: Catalog) -> float:

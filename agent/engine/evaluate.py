@@ -8,16 +8,14 @@ registered customer) that could still cross it; else OK. 'Less than' rules are t
 
 from __future__ import annotations
 
-import fnmatch
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from computewatch.config.customers import Registry
-from computewatch.domain import Finding, FindingStatus, LegalStatus, Rule, Window
-from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
-from computewatch.engine.estimates import implied_cluster_flops, max_usable_flops
+from computewatch.domain import CoverageLevel, Finding, FindingStatus, Rule, ScopeKind, Window
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.measures import Measured, measure
 from computewatch.engine.scopes import ScopeUsage, scope_usage, scopes_for
 from computewatch.engine.usage import AccountUsage
 
@@ -27,101 +25,6 @@ COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
-TOKEN_FIELDS = {
-    "model_input_tokens": ("input",),
-    "model_output_tokens": ("output",),
-    "model_tokens": ("input", "output"),
-    "model_invocations": ("invocations",),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Measured:
-    value: float  # what was read: a lower bound of the truth
-    uncertain: float  # how much more the truth could be, from data read but not sizeable
-    note: str = ""
-
-
-def _chip_selected(rule: Rule, chip: str, catalog: Catalog) -> bool | None:
-    """True/False when the chip is (not) in the rule's filter; None when that cannot be known."""
-    if rule.chips and chip not in rule.chips:
-        return None if chip == UNKNOWN_CHIP else False
-    if rule.chip_class == "3A090":
-        if chip == UNKNOWN_CHIP:
-            return None
-        info = catalog.chip(chip)
-        if info is None or info.eccn_3a090 == "unconfirmed":
-            return None
-        return info.eccn_3a090 == "yes"
-    return True
-
-
-def _per_chip(
-    rule: Rule, values: dict[str, float], catalog: Catalog, weight: Callable[[str], float]
-) -> Measured:
-    value = uncertain = 0.0
-    unsure: list[str] = []
-    for chip, qty in values.items():
-        sel = _chip_selected(rule, chip, catalog)
-        if sel is True:
-            value += qty * weight(chip)
-        elif sel is None and qty > 0:
-            uncertain += qty * weight(chip)
-            unsure.append(chip)
-    note = f"chips of uncertain class: {', '.join(sorted(unsure))}" if unsure else ""
-    return Measured(value, uncertain, note)
-
-
-def measure(rule: Rule, usage: AccountUsage, catalog: Catalog) -> Measured:
-    one: Callable[[str], float] = lambda _chip: 1.0  # noqa: E731
-    if rule.metric == "accelerator_hours":
-        return _per_chip(rule, usage.accelerator_hours, catalog, one)
-    if rule.metric == "training_job_accelerator_hours":
-        return _per_chip(rule, usage.training_hours, catalog, one)
-    if rule.metric == "peak_concurrent_accelerators":
-        return _per_chip(rule, usage.peak_concurrent, catalog, one)
-    if rule.metric == "implied_cluster_flops":
-
-        def flops(chip: str) -> float:
-            known = implied_cluster_flops({chip: 1.0}, catalog)
-            return known if known > 0 else max_usable_flops(catalog)  # unknown: assume the fastest
-
-        m = _per_chip(rule, usage.peak_concurrent, catalog, flops)
-        missing = [
-            c for c in usage.peak_concurrent if implied_cluster_flops({c: 1.0}, catalog) == 0
-        ]
-        if missing:  # chips without a usable FLOP/s figure: at most the fastest chip's rate
-            certain = implied_cluster_flops(
-                {c: n for c, n in usage.peak_concurrent.items() if c not in missing}, catalog
-            )
-            sure = min(m.value, certain)
-            return Measured(
-                sure,
-                m.value - sure + m.uncertain,
-                f"no usable FLOP/s for {', '.join(sorted(missing))}",
-            )
-        return m
-    if rule.metric == "instance_hours":
-        return Measured(sum(usage.instance_hours.values()), 0.0)
-    if rule.metric == "model_customization_jobs":
-        jobs = {m: n for m, n in usage.customization_jobs.items() if _model_selected(rule, m)}
-        return Measured(sum(jobs.values()), 0.0)
-    if rule.metric == "estimated_training_flop":
-        if usage.flop is None:
-            return Measured(0.0, 0.0)
-        note = ""
-        if usage.flop.excluded_hours:
-            note = "hours without a usable FLOP/s figure: " + ", ".join(
-                f"{c} {h:,.1f} h" for c, h in sorted(usage.flop.excluded_hours.items())
-            )
-        return Measured(usage.flop.value(rule.band), usage.flop.excluded_upper_bound, note)
-    fields = TOKEN_FIELDS[rule.metric]
-    total = sum(t[f] for m, t in usage.tokens.items() if _model_selected(rule, m) for f in fields)
-    return Measured(total, 0.0)
-
-
-def _model_selected(rule: Rule, model: str) -> bool:
-    return not rule.model_pattern or fnmatch.fnmatchcase(model, rule.model_pattern)
 
 
 def judge(rule: Rule, m: Measured | None, complete: bool) -> FindingStatus:
@@ -160,14 +63,13 @@ def evaluate_window(
         for scope in scopes_for(
             rule.scope, _provider_filtered(rule, usages), registry, rule.country_groups
         ):
-            su = scope_usage(scope)
-            findings.append(_judge_scope(rule, su, window, catalog))
+            findings.append(_judge_scope(rule, scope_usage(scope), window, catalog))
     return findings
 
 
 def _judge_scope(rule: Rule, su: ScopeUsage, window: Window, catalog: Catalog) -> Finding:
     usage = su.usage
-    failed = usage.coverage_status == "failed" and bool(su.scope.members)
+    failed = usage.coverage is CoverageLevel.FAILED and bool(su.scope.members)
     m = None if failed else measure(rule, usage, catalog)
     notes: list[str] = []
     if m is not None and su.uncertain is not None:
@@ -180,17 +82,24 @@ def _judge_scope(rule: Rule, su: ScopeUsage, window: Window, catalog: Catalog) -
     if m is None:
         notes.insert(0, "no usage could be read for this scope")
     elif not su.complete:
-        notes.insert(0, f"coverage {usage.coverage_status}: the value is a lower bound")
+        notes.insert(0, f"coverage {usage.coverage}: the value is a lower bound")
     if m is not None and m.note:
         notes.append(m.note)
-    evidence = [
+    return make_finding(rule, status, su, window, m, "; ".join(notes), evidence_of(usage))
+
+
+def evidence_of(usage: AccountUsage) -> list[str]:
+    """How each metric was measured, and every unit that could not be read."""
+    methods = [
         f"{metric}: {', '.join(sorted(ms))}" for metric, ms in sorted(usage.methods.items()) if ms
     ]
-    evidence += [f"gap {g.account_id} {g.region} {g.collector}: {g.error_code}" for g in usage.gaps]
-    return _make_finding(rule, status, su, window, m, "; ".join(notes), evidence)
+    gaps = sorted(
+        f"gap {g.account_id} {g.region} {g.collector}: {g.error_code}" for g in usage.gaps
+    )
+    return methods + gaps
 
 
-def _make_finding(
+def make_finding(
     rule: Rule,
     status: FindingStatus,
     su: ScopeUsage,
@@ -199,83 +108,20 @@ def _make_finding(
     detail: str,
     evidence: list[str],
 ) -> Finding:
-    members = [f"account {u.account.provider}:{u.account.account_id}" for u in su.scope.members]
+    kind = ScopeKind(su.scope.kind)
     return Finding(
         rule=rule,
         status=status,
-        scope_kind=su.scope.kind,
-        scope_key=su.scope.key if su.scope.kind == "account" else f"{su.scope.kind}:{su.scope.key}",
+        scope_kind=str(kind),
+        scope_key=su.scope.key if kind is ScopeKind.ACCOUNT else f"{kind}:{su.scope.key}",
         window=window,
         value=None if m is None else m.value,
         threshold=rule.threshold,
         detail=detail,
-        evidence=tuple(evidence + members),
+        evidence=tuple(evidence),
+        members=tuple(u.label for u in su.scope.members),
+        uncertain_members=tuple(u.label for u in su.scope.uncertain),
     )
-
-
-KYC_BASIS = "Customer Identification Program for IaaS providers and their foreign resellers"
-KYC_CITATION = "BIS proposed rule, 89 FR 5698 (29 Jan 2024), proposed 15 CFR 7.300-7.310"
-UNREGISTERED = Rule(
-    id="kyc-unregistered-account",
-    title="Accelerator or frontier-model usage on an account with no registered customer",
-    legal_basis=KYC_BASIS,
-    citation=KYC_CITATION,
-    legal_status=LegalStatus.PROPOSED,
-    metric="any_usage",
-    scope="account",
-    window="audit_period",
-    comparison=">",
-    threshold=0,
-    severity="high",
-)
-
-
-def _has_usage(u: AccountUsage) -> float:
-    return (
-        sum(u.accelerator_hours.values())
-        + sum(u.training_hours.values())
-        + sum(t["input"] + t["output"] + t["invocations"] for t in u.tokens.values())
-    )
-
-
-def kyc_findings(
-    usages: Sequence[AccountUsage], registry: Registry, restricted: Sequence[str], window: Window
-) -> list[Finding]:
-    """Built-in know-your-customer checks: usage with nobody registered behind the account, and
-    usage by a customer in a restricted country group."""
-    out: list[Finding] = []
-    for u in usages:
-        if registry.customer_of(u.account.provider, u.account.account_id) is not None:
-            continue
-        m = None if u.coverage_status == "failed" else Measured(_has_usage(u), 0.0)
-        account_scope = ScopeUsage(scopes_for("account", [u], registry)[0], u)
-        out.append(_finding(UNREGISTERED, account_scope, window, m))
-    if restricted:
-        rule = replace(
-            UNREGISTERED,
-            id="kyc-restricted-country-usage",
-            title=f"Accelerator or frontier-model usage by a customer in country group {' / '.join(restricted)}",
-            legal_basis=KYC_BASIS
-            + "; remote access to 3A090-class chips (Remote Access Security Act, H.R. 2683)",
-            scope="customer",
-            severity="critical",
-            country_groups=tuple(restricted),
-        )
-        for customer_scope in scopes_for("customer", usages, registry, restricted):
-            su = scope_usage(customer_scope)
-            failed = su.usage.coverage_status == "failed"
-            out.append(
-                _finding(rule, su, window, None if failed else Measured(_has_usage(su.usage), 0.0))
-            )
-    return out
-
-
-def _finding(rule: Rule, su: ScopeUsage, window: Window, m: Measured | None) -> Finding:
-    status = judge(rule, m, su.complete)
-    detail = "" if m is not None else "no usage could be read"
-    if m is not None and not su.complete:
-        detail = f"coverage {su.usage.coverage_status}: usage may be missing"
-    return _make_finding(rule, status, su, window, m, detail, [])
 
 
 def rule_windows(rule: Rule, audit: Window) -> list[Window]:

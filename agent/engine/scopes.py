@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from computewatch.config.customers import Registry
-from computewatch.domain import Account
-from computewatch.engine.estimates import FlopBand
+from computewatch.domain import Account, CoverageLevel
+from computewatch.engine.estimates import TppHours, sum_bands
 from computewatch.engine.usage import AccountUsage
 
 
@@ -25,50 +25,38 @@ class Scope:
     uncertain: tuple[AccountUsage, ...] = ()
 
 
-def _add_into(target: dict[str, float], source: dict[str, float]) -> None:
-    for k, v in source.items():
-        target[k] = target.get(k, 0.0) + v
-
-
 def combine(label: Account, usages: Sequence[AccountUsage]) -> AccountUsage:
-    """One usage view over several accounts; coverage is complete only if every member's is."""
-    gaps = [g for u in usages for g in u.gaps]
-    statuses = [u.coverage_status for u in usages]
-    if not usages or all(s == "failed" for s in statuses):
-        status = "failed" if usages else "complete"
-    elif all(s == "complete" for s in statuses):
-        status = "complete"
+    """One usage view over several accounts, metric by metric as the metric table says (sums;
+    peaks add up to an upper bound); coverage is complete only if every member's is."""
+    levels = [u.coverage for u in usages]
+    if not usages:
+        level = CoverageLevel.COMPLETE
+    elif all(lv is CoverageLevel.FAILED for lv in levels):
+        level = CoverageLevel.FAILED
+    elif all(lv is CoverageLevel.COMPLETE for lv in levels):
+        level = CoverageLevel.COMPLETE
     else:
-        status = "partial"
+        level = CoverageLevel.PARTIAL
     out = AccountUsage(
-        label, status, gaps, sum(u.units_read for u in usages), sum(u.units_total for u in usages)
+        label,
+        level,
+        [g for u in usages for g in u.gaps],
+        sum(u.units_read for u in usages),
+        sum(u.units_total for u in usages),
     )
-    flops: list[FlopBand] = []
     for u in usages:
-        _add_into(out.accelerator_hours, u.accelerator_hours)
-        _add_into(out.instance_hours, u.instance_hours)
-        _add_into(out.peak_concurrent, u.peak_concurrent)  # an upper bound across accounts
-        _add_into(out.training_hours, u.training_hours)
-        _add_into(out.customization_jobs, u.customization_jobs)
-        for model, t in u.tokens.items():
-            slot = out.tokens.setdefault(model, {"input": 0.0, "output": 0.0, "invocations": 0.0})
-            for k, v in t.items():
-                slot[k] += v
-        for metric, methods in u.methods.items():
-            out.methods[metric] |= methods
-        if u.flop is not None:
-            flops.append(u.flop)
-    if flops and status != "failed":
-        excluded: dict[str, float] = {}
-        for f in flops:
-            _add_into(excluded, dict(f.excluded_hours))
-        out.flop = FlopBand(
-            sum(f.low for f in flops),
-            sum(f.central for f in flops),
-            sum(f.high for f in flops),
-            excluded,
-            sum(f.excluded_upper_bound for f in flops),
-        )
+        for metric, by_key in u.values.items():
+            for key, qty in by_key.items():
+                out.add(metric, key, qty)
+        for name, methods in u.methods.items():
+            out.methods[name] |= methods
+    flops = [u.flop for u in usages if u.flop is not None]
+    if flops and level is not CoverageLevel.FAILED:
+        out.flop = sum_bands(flops)
+    tpps = [u.tpp for u in usages if u.tpp is not None]
+    if tpps and level is not CoverageLevel.FAILED:
+        left_out = tuple(sorted({c for x in tpps for c in x.left_out}))
+        out.tpp = TppHours(sum(x.value for x in tpps), left_out)
     return out
 
 

@@ -1,4 +1,8 @@
-"""Roll store aggregates and coverage up into one view per account (pure)."""
+"""Roll store aggregates and coverage up into one view per account (pure).
+
+An account's usage is a table `metric -> key -> quantity`, keyed as the metric table says (chip,
+model or instance type); nothing here names a metric except through that table.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from computewatch.domain import (
     SAMPLING_GAP,
     Account,
     CoverageEntry,
+    CoverageLevel,
     CoverageStatus,
     DailyRow,
     Method,
@@ -18,33 +23,31 @@ from computewatch.domain import (
     Peak,
     Total,
 )
-from computewatch.domain.catalog import Catalog
-from computewatch.engine.estimates import FlopBand, training_flop
+from computewatch.domain.metrics import METRICS, Key, MetricDef, metric_def, token_metrics
+from computewatch.engine.estimates import FlopBand, TppHours
 
-TOKEN_METRICS = {
-    str(Metric.MODEL_INPUT_TOKENS): "input",
-    str(Metric.MODEL_OUTPUT_TOKENS): "output",
-    str(Metric.MODEL_INVOCATIONS): "invocations",
-}
-HOURS_METRICS = (str(Metric.ACCELERATOR_HOURS), str(Metric.INSTANCE_HOURS))
+Values = dict[Metric, dict[str, float]]
+
+
+def key_of(d: MetricDef, accelerator: str, model: str, sku: str) -> str:
+    """The dimension value a row is keyed by, as the metric's definition says."""
+    return {Key.CHIP: accelerator, Key.MODEL: model, Key.SKU: sku}[d.key]
 
 
 @dataclass
 class AccountUsage:
+    """What one account (or, combined, one scope) used, how it was measured, how much was read."""
+
     account: Account
-    coverage_status: str  # complete | partial | failed
+    coverage: CoverageLevel
     gaps: list[CoverageEntry]
     units_read: int
     units_total: int
-    accelerator_hours: dict[str, float] = field(default_factory=dict)
-    instance_hours: dict[str, float] = field(default_factory=dict)
-    peak_concurrent: dict[str, float] = field(default_factory=dict)
-    tokens: dict[str, dict[str, float]] = field(default_factory=dict)
-    training_hours: dict[str, float] = field(default_factory=dict)  # training jobs, by chip
-    customization_jobs: dict[str, float] = field(default_factory=dict)  # fine-tuning, by base model
-    fine_tuning_hours: dict[str, float] = field(default_factory=dict)  # by model ("" unknown)
+    values: Values = field(default_factory=dict)
     methods: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Derived once by the engine (None where the usage could not be read at all).
     flop: FlopBand | None = None
+    tpp: TppHours | None = None
     # chip -> (billing, inventory estimate) accelerator-hours over the days both sources cover.
     reconciliation: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -53,19 +56,54 @@ class AccountUsage:
         return (self.account.provider, self.account.account_id)
 
     @property
+    def label(self) -> str:
+        return f"{self.account.provider}:{self.account.account_id}"
+
+    @property
     def complete(self) -> bool:
-        return self.coverage_status == "complete"
+        return self.coverage is CoverageLevel.COMPLETE
+
+    def of(self, metric: Metric) -> dict[str, float]:
+        """Quantities of one metric by key (empty: nothing measured)."""
+        return self.values.get(metric, {})
+
+    def add(self, metric: Metric, key: str, quantity: float) -> None:
+        slot = self.values.setdefault(metric, {})
+        slot[key] = slot.get(key, 0.0) + quantity
+
+    @property
+    def accelerator_hours(self) -> dict[str, float]:
+        return self.of(Metric.ACCELERATOR_HOURS)
+
+    @property
+    def peak_concurrent(self) -> dict[str, float]:
+        return self.of(Metric.PEAK_CONCURRENT_ACCELERATORS)
+
+    def tokens(self) -> dict[str, dict[str, float]]:
+        """model -> token role -> quantity; roles always shown are present (0 when none)."""
+        out: dict[str, dict[str, float]] = {}
+        defs = list(token_metrics())
+        models = sorted({m for d in defs for m in self.of(d.metric)})
+        for model in models:
+            row: dict[str, float] = {}
+            for d in defs:
+                qty = self.of(d.metric).get(model)
+                if qty is not None or d.always_shown:
+                    row[d.role] = qty or 0.0
+            out[model] = row
+        return out
+
+    def usage_total(self) -> float:
+        """Everything that counts as usage for the know-your-customer checks."""
+        return sum(sum(self.of(d.metric).values()) for d in METRICS if d.is_usage)
 
 
-def coverage_status(entries: Sequence[CoverageEntry]) -> str:
+def coverage_level(entries: Sequence[CoverageEntry]) -> CoverageLevel:
+    """complete: every unit read; failed: none (or nothing known); partial: in between."""
     failed = sum(1 for e in entries if e.status is CoverageStatus.FAILED)
     if not entries or failed == len(entries):
-        return "failed"
-    return "partial" if failed else "complete"
-
-
-def _add(target: dict[str, float], key: str, qty: float) -> None:
-    target[key] = target.get(key, 0.0) + qty
+        return CoverageLevel.FAILED
+    return CoverageLevel.PARTIAL if failed else CoverageLevel.COMPLETE
 
 
 def merge_hours(u: AccountUsage, rows: Iterable[DailyRow]) -> None:
@@ -75,15 +113,13 @@ def merge_hours(u: AccountUsage, rows: Iterable[DailyRow]) -> None:
     for r in rows:
         by_day[(r.metric, r.day)].append(r)
     for (metric, _), day_rows in sorted(by_day.items()):
+        d = metric_def(metric)
         billed = [r for r in day_rows if r.method == Method.BILLING]
         others = [r for r in day_rows if r.method != Method.BILLING]
         for r in billed or others:
             u.methods[metric].add(r.method)
-            if metric == Metric.ACCELERATOR_HOURS:
-                _add(u.accelerator_hours, r.accelerator, r.quantity)
-            else:
-                _add(u.instance_hours, r.sku, r.quantity)
-        if metric == Metric.ACCELERATOR_HOURS and billed and others:
+            u.add(d.metric, key_of(d, r.accelerator, "", r.sku), r.quantity)
+        if d.key is Key.CHIP and billed and others:
             for chip in sorted({r.accelerator for r in day_rows}):
                 b = sum(r.quantity for r in billed if r.accelerator == chip)
                 i = sum(r.quantity for r in others if r.accelerator == chip)
@@ -106,17 +142,7 @@ def daily_accelerator_hours(
     return dict(out)
 
 
-def _add_total(u: AccountUsage, t: Total) -> None:
-    u.methods[t.metric].add(t.method)
-    if t.metric == Metric.TRAINING_JOB_ACCELERATOR_HOURS:
-        _add(u.training_hours, t.accelerator, t.quantity)
-    elif t.metric == Metric.MODEL_CUSTOMIZATION_JOBS:
-        _add(u.customization_jobs, t.model, t.quantity)
-    elif t.metric == Metric.FINE_TUNING_HOURS:
-        _add(u.fine_tuning_hours, t.model, t.quantity)
-    elif t.metric in TOKEN_METRICS:
-        slot = u.tokens.setdefault(t.model, {"input": 0.0, "output": 0.0, "invocations": 0.0})
-        slot[TOKEN_METRICS[t.metric]] += t.quantity
+BILLED_METRICS = tuple(str(d.metric) for d in METRICS if d.billing_supersedes)
 
 
 def build_account_usage(
@@ -125,9 +151,9 @@ def build_account_usage(
     daily_hours: Iterable[DailyRow],
     peaks: Iterable[Peak],
     coverage: Iterable[CoverageEntry],
-    catalog: Catalog,
-    utilization: tuple[float, float, float],
 ) -> list[AccountUsage]:
+    """One AccountUsage per account: coverage from the entries, quantities from the aggregates
+    (daily rows for metrics where billing supersedes inventory, sums for the rest)."""
     by_key: dict[tuple[str, str], list[CoverageEntry]] = defaultdict(list)
     for entry in coverage:
         by_key[(entry.provider, entry.account_id)].append(entry)
@@ -137,7 +163,7 @@ def build_account_usage(
         reads = [e for e in entries if e.error_code != SAMPLING_GAP]  # a gap is no unit of its own
         out[(account.provider, account.account_id)] = AccountUsage(
             account=account,
-            coverage_status=coverage_status(entries),
+            coverage=coverage_level(entries),
             gaps=[e for e in entries if e.status is CoverageStatus.FAILED],
             units_read=sum(1 for e in reads if e.status is CoverageStatus.OK),
             units_total=len(reads),
@@ -150,14 +176,16 @@ def build_account_usage(
             merge_hours(out[key], rows)
     for t in totals:
         u = out.get((t.provider, t.account_id))
-        if u is not None and t.metric not in HOURS_METRICS:
-            _add_total(u, t)
+        if u is None or t.metric in BILLED_METRICS:
+            continue
+        d = metric_def(t.metric)
+        if d.combine is not d.combine.SUM:
+            continue  # peaks come from their own aggregate
+        u.methods[t.metric].add(t.method)
+        u.add(d.metric, key_of(d, t.accelerator, t.model, t.sku), t.quantity)
     for p in peaks:
         u = out.get((p.provider, p.account_id))
         if u is not None:
-            _add(u.peak_concurrent, p.accelerator, p.quantity)
+            u.add(Metric.PEAK_CONCURRENT_ACCELERATORS, p.accelerator, p.quantity)
             u.methods[str(Metric.PEAK_CONCURRENT_ACCELERATORS)].add(p.method)
-    for u in out.values():
-        if u.coverage_status != "failed":
-            u.flop = training_flop(u.accelerator_hours, catalog, *utilization)
     return list(out.values())

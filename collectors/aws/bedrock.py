@@ -32,17 +32,21 @@ from typing import Any
 from computewatch.collectors.aws.common import translate_errors
 from computewatch.collectors.base import CollectContext, Collector, Target, collectors
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
+from computewatch.domain.metrics import metric_def
 from computewatch.domain.errors import SourceError
 
 log = logging.getLogger(__name__)
 
 NAMESPACE = "AWS/Bedrock"
 MODEL_DIMENSION = "ModelId"
-# CloudWatch metric name -> (our metric, unit).
-TOKEN_METRICS: dict[str, tuple[Metric, str]] = {
-    "InputTokenCount": (Metric.MODEL_INPUT_TOKENS, "tokens"),
-    "OutputTokenCount": (Metric.MODEL_OUTPUT_TOKENS, "tokens"),
-    "Invocations": (Metric.MODEL_INVOCATIONS, "invocations"),
+# CloudWatch metric name -> our metric. InputTokenCount excludes prompt-cache reads and writes,
+# which Bedrock publishes as series of their own (only for models and accounts that use caching).
+TOKEN_METRICS: dict[str, Metric] = {
+    "InputTokenCount": Metric.MODEL_INPUT_TOKENS,
+    "OutputTokenCount": Metric.MODEL_OUTPUT_TOKENS,
+    "CacheReadInputTokenCount": Metric.MODEL_CACHE_READ_INPUT_TOKENS,
+    "CacheWriteInputTokenCount": Metric.MODEL_CACHE_WRITE_INPUT_TOKENS,
+    "Invocations": Metric.MODEL_INVOCATIONS,
 }
 QUERIES_PER_CALL = 500  # the GetMetricData maximum
 DAY_SECONDS = 86400
@@ -174,7 +178,8 @@ def token_records(
                 sums[(series, day_of(window, moment))] += value
     out: list[UsageRecord] = []
     for (series, day), quantity in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1].start)):
-        metric, unit = TOKEN_METRICS[series.metric_name]
+        metric = TOKEN_METRICS[series.metric_name]
+        unit = metric_def(metric).unit
         out.append(
             UsageRecord(
                 "aws",

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+from computewatch.app.exits import EXIT_BREACH, audit_exit_code
 from computewatch.demo.emulated_azure import EmulatedAzure
-from computewatch.pipeline.audit import EXIT_BREACH, AuditRequest, run_audit
+from computewatch.pipeline.audit import AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
 from computewatch.reports.json_report import validate_contract
 from tests.azure.scenario import NOW, REPO, SUB_AI, SUB_DENIED, SUB_GPU, TENANT, WINDOW
@@ -163,7 +164,7 @@ def test_audit_reports_azure_subscriptions_exactly(
         SUB_DENIED: {},
     }
     assert doc["run"]["api_calls"] == EXPECTED_CALLS
-    assert outcome.exit_code == EXIT_BREACH
+    assert audit_exit_code(outcome) == EXIT_BREACH
 
     status = {(f["rule"], f["scope"]["key"]): f["status"] for f in doc["findings"]}
     assert status[("internal-3a090-hours-month", f"azure:{SUB_GPU}")] == "BREACH"  # 6,288 h

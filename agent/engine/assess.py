@@ -1,0 +1,257 @@
+"""Usage in, one Assessment out: totals, estimates, coverage level, scopes and findings, computed
+once per audit. Reports and exit codes read it; nothing downstream recomputes (pure)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from computewatch.config.customers import Customer, Registry
+from computewatch.domain import (
+    Account,
+    CoverageEntry,
+    CoverageLevel,
+    CoverageStatus,
+    DailyRow,
+    Finding,
+    FindingState,
+    FindingStatus,
+    Peak,
+    Rule,
+    Total,
+    Window,
+)
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.estimates import (
+    MethodNote,
+    implied_cluster_flops,
+    methodology,
+    tpp_hours,
+    training_flop,
+)
+from computewatch.engine.evaluate import evaluate_window, rule_windows
+from computewatch.engine.kyc import kyc_findings
+from computewatch.engine.scopes import scope_usage, scopes_for
+from computewatch.engine.usage import AccountUsage, build_account_usage, daily_accelerator_hours
+
+STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}
+Band = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """What the store holds for one window: sums, daily rows of the metrics billing supersedes,
+    and daily peaks."""
+
+    totals: Sequence[Total] = ()
+    daily: Sequence[DailyRow] = ()
+    peaks: Sequence[Peak] = ()
+
+
+@dataclass(frozen=True)
+class CoverageSummary:
+    """The audit's coverage, decided here once: the report's first page and the exit code."""
+
+    level: CoverageLevel
+    accounts_total: int
+    accounts_complete: int
+    accounts_partial: int
+    accounts_failed: int
+    gaps: tuple[CoverageEntry, ...]
+
+
+@dataclass(frozen=True)
+class CustomerUsage:
+    """One registered customer's usage across all its accounts and clouds."""
+
+    customer: Customer
+    members: tuple[AccountUsage, ...]
+    usage: AccountUsage
+    implied_cluster_flops: float
+
+
+@dataclass(frozen=True)
+class Assessment:
+    window: Window
+    generated_at: datetime
+    accounts: tuple[AccountUsage, ...]
+    customers: tuple[CustomerUsage, ...]
+    coverage: CoverageSummary
+    findings: tuple[Finding, ...]  # BREACH first, then UNKNOWN, then OK
+    chip_totals: Mapping[str, float]
+    daily_hours: Mapping[tuple[str, str], Mapping[datetime, float]]
+    methodology: tuple[MethodNote, ...]
+    registry: Registry
+    states: Mapping[str, FindingState] = field(default_factory=dict)
+
+    @property
+    def breaches(self) -> int:
+        return sum(1 for f in self.findings if f.status is FindingStatus.BREACH)
+
+    @property
+    def unknowns(self) -> int:
+        return sum(1 for f in self.findings if f.status is FindingStatus.UNKNOWN)
+
+    def with_states(self, states: Mapping[str, FindingState]) -> Assessment:
+        """The same assessment with each finding's lifecycle (engine.lifecycle) attached."""
+        return dataclasses.replace(self, states=dict(states))
+
+
+def account_usage(
+    accounts: Sequence[Account],
+    agg: Aggregates,
+    coverage: Sequence[CoverageEntry],
+    catalog: Catalog,
+    band: Band,
+) -> list[AccountUsage]:
+    """Per account: quantities, coverage level and the derived estimates (FLOP band, TPP-hours)."""
+    usages = build_account_usage(accounts, agg.totals, agg.daily, agg.peaks, coverage)
+    for u in usages:
+        if u.coverage is not CoverageLevel.FAILED:
+            u.flop = training_flop(u.accelerator_hours, catalog, *band)
+            u.tpp = tpp_hours(u.accelerator_hours, catalog)
+    return usages
+
+
+def extra_windows(rules: Sequence[Rule], audit: Window) -> list[Window]:
+    """Windows other than the audited period that some rule is judged over."""
+    out: list[Window] = []
+    for rule in rules:
+        for w in rule_windows(rule, audit):
+            if w != audit and w not in out:
+                out.append(w)
+    return out
+
+
+def summarize_coverage(
+    usages: Sequence[AccountUsage], coverage: Sequence[CoverageEntry]
+) -> CoverageSummary:
+    gaps = tuple(
+        sorted(
+            (e for e in coverage if e.status is CoverageStatus.FAILED),
+            key=lambda e: (e.provider, e.account_id, e.region, e.collector, e.period_start),
+        )
+    )
+    counts = {lv: sum(1 for u in usages if u.coverage is lv) for lv in CoverageLevel}
+    if not usages:
+        level = CoverageLevel.FAILED if gaps else CoverageLevel.COMPLETE
+    elif counts[CoverageLevel.COMPLETE] == len(usages) and not gaps:
+        level = CoverageLevel.COMPLETE
+    elif counts[CoverageLevel.FAILED] == len(usages):
+        level = CoverageLevel.FAILED
+    else:
+        level = CoverageLevel.PARTIAL
+    return CoverageSummary(
+        level,
+        len(usages),
+        counts[CoverageLevel.COMPLETE],
+        counts[CoverageLevel.PARTIAL],
+        counts[CoverageLevel.FAILED],
+        gaps,
+    )
+
+
+def judge_rules(
+    rules: Sequence[Rule],
+    audit: Window,
+    usage_by_window: Mapping[Window, Sequence[AccountUsage]],
+    catalog: Catalog,
+    registry: Registry,
+    restricted: Sequence[str],
+) -> list[Finding]:
+    """Every rule over each of its windows, plus the built-in know-your-customer checks."""
+    findings: list[Finding] = []
+    for rule in rules:
+        for w in rule_windows(rule, audit):
+            usages = list(usage_by_window[w])
+            if w.start < audit.start:
+                # Reaches before what this run read: totals there are only what the store holds.
+                usages = [
+                    dataclasses.replace(u, coverage=CoverageLevel.PARTIAL) if u.complete else u
+                    for u in usages
+                ]
+            findings.extend(evaluate_window([rule], usages, w, catalog, registry))
+    if registry.customers:
+        # Without any registry there is nobody to compare against; the report says so instead.
+        findings.extend(kyc_findings(usage_by_window[audit], registry, restricted, audit))
+    return findings
+
+
+def assess(
+    *,
+    window: Window,
+    now: datetime,
+    accounts: Sequence[Account],
+    coverage: Sequence[CoverageEntry],
+    aggregates: Mapping[Window, Aggregates],
+    rules: Sequence[Rule],
+    registry: Registry,
+    restricted: Sequence[str],
+    catalog: Catalog,
+    band: Band,
+) -> Assessment:
+    """The assessment of `window`; `aggregates` holds the audited window and every window of
+    `extra_windows(rules, window)`."""
+    usage_by_window = {
+        w: account_usage(accounts, agg, coverage, catalog, band) for w, agg in aggregates.items()
+    }
+    findings = judge_rules(rules, window, usage_by_window, catalog, registry, restricted)
+    return compose(
+        window=window,
+        now=now,
+        usages=usage_by_window[window],
+        coverage=coverage,
+        findings=findings,
+        registry=registry,
+        catalog=catalog,
+        band=band,
+        daily_hours=daily_accelerator_hours(aggregates[window].daily),
+    )
+
+
+def compose(
+    *,
+    window: Window,
+    now: datetime,
+    usages: Sequence[AccountUsage],
+    coverage: Sequence[CoverageEntry],
+    findings: Sequence[Finding],
+    registry: Registry,
+    catalog: Catalog,
+    band: Band,
+    daily_hours: Mapping[tuple[str, str], Mapping[datetime, float]] | None = None,
+) -> Assessment:
+    """The Assessment of usage already rolled up per account and findings already judged."""
+    ordered_usages = sorted(usages, key=lambda u: u.key)
+    ordered = sorted(
+        findings, key=lambda f: (STATUS_ORDER[f.status], f.rule.id, f.scope_key, f.window.start)
+    )
+    customers = []
+    for scope in scopes_for("customer", ordered_usages, registry):
+        combined = scope_usage(scope).usage
+        customers.append(
+            CustomerUsage(
+                registry.customers[scope.key],
+                scope.members,
+                combined,
+                implied_cluster_flops(combined.peak_concurrent, catalog),
+            )
+        )
+    chip_totals: dict[str, float] = {}
+    for u in ordered_usages:
+        for chip, hours in u.accelerator_hours.items():
+            chip_totals[chip] = chip_totals.get(chip, 0.0) + hours
+    return Assessment(
+        window=window,
+        generated_at=now,
+        accounts=tuple(ordered_usages),
+        customers=tuple(customers),
+        coverage=summarize_coverage(ordered_usages, coverage),
+        findings=tuple(ordered),
+        chip_totals=chip_totals,
+        daily_hours=daily_hours or {},
+        methodology=tuple(methodology(catalog, *band)),
+        registry=registry,
+    )

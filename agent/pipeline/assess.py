@@ -1,0 +1,51 @@
+"""Assess: the store's aggregates for every window the rules need, judged once by the engine;
+the findings' lifecycle is carried forward and persisted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from computewatch.config.loader import LoadedConfig
+from computewatch.domain import Window
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.assess import Aggregates, Assessment, assess, extra_windows
+from computewatch.engine.usage import BILLED_METRICS
+from computewatch.pipeline.collect import Collected
+from computewatch.store import Store
+
+
+def assess_run(
+    config: LoadedConfig,
+    store: Store,
+    run_id: int,
+    collected: Collected,
+    *,
+    window: Window,
+    now: datetime,
+    catalog: Catalog,
+) -> Assessment:
+    keys = [(a.provider, a.account_id) for a in collected.accounts]
+    windows = [window, *extra_windows(config.rules.rules, window)]
+    aggregates = {
+        w: Aggregates(
+            totals=store.totals(w, keys),
+            daily=store.daily_totals(w, BILLED_METRICS, keys),
+            peaks=store.peaks(w, keys),
+        )
+        for w in windows
+    }
+    util = config.app.estimates.utilization
+    assessment = assess(
+        window=window,
+        now=now,
+        accounts=collected.accounts,
+        coverage=collected.coverage,
+        aggregates=aggregates,
+        rules=config.rules.rules,
+        registry=config.registry,
+        restricted=config.app.restricted_country_groups,
+        catalog=catalog,
+        band=(util.low, util.central, util.high),
+    )
+    states = store.record_findings(list(assessment.findings), now, run_id)
+    return assessment.with_states(states)

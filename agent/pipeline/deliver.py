@@ -1,0 +1,100 @@
+"""Deliver: render the report context, then the side effects: evidence bundle, ledger, mail."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from computewatch.config.loader import LoadedConfig
+from computewatch.config.settings import ReportKind
+from computewatch.delivery.evidence import bundle_reports
+from computewatch.delivery.mail import (
+    build_message,
+    deliver_due,
+    enqueue_report,
+    report_attachments,
+    write_eml,
+)
+from computewatch.domain import FindingStatus, RunInfo, Window
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import UsageError
+from computewatch.engine.assess import Assessment
+from computewatch.reports.context import AuditContext, build_audit_context
+from computewatch.reports.notices import write_notices
+from computewatch.reports.quarterly import write_quarterly
+from computewatch.reports.render import make_environment, write_reports
+from computewatch.store import Store
+
+MailMode = Literal["off", "send", "dry-run"]
+
+
+@dataclass
+class Delivered:
+    context: AuditContext
+    paths: dict[str, Path]
+    bundle: Path | None = None
+    notices: list[Path] = field(default_factory=list)
+    eml: Path | None = None
+    mail_sent: list[str] = field(default_factory=list)
+    mail_failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def deliver(
+    config: LoadedConfig,
+    store: Store,
+    assessment: Assessment,
+    run: RunInfo,
+    *,
+    window: Window,
+    now: datetime,
+    out_dir: Path,
+    formats: list[str],
+    catalog: Catalog,
+    bundle: bool,
+    mail: MailMode,
+    report_key: str | None,
+) -> Delivered:
+    context = build_audit_context(
+        assessment,
+        run,
+        reporting_entity=config.app.reporting_entity.name,
+        catalog=catalog,
+        report_key=report_key,
+    )
+    env = make_environment(config.templates_dir)
+    out = Delivered(context, write_reports(context, formats, out_dir, env))
+    if not bundle:
+        return out
+    extra = {**write_notices(context, out_dir, env), **write_quarterly(context, out_dir, env)}
+    out.notices = [
+        p for name, p in extra.items() if name.startswith("notice-") and p.suffix == ".html"
+    ]
+    sealed = bundle_reports(
+        {**out.paths, **extra},
+        context,
+        store,
+        out_dir,
+        created_at=now,
+        signing_key_env=config.app.reports.signing_key_env,
+    )
+    out.bundle = sealed.directory
+    if mail != "off":
+        settings = config.app.mail
+        if settings is None:
+            raise UsageError(f"e-mail asked for, but {config.path} has no 'mail' section")
+        kind: ReportKind = "quarterly" if window.hours > 24 * 62 else "monthly"
+        if mail == "dry-run":
+            built = build_message(context, settings, kind, report_attachments(sealed.files), now)
+            eml = sealed.directory.parent / f"{context.report_id}.eml"
+            out.eml = write_eml(built.message, eml)
+        else:
+            enqueue_report(store, settings, context, sealed.files, kind, now)
+            result = deliver_due(store, settings, now)  # a failure stays queued and retries
+            out.mail_sent, out.mail_failed = result.sent, result.failed
+    # Only findings that went out in a report move from "new" to "ongoing".
+    store.mark_reported(
+        [f.id for f in assessment.findings if f.status is not FindingStatus.OK], now
+    )
+    return out

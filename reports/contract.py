@@ -1,0 +1,217 @@
+"""The JSON audit report's contract (`computewatch.audit/1`) as typed models.
+
+The JSON Schema is generated from these models (`contract_schema()`); the committed copy in
+`schemas/audit-1.schema.json` is checked against it by a test. Metric fields of accounts and
+customers, and the columns of the tokens objects, come from the metric table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    create_model,
+    model_serializer,
+)
+
+from computewatch.domain.metrics import METRICS, token_metrics
+
+SCHEMA_ID = "computewatch.audit/1"
+
+
+class Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Period(Doc):
+    start: str = Field(description="ISO 8601, UTC, inclusive")
+    end: str = Field(description="ISO 8601, UTC, exclusive")
+
+
+class Gap(Doc):
+    """An account-region-collector unit that could not be read: its usage is unknown, not 0."""
+
+    provider: str
+    account_id: str
+    region: str
+    collector: str
+    error: str = Field(description="the cloud's error code, or SamplingGap / NotCollectedYet")
+    message: str
+
+
+CoverageLevel = Literal["complete", "partial", "failed"]
+
+
+class Coverage(Doc):
+    status: CoverageLevel
+    accounts_total: int = Field(ge=0)
+    accounts_complete: int = Field(ge=0)
+    accounts_partial: int = Field(ge=0)
+    accounts_failed: int = Field(ge=0)
+    gaps: list[Gap]
+
+
+class AccountCoverage(Doc):
+    status: CoverageLevel
+    units_read: int = Field(ge=0)
+    units_total: int = Field(ge=0)
+    gaps: list[Gap]
+
+
+class Band(Doc):
+    """Estimated training compute (FLOP) at the low, central and high utilization."""
+
+    low: float = Field(ge=0)
+    central: float = Field(ge=0)
+    high: float = Field(ge=0)
+
+
+class AccountBand(Band):
+    excluded_accelerator_hours: dict[str, float] = Field(
+        description="chip -> hours left out of the estimate (no usable FLOP/s figure)"
+    )
+
+
+class Customer(Doc):
+    id: str
+    legal_name: str
+    country: str = Field(description="ISO 3166-1 alpha-2 country of headquarters")
+    country_groups: list[str]
+    address: str
+    beneficial_owners: list[str]
+    intermediary: str | None = Field(description="the reseller the accounts are held through")
+
+
+class Reconciliation(Doc):
+    billing: float = Field(ge=0, description="billed accelerator-hours (authoritative)")
+    inventory: float = Field(ge=0, description="inventory estimate over the same days")
+
+
+class Scope(Doc):
+    kind: Literal["account", "customer", "intermediary", "country_group", "organization"]
+    key: str
+
+
+class Finding(Doc):
+    id: str
+    rule: str
+    title: str
+    status: Literal["BREACH", "UNKNOWN", "OK"]
+    severity: Literal["low", "medium", "high", "critical"]
+    scope: Scope
+    metric: str
+    comparison: Literal[">", ">=", "<", "<="]
+    value: float | None = Field(description="null: nothing could be read for the scope")
+    threshold: float
+    window: Period
+    legal_basis: str
+    citation: str
+    legal_status: Literal["in-force", "proposed", "revoked", "bill", "internal-policy"]
+    detail: str
+    evidence: list[str]
+    lifecycle: Literal["new", "ongoing", "resolved", "none"]
+    first_seen: str | None
+    scope_label: str
+
+
+class Run(Doc):
+    id: int
+    tool_version: str
+    config_digest: str
+    api_calls: dict[str, int]
+
+
+class _Sparse(Doc):
+    """A document whose optional numbers are left out where nothing was recorded (absent is not
+    zero: the source did not report that role)."""
+
+    @model_serializer(mode="wrap")
+    def _drop_unrecorded(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        fields = type(self).model_fields
+        return {k: v for k, v in data.items() if not (v is None and not fields[k].is_required())}
+
+
+def _tokens_model() -> type[Doc]:
+    """Per model: one number per token role; roles not always shown appear only where recorded."""
+    fields: dict[str, Any] = {}
+    for d in token_metrics():
+        if d.always_shown:
+            fields[d.role] = (float, Field(ge=0, description=d.title))
+        else:
+            fields[d.role] = (float | None, Field(default=None, ge=0, description=d.title))
+    model: type[Doc] = create_model("Tokens", __base__=_Sparse, **fields)
+    return model
+
+
+Tokens = _tokens_model()
+
+
+def _metric_fields() -> dict[str, Any]:
+    """`json_field -> {key: quantity}` for every metric the table puts in the JSON report."""
+    out: dict[str, Any] = {}
+    for d in METRICS:
+        if not d.json_field:
+            continue
+        value_type = int if d.integer else float
+        out[d.json_field] = (
+            dict[str, value_type],  # type: ignore[valid-type]
+            Field(description=f"{d.title} ({d.unit}) by {d.key}"),
+        )
+    return out
+
+
+_ACCOUNT_FIELDS: dict[str, Any] = {
+    "provider": (Literal["aws", "azure"], ...),
+    "account_id": (str, Field(min_length=1)),
+    "name": (str, ...),
+    "customer": (Customer | None, ...),
+    "coverage": (AccountCoverage, ...),
+    **_metric_fields(),
+    "estimated_training_flop": (AccountBand | None, Field(description="null: usage unknown")),
+    "tokens": (dict[str, Tokens], Field(description="model -> tokens by role")),  # type: ignore[valid-type]
+    "billing_reconciliation": (dict[str, Reconciliation], ...),
+    "tpp_hours": (float | None, Field(description="accelerator-hours x TPP; null: unknown")),
+    "methods": (dict[str, str], Field(description="metric -> how it was measured")),
+}
+Account: Any = create_model("Account", __base__=Doc, **_ACCOUNT_FIELDS)
+
+_CUSTOMER_FIELDS: dict[str, Any] = {
+    "customer": (Customer, ...),
+    "accounts": (list[str], Field(description='"aws:<account id>", "azure:<subscription id>"')),
+    "coverage": (CoverageLevel, ...),
+    **_metric_fields(),
+    "estimated_training_flop": (Band | None, ...),
+    "tokens": (dict[str, Tokens], ...),  # type: ignore[valid-type]
+}
+CustomerRollup: Any = create_model("CustomerRollup", __base__=Doc, **_CUSTOMER_FIELDS)
+
+
+class AuditReport(Doc):
+    """A compute usage audit: coverage first, usage per account and customer, findings, run."""
+
+    schema_: Literal["computewatch.audit/1"] = Field(alias="schema")
+    report_id: str
+    generated_at: str
+    reporting_entity: str
+    period: Period
+    coverage: Coverage
+    accounts: list[Account]
+    customers: list[CustomerRollup]
+    findings: list[Finding]
+    run: Run
+
+
+def contract_schema() -> dict[str, Any]:
+    """The JSON Schema of the report, generated from the models above."""
+    schema = AuditReport.model_json_schema(mode="validation", by_alias=True)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://computewatch.invalid/schemas/audit-1.schema.json",
+        "title": "computewatch audit report",
+        **schema,
+    }
