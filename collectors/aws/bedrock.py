@@ -32,8 +32,8 @@ from typing import Any
 from computewatch.collectors.aws.common import translate_errors
 from computewatch.collectors.base import CollectContext, Collector, Target, collectors
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
-from computewatch.domain.metrics import metric_def
 from computewatch.domain.errors import SourceError
+from computewatch.domain.metrics import metric_def
 
 log = logging.getLogger(__name__)
 
