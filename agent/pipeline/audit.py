@@ -38,10 +38,12 @@ from computewatch.domain import (
     FindingStatus,
     Metric,
     Observation,
+    RunStatus,
     Window,
 )
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
+from computewatch.engine import lifecycle
 from computewatch.engine.estimates import methodology
 from computewatch.engine.evaluate import evaluate_window, kyc_findings, rule_windows
 from computewatch.engine.usage import (
@@ -213,17 +215,17 @@ def collect_context(
     """What collectors need from earlier runs: final days, sampled history, read times, and for
     a run limited to `only` some collectors, the others' latest coverage of the window (those of
     `req.until_read` that have none run too)."""
-    carried = store.window_coverage(req.window) if only is not None else {}
+    carried = store.coverage.for_window(req.window) if only is not None else {}
     if only is not None:
         read = {unit[3] for unit in carried}
         only = only | {name for name in req.until_read if name not in read}
     final_days = {
-        name: store.final_days(cls.provider, name, cls.final_after)
+        name: store.coverage.final_days(cls.provider, name, cls.final_after)
         for name, cls in collectors.items()
         if cls.final_after is not None
     }
     history: dict[tuple[str, str, str, str], list[Observation]] = defaultdict(list)
-    for o in store.observations(req.window, before=req.now):
+    for o in store.usage.observations(req.window, before=req.now):
         history[(o.provider, o.account_id, o.region, o.collector)].append(o)
     sampling = [name for name, cls in collectors.items() if cls.samples]
     return CollectContext(
@@ -232,7 +234,7 @@ def collect_context(
         catalog=catalog,
         final_days=final_days,
         history=history,
-        reads=store.read_times(sampling, req.window.start, req.now),
+        reads=store.coverage.read_times(sampling, req.window.start, req.now),
         max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),
         only=only,
         carried=carried,
@@ -244,7 +246,7 @@ def final_billing(store: Store) -> dict[str, dict[str, frozenset[date]]]:
     out: dict[str, dict[str, frozenset[date]]] = defaultdict(dict)
     for name, cls in collectors.items():
         if cls.bills_hours and cls.final_after is not None:
-            out[cls.provider][name] = store.final_days(cls.provider, name, cls.final_after)
+            out[cls.provider][name] = store.coverage.final_days(cls.provider, name, cls.final_after)
     return out
 
 
@@ -254,10 +256,10 @@ def write_coverage(
     """Store the run's coverage; sampling gaps last, once this run's own billing reads count
     towards closing them. Returns the coverage to judge by (with units carried over)."""
     reads = [e for e in result.coverage if e.error_code != SAMPLING_GAP]
-    store.write_coverage(run_id, reads, now)
+    store.coverage.write(run_id, reads, now)
     billed = final_billing(store)
     gaps = close_billed_gaps([e for e in result.coverage if e.error_code == SAMPLING_GAP], billed)
-    store.write_coverage(run_id, gaps, now)
+    store.coverage.write(run_id, gaps, now)
     result.coverage = [*reads, *gaps]
     return [*result.coverage, *close_billed_gaps(result.carried, billed)]
 
@@ -271,16 +273,15 @@ def run_audit(
     # Checked before a run is recorded: bad input is no run.
     only = _check_collectors(req.collectors)
     _check_collectors(req.until_read)
-    store = Store.open(req.store_url or config.app.store.resolved_url())
-    try:
-        run_id = store.start_run(req.window, req.now, __version__, config.digest)
+    with Store.open(req.store_url or config.app.store.resolved_url()) as store:
+        run_id = store.runs.start(req.window, req.now, __version__, config.digest)
         try:
             ctx = collect_context(config, req, store, catalog, only)
             result = run_collection(provider_list, ctx, req.accounts, req.progress)
-            written = store.write_usage(run_id, result.records, req.now)
-            store.write_observations(run_id, result.observations)
+            written = store.usage.write(run_id, result.records, req.now)
+            store.usage.write_observations(run_id, result.observations)
             coverage = write_coverage(store, run_id, result, req.now)
-            store.upsert_accounts(result.accounts)
+            store.usage.save_accounts(result.accounts)
             keys = [(a.provider, a.account_id) for a in result.accounts]
             util = config.app.estimates.utilization
             band = (util.low, util.central, util.high)
@@ -288,9 +289,9 @@ def run_audit(
             def usage_for(window: Window) -> list[AccountUsage]:
                 return build_account_usage(
                     result.accounts,
-                    store.totals(window, keys),
-                    store.daily_totals(window, HOURS_METRICS, keys),
-                    store.peaks(window, keys),
+                    store.usage.totals(window, keys),
+                    store.usage.daily_totals(window, HOURS_METRICS, keys),
+                    store.usage.peaks(window, keys),
                     coverage,
                     catalog,
                     band,
@@ -298,7 +299,9 @@ def run_audit(
 
             usages = usage_for(req.window)
             findings = evaluate_all(config, usages, usage_for, req.window, catalog)
-            states = store.record_findings(findings, req.now, run_id)
+            previous = store.findings.states(f.id for f in findings)
+            states = lifecycle.advance(findings, previous, req.now)
+            store.findings.save(findings, states, run_id)
             api_calls = counter.snapshot()
             context = build_audit_context(
                 usages=usages,
@@ -317,7 +320,7 @@ def run_audit(
                 finding_states=states,
                 report_key=req.report_key,
                 daily_hours=daily_accelerator_hours(
-                    store.daily_totals(req.window, [str(Metric.ACCELERATOR_HOURS)], keys)
+                    store.usage.daily_totals(req.window, [str(Metric.ACCELERATOR_HOURS)], keys)
                 ),
             )
             paths = write_reports(
@@ -327,16 +330,11 @@ def run_audit(
             if req.bundle:
                 deliver(config, req, store, outcome)
                 # Only findings that went out in a report move from "new" to "ongoing".
-                store.mark_reported(
-                    [f.id for f in findings if f.status is not FindingStatus.OK], req.now
-                )
+                store.findings.mark_reported(lifecycle.reported(findings, states, req.now))
         except BaseException:
-            store.finish_run(run_id, req.now, "failed", counter.snapshot())
+            store.runs.finish(run_id, req.now, RunStatus.FAILED, counter.snapshot())
             raise
         breaches = sum(1 for f in findings if f.status is FindingStatus.BREACH)
-        store.finish_run(
-            run_id, req.now, "breach" if breaches else context.coverage.status, api_calls
-        )
+        status = RunStatus.BREACH if breaches else RunStatus(context.coverage.status)
+        store.runs.finish(run_id, req.now, status, api_calls)
         return outcome
-    finally:
-        store.close()
