@@ -16,6 +16,7 @@ from aiosmtpd.controller import Controller
 from computewatch.collectors.base import ApiCallCounter
 from computewatch.demo.emulated_aws import EmulatedAws
 from computewatch.domain.catalog import Catalog
+from computewatch.store import Store
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REPO = Path(__file__).resolve().parent.parent
@@ -44,12 +45,21 @@ def postgres_url() -> Iterator[str]:
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     except sa.exc.OperationalError as exc:  # pragma: no cover - environment problem
         pytest.fail(f"PostgreSQL at 127.0.0.1:5432 is required for the store tests: {exc}")
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield url
     finally:
+        Store.dispose(url)  # the process's pooled connections to it, before it is dropped
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _store_engines() -> Iterator[None]:
+    """Each test starts without the engines (and migration marks) an earlier test left."""
+    yield
+    Store.dispose_all()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -205,9 +205,9 @@ def test_rerun_is_idempotent_and_types_resolved_once_per_region(
 ) -> None:
     org = seed(aws, SCENARIO)
     first = audit(aws, org, tmp_path / "1", OCT, NOW, store_url)
-    rows = Store.open(store_url).count_usage()
+    rows = Store.open(store_url).usage.count()
     second = audit(aws, org, tmp_path / "2", OCT, NOW, store_url)
-    assert Store.open(store_url).count_usage() == rows
+    assert Store.open(store_url).usage.count() == rows
     strip = lambda r: [{k: v for k, v in a.items()} for a in r["accounts"]]  # noqa: E731
     assert strip(first.report) == strip(second.report)
 

@@ -189,7 +189,7 @@ def test_audit_stores_training_hours_and_a_denied_account_is_a_gap(
     assert a.account("trainer")["methods"]["training_job_accelerator_hours"] == "job-history"
     stored = {
         (t.account_id, t.accelerator): t.quantity
-        for t in Store.open(sqlite_url).totals(OCT)
+        for t in Store.open(sqlite_url).usage.totals(OCT)
         if t.metric == Metric.TRAINING_JOB_ACCELERATOR_HOURS
     }
     assert stored == pytest.approx({(org.members["trainer"], "H100"): 160})

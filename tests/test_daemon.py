@@ -21,7 +21,7 @@ from computewatch.app.daemon import (
     produce_due_reports,
 )
 from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
-from computewatch.domain import Window, utc
+from computewatch.domain import FindingStatus, Window, utc
 from computewatch.domain.errors import ConfigError, UsageError
 from computewatch.pipeline.loading import load_config
 from computewatch.store import ProducedReport, Store
@@ -168,18 +168,15 @@ def test_collect_notices_a_new_breach_once(
     assert first.context.breaches >= 1 and second.context.breaches == first.context.breaches
     assert first.paths == {} and first.bundle is None  # hourly runs write no report files
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("*.pdf"))
-    store = Store.open(store_url)
-    try:
-        breaches = store.list_findings(status="BREACH")
-        notices = [r for r in store.outbox() if r.kind == "notice"]
-        assert store.count_usage() > 0
-    finally:
-        store.close()
+    with Store.open(store_url) as store:
+        breaches = store.findings.find(status=FindingStatus.BREACH)
+        notices = [r for r in store.outbox.entries() if r.kind == "notice"]
+        assert store.usage.count() > 0
     big = f"aws:{org.members['big-h100']}"
-    assert any(f["scope_key"] == big for f in breaches)
+    assert any(f.scope_key == big for f in breaches)
     # Once per finding, not once per run: two runs, one message per BREACH finding.
     assert sorted(n.message_id for n in notices) == sorted(
-        f"<notice.{f['id']}@example.org>" for f in breaches
+        f"<notice.{f.id}@example.org>" for f in breaches
     )
     assert all(n.sent_at is not None for n in notices)
     assert len(inbox.messages) == len(breaches)
@@ -210,9 +207,8 @@ def test_catch_up_produces_each_missed_month_once(
 ) -> None:
     org = seed(aws, [MemberSpec("idle")])
     path = daemon_config(tmp_path, store_url, reports={"formats": ["json"]})
-    store = Store.open(store_url)
-    store.record_report(produced("monthly", "2026-08"))
-    store.close()
+    with Store.open(store_url) as store:
+        store.reports.record(produced("monthly", "2026-08"))
     clock = lambda: utc(2026, 11, 3, 7)  # noqa: E731
     with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
         made = produce_due_reports(path, "monthly", clock)
@@ -221,12 +217,13 @@ def test_catch_up_produces_each_missed_month_once(
     assert again == []
     for r in made:
         assert (Path(r.bundle) / "manifest.json").exists()
-    store = Store.open(store_url)
-    try:
-        assert [p.period for p in store.produced("monthly")] == ["2026-08", "2026-09", "2026-10"]
-        assert len(store.ledger()) == 2  # two sealed bundles, no more
-    finally:
-        store.close()
+    with Store.open(store_url) as store:
+        assert [p.period for p in store.reports.produced("monthly")] == [
+            "2026-08",
+            "2026-09",
+            "2026-10",
+        ]
+        assert len(store.ledger.entries()) == 2  # two sealed bundles, no more
 
 
 def test_reports_off_when_quarterly_disabled(tmp_path: Path, sqlite_url: str) -> None:

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -25,7 +24,8 @@ from computewatch.app.daemon import current_month, period_label
 from computewatch.demo.emulated_aws import EmulatedAws, MemberSpec, aws_environment
 from computewatch.demo.emulated_azure import EmulatedAzure
 from computewatch.demo.run import AZURE_ROLE, AZURE_SECRET_ENV, azure_scenario, previous_month
-from computewatch.store import Store
+from computewatch.domain import FindingStatus, RunStatus
+from computewatch.store import RunRow, Store
 from tests.aws_scenarios import seed, write_config
 from tests.conftest import Inbox
 from tests.test_cli import run_cli
@@ -79,17 +79,14 @@ class Daemon:
         return code, body
 
 
-def finished_runs(url: str, since: datetime) -> list[dict[str, Any]]:
+def finished_runs(url: str, since: datetime) -> list[RunRow]:
     """The last run, if it is a collection of the current month started after `since` and over."""
-    store = Store.open(url)
-    try:
-        last = store.run_stats(()).last_run
-    finally:
-        store.close()
+    with Store.open(url) as store:
+        last = store.runs.stats(()).last_run
     month = current_month(datetime.now(UTC))
-    if last is None or last["status"] == "running" or last["started_at"] < since:
+    if last is None or last.status is RunStatus.RUNNING or last.started_at < since:
         return []
-    return [last] if last["window_start"] == month.start else []
+    return [last] if last.window_start == month.start else []
 
 
 @pytest.fixture
@@ -153,29 +150,26 @@ def test_daemon_done_means(daemon: Daemon, sqlite_url: str, smtp: tuple[int, Inb
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=120) == 0
 
-    store = Store.open(sqlite_url)
-    try:
-        breaches = store.list_findings(status="BREACH")
-        produced = store.produced("monthly")
-    finally:
-        store.close()
+    with Store.open(sqlite_url) as store:
+        breaches = store.findings.find(status=FindingStatus.BREACH)
+        produced = store.reports.produced("monthly")
     messages = [BytesParser(policy=policy.default).parsebytes(m) for m in inbox.messages]
     notices = [m for m in messages if m["Subject"].startswith("BREACH ")]
     monthly = [m for m in messages if not m["Subject"].startswith("BREACH ")]
     month = current_month(started).start
     noticed = [m["X-Computewatch-Finding"] for m in notices]
-    by_id = {f["id"]: f for f in breaches}
+    by_id = {f.id: f for f in breaches}
     # One notice per BREACH the collection found; those the monthly report carried get none.
     assert len(noticed) == len(set(noticed)) and set(noticed) <= set(by_id)
-    assert {by_id[i]["window_start"].replace(tzinfo=UTC) for i in noticed} == {month}
-    assert "any-h100-month" in {by_id[i]["rule_id"] for i in noticed}
+    assert {by_id[i].window_start for i in noticed} == {month}
+    assert "any-h100-month" in {by_id[i].rule_id for i in noticed}
     assert [p.period for p in produced] == [period_label("monthly", previous_month(started))]
     assert len(monthly) == 1 and str(monthly[0]["To"]) == "board@example.org"
     assert any(part.get_filename().endswith(".pdf") for part in monthly[0].iter_attachments())
 
     # Both clouds were read, nothing failed; the operator sees it in /metrics and `status`.
     runs = finished_runs(sqlite_url, started)
-    assert runs[0]["status"] == "breach"
+    assert runs[0].status is RunStatus.BREACH
     gaps = {dict(k[1])["provider"] for k in metrics if k[0] == "computewatch_coverage_gaps"}
     assert gaps == {"azure"}  # only the demo's subscription that denies the role
     assert metrics[("computewatch_open_findings", frozenset({("status", "BREACH")}))] >= 1
@@ -201,8 +195,5 @@ def test_daemon_done_means(daemon: Daemon, sqlite_url: str, smtp: tuple[int, Inb
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=120) == 0
     assert len(inbox.messages) == len(messages)
-    store = Store.open(sqlite_url)
-    try:
-        assert len(store.produced("monthly")) == 1
-    finally:
-        store.close()
+    with Store.open(sqlite_url) as store:
+        assert len(store.reports.produced("monthly")) == 1

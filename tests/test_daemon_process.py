@@ -20,6 +20,7 @@ import pytest
 from computewatch.app.daemon import period_label
 from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
 from computewatch.demo.run import previous_month
+from computewatch.domain import RunStatus
 from computewatch.store import Store
 from tests.aws_scenarios import seed
 from tests.test_cli import run_cli
@@ -133,11 +134,10 @@ def test_daemon_lifecycle(setup: Setup) -> None:
         if line.startswith("{")
     ]
     assert any(line["msg"].startswith("monthly report") for line in lines)
-    store = setup.store()
-    try:
-        assert [p.period for p in store.produced("monthly")] == [period_label("monthly", MONTH)]
-    finally:
-        store.close()
+    with setup.store() as store:
+        assert [p.period for p in store.reports.produced("monthly")] == [
+            period_label("monthly", MONTH)
+        ]
     status = run_cli(["status", "--config", str(setup.config)], setup.env)
     assert status.returncode == 0 and "next collect:" in status.stdout
 
@@ -145,12 +145,9 @@ def test_daemon_lifecycle(setup: Setup) -> None:
 def running_run(setup: Setup) -> bool:
     if not Path(setup.url.removeprefix("sqlite:///")).exists():
         return False
-    store = setup.store()
-    try:
-        last = store.run_stats(()).last_run
-        return last is not None and last["status"] == "running"
-    finally:
-        store.close()
+    with setup.store() as store:
+        last = store.runs.stats(()).last_run
+    return last is not None and last.status is RunStatus.RUNNING
 
 
 def test_sigkill_mid_collection_loses_and_duplicates_nothing(setup: Setup) -> None:
@@ -163,14 +160,11 @@ def test_sigkill_mid_collection_loses_and_duplicates_nothing(setup: Setup) -> No
         wait_for("the restarted daemon's catch-up", setup.state.exists)
     finally:
         assert stop(proc) == 0
-    store = setup.store()
-    try:
-        made = store.produced("monthly")
+    with setup.store() as store:
+        made = store.reports.produced("monthly")
         assert [p.period for p in made] == [period_label("monthly", MONTH)]
-        ledger = store.ledger()
+        ledger = store.ledger.entries()
         report = json.loads(next(Path(made[0].bundle).glob("audit-*.json")).read_text("utf-8"))
-    finally:
-        store.close()
     # Wherever the kill landed, the period is sealed once: a scheduled report has a stable id, and a
     # bundle sealed before the crash is recorded on restart instead of being produced again.
     assert [r.report_id for r in ledger] == [made[0].report_id]

@@ -86,21 +86,22 @@ def test_totals_ignore_order_and_recollection(
     shuffled = list(batch)
     rnd.shuffle(shuffled)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(f"sqlite:///{Path(tmp) / 's.db'}")
-        run = store.start_run(OCT, utc(2026, 11, 1), "t", "0" * 64)
-        store.write_usage(run, batch, utc(2026, 11, 1))  # one collection...
-        store.write_usage(
-            run, [latest[r.key] for r in shuffled], utc(2026, 11, 2)
-        )  # ...collected again
-        accounts = [Account("aws", a) for a in ("111111111111", "222222222222")]
-        usages = build_account_usage(
-            accounts,
-            store.totals(OCT),
-            store.daily_totals(OCT, BILLED_METRICS),
-            store.peaks(OCT),
-            [],
-        )
-        store.close()
+        url = f"sqlite:///{Path(tmp) / 's.db'}"
+        with Store.open(url) as store:
+            run = store.runs.start(OCT, utc(2026, 11, 1), "t", "0" * 64)
+            store.usage.write(run, batch, utc(2026, 11, 1))  # one collection...
+            store.usage.write(
+                run, [latest[r.key] for r in shuffled], utc(2026, 11, 2)
+            )  # ...collected again
+            accounts = [Account("aws", a) for a in ("111111111111", "222222222222")]
+            usages = build_account_usage(
+                accounts,
+                store.usage.totals(OCT),
+                store.usage.daily_totals(OCT, BILLED_METRICS),
+                store.usage.peaks(OCT),
+                [],
+            )
+        Store.dispose(url)  # its pooled connections, before the directory goes
     got = {
         (u.account.account_id, chip): h for u in usages for chip, h in u.accelerator_hours.items()
     }

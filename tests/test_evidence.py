@@ -221,11 +221,10 @@ def test_raw_base64_key_and_missing_signature(
 
 
 def test_store_ledger_both_backends(ctx: AuditContext, tmp_path: Path, store_url: str) -> None:
-    store = Store.open(store_url)
-    try:
+    with Store.open(store_url) as store:
         later = replace(ctx, generated_at=ctx.generated_at + timedelta(hours=1))
         bundles = [make_bundle(later, tmp_path, store, n=n) for n in range(3)]
-        rows = store.ledger()
+        rows = store.ledger.entries()
         assert [r.seq for r in rows] == [1, 2, 3]
         assert [r.manifest_sha256 for r in rows] == [b.manifest_sha256 for b in bundles]
         assert rows[1].prev_digest == rows[0].digest
@@ -241,5 +240,3 @@ def test_store_ledger_both_backends(ctx: AuditContext, tmp_path: Path, store_url
         assert [(i.problem, i.subject) for i in result.issues] == [
             (Problem.ENTRY_REMOVED, "store ledger entry 2")
         ]
-    finally:
-        store.close()

@@ -142,9 +142,8 @@ def bundle(ctx: AuditContext, tmp_path_factory: pytest.TempPathFactory) -> Bundl
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 'store.db'}")
-    yield s
-    s.close()
+    with Store.open(f"sqlite:///{tmp_path / 'store.db'}") as s:
+        yield s
 
 
 def parse_bytes(raw: bytes) -> EmailMessage:
@@ -204,7 +203,7 @@ def test_outage_delays_and_delivers_exactly_once(
     assert not enqueue(store, built.message, "monthly", now)  # queued once, not twice
     down = deliver_due(store, cfg, now, ssl_context=tls[1])
     assert down.sent == [] and len(down.failed) == 1
-    [row] = store.outbox(pending_only=True)
+    [row] = store.outbox.pending()
     assert row.attempts == 1 and row.sent_at is None
     assert "ConnectionRefusedError" in row.last_error
     assert row.next_attempt_at == now + timedelta(minutes=1)
@@ -219,8 +218,8 @@ def test_outage_delays_and_delivers_exactly_once(
         controller.stop()
     assert up.sent == [row.message_id] and again.sent == []
     assert len(inbox.messages) == 1
-    [done] = store.outbox()
-    assert done.sent_at == later and done.attempts == 2 and store.outbox(pending_only=True) == []
+    [done] = store.outbox.entries()
+    assert done.sent_at == later and done.attempts == 2 and store.outbox.pending() == []
 
 
 def test_wrong_password_is_retried_not_lost(
@@ -241,7 +240,7 @@ def test_wrong_password_is_retried_not_lost(
         controller.stop()
     assert inbox.messages == [] and "SMTPAuthenticationError" in result.failed[0][1]
     assert "wrong" not in result.failed[0][1]
-    [row] = store.outbox(pending_only=True)
+    [row] = store.outbox.pending()
     assert row.attempts == 1
     monkeypatch.delenv("CW_SMTP_PASSWORD")
     with pytest.raises(UsageError, match="CW_SMTP_PASSWORD"):
@@ -272,7 +271,7 @@ def test_missing_recipients_and_parse_roundtrip(
         build_message(ctx, settings(25), "quarterly", [], ctx.generated_at)
     built = build_message(ctx, settings(25), "monthly", [], ctx.generated_at)
     assert enqueue(store, built.message, "monthly", ctx.generated_at)
-    [row] = store.outbox()
+    [row] = store.outbox.entries()
     assert parse(row)["Message-ID"] == built.message["Message-ID"]
     assert row.recipients == ("officer@example.com", "audit@example.org")
 
@@ -298,11 +297,8 @@ def test_outbox_cli_lists_previews_and_sends(
         "password_env: CW_SMTP_PASSWORD, sender: computewatch@example.com, "
         "recipients: {monthly: [officer@example.com]}}\n"
     )
-    store = Store.open(f"sqlite:///{db}")
-    try:
+    with Store.open(f"sqlite:///{db}") as store:
         enqueue_report(store, cfg, ctx, bundle.files, "monthly", ctx.generated_at)
-    finally:
-        store.close()
     runner = CliRunner()
     listed = runner.invoke(main, ["outbox", "--config", str(config), "--eml-dir", str(tmp_path)])
     assert listed.exit_code == 0, listed.output

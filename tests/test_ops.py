@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from computewatch.app.locking import DaemonLock, LockHeld
 from computewatch.app.ops import JsonFormatter, serve, status_lines
-from computewatch.domain import CoverageEntry, CoverageStatus, Window, utc
+from computewatch.domain import CoverageEntry, CoverageStatus, RunStatus, Window, utc
 from computewatch.store import Store
-from computewatch.store.db import findings
+from computewatch.store.schema import findings
 
 T0 = utc(2026, 11, 20, 10)
 SAMPLE = re.compile(r'^([a-z_]+)(?:\{((?:[a-z_]+="(?:[^"\\]|\\.)*",?)*)\})? (\S+)$')
@@ -33,14 +33,14 @@ def seeded(url: str) -> Store:
     no API error), an open BREACH, a pending e-mail."""
     store = Store.open(url)
     w = Window.month("2026-11")
-    good = store.start_run(w, T0, "t", "d")
+    good = store.runs.start(w, T0, "t", "d")
 
     def failed(account: str, collector: str, code: str) -> CoverageEntry:
         return CoverageEntry(
             "aws", account, "us-east-1", collector, w.start, T0, CoverageStatus.FAILED, code, "no"
         )
 
-    store.write_coverage(
+    store.coverage.write(
         good,
         [
             failed("111111111111", "ec2", "SamplingGap"),  # found with the read that follows
@@ -52,10 +52,11 @@ def seeded(url: str) -> Store:
         ],
         T0,
     )
-    store.finish_run(good, T0, "partial", {"ec2:DescribeInstances": 3, "sts:AssumeRole": 2})
-    bad = store.start_run(w, T0 + timedelta(minutes=30), "t", "d")
-    store.write_coverage(bad, [failed("222222222222", "ec2", "AccessDenied")], T0)
-    store.finish_run(bad, T0 + timedelta(minutes=31), "failed", {"sts:AssumeRole": 1})
+    calls = {"ec2:DescribeInstances": 3, "sts:AssumeRole": 2}
+    store.runs.finish(good, T0, RunStatus.PARTIAL, calls)
+    bad = store.runs.start(w, T0 + timedelta(minutes=30), "t", "d")
+    store.coverage.write(bad, [failed("222222222222", "ec2", "AccessDenied")], T0)
+    store.runs.finish(bad, T0 + timedelta(minutes=31), RunStatus.FAILED, {"sts:AssumeRole": 1})
     with store.engine.begin() as conn:
         conn.execute(
             findings.insert().values(
@@ -144,13 +145,10 @@ def test_healthz_turns_unhealthy_when_stale(http: tuple[str, list[datetime]]) ->
 
 
 def test_status_summarises_store_and_state(sqlite_url: str) -> None:
-    store = seeded(sqlite_url)
-    try:
+    with seeded(sqlite_url) as store:
         text = "\n".join(
             status_lines(store, {"pid": 42, "next_runs": {"collect": "2026-11-20 11:05"}})
         )
-    finally:
-        store.close()
     assert "last run #2: failed" in text
     assert "aws 222222222222 us-east-1 ec2: GAP AccessDenied" in text
     assert "open findings: 1 BREACH" in text and "outbox pending: 0" in text

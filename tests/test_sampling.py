@@ -88,11 +88,8 @@ def run(
             load_config(config),
             AuditRequest(NOV, now, config.parent / "out", [], collectors=only, bundle=False),
         )
-    store = Store.open(load_config(config).app.store.resolved_url())
-    try:
-        return outcome, store.coverage_for_run(outcome.run_id)
-    finally:
-        store.close()
+    with Store.open(load_config(config).app.store.resolved_url()) as store:
+        return outcome, store.coverage.for_run(outcome.run_id)
 
 
 def codes(entries: list[CoverageEntry] | tuple[object, ...]) -> set[str]:

@@ -15,11 +15,13 @@ from computewatch.domain import (
     CoverageLevel,
     CoverageStatus,
     Finding,
+    FindingState,
     FindingStatus,
     Window,
     utc,
 )
 from computewatch.domain.catalog import Catalog
+from computewatch.engine import lifecycle
 from computewatch.engine.evaluate import evaluate_window, rule_windows
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import combine
@@ -211,36 +213,31 @@ def test_quarters_split_at_quarter_boundaries() -> None:
 
 
 def test_lifecycle_over_three_evaluations(catalog: Catalog, store_url: str) -> None:
-    store = Store.open(store_url)
     rule = replace(RULE, scope="customer")
     t1, t2, t3 = utc(2026, 11, 1), utc(2026, 11, 2), utc(2026, 11, 3)
 
-    def run(us: list[AccountUsage], now: datetime) -> dict[str, object]:
+    def run(store: Store, us: list[AccountUsage], now: datetime) -> tuple[Finding, FindingState]:
         found = evaluate_window([rule], us, OCT, catalog, REGISTRY)
-        states = store.record_findings(found, now, 1)
+        states = lifecycle.advance(found, store.findings.states(f.id for f in found), now)
+        store.findings.save(found, states, 1)
         swiss = next(f for f in found if f.scope_key == "customer:swiss")
-        state = states[swiss.id]
-        return {
-            "id": swiss.id,
-            "status": swiss.status,
-            "lifecycle": state.lifecycle,
-            "first_seen": state.first_seen,
-        }
+        return swiss, states[swiss.id]
 
-    first = run(fleet(), t1)
-    assert (first["status"], first["lifecycle"], first["first_seen"]) == (BREACH, "new", t1)
-    again = run(fleet(), t1 + timedelta(minutes=5))  # re-evaluating the same data changes nothing
-    assert (again["status"], again["lifecycle"], again["first_seen"]) == (BREACH, "new", t1)
-    store.mark_reported([str(first["id"])], t1)
-    second = run(fleet(), t2)
-    assert (second["lifecycle"], second["first_seen"]) == ("ongoing", t1)
-    quiet = fleet()
-    quiet[1] = usage("aws", "222222222222", {"H100": 1})
-    third = run(quiet, t3)
-    assert (third["status"], third["lifecycle"], third["first_seen"]) == (OK, "resolved", t1)
-    assert [r["lifecycle"] for r in store.list_findings(scope="swiss")] == ["resolved"]
-    assert store.list_findings(status="BREACH") == []
-    store.close()
+    with Store.open(store_url) as store:
+        first, state = run(store, fleet(), t1)
+        assert (first.status, state.lifecycle, state.first_seen) == (BREACH, "new", t1)
+        # Re-evaluating the same data changes nothing.
+        again, state = run(store, fleet(), t1 + timedelta(minutes=5))
+        assert (again.status, state.lifecycle, state.first_seen) == (BREACH, "new", t1)
+        store.findings.mark_reported(lifecycle.reported([first], {first.id: state}, t1))
+        _, state = run(store, fleet(), t2)
+        assert (state.lifecycle, state.first_seen) == ("ongoing", t1)
+        quiet = fleet()
+        quiet[1] = usage("aws", "222222222222", {"H100": 1})
+        third, state = run(store, quiet, t3)
+        assert (third.status, state.lifecycle, state.first_seen) == (OK, "resolved", t1)
+        assert [r.lifecycle for r in store.findings.find(scope="swiss")] == ["resolved"]
+        assert store.findings.find(status=BREACH) == []
 
 
 hours = st.dictionaries(

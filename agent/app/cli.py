@@ -5,6 +5,7 @@ Exit codes: 0 clean, 3 breach found, 4 coverage incomplete, 2 usage/config error
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -22,7 +23,7 @@ from computewatch.app.exits import EXIT_INTERNAL, EXIT_TAMPERED, audit_exit_code
 from computewatch.collectors import registry
 from computewatch.collectors.base import Target, providers
 from computewatch.config.loader import config_schema
-from computewatch.domain import CoverageEntry, CoverageStatus, Window
+from computewatch.domain import CoverageEntry, CoverageStatus, FindingStatus, Lifecycle, Window
 from computewatch.domain.errors import ComputewatchError, UsageError
 from computewatch.pipeline.audit import AuditOutcome, AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
@@ -355,23 +356,26 @@ def findings(
     from computewatch.store import Store
 
     config = load_config(config_path)
-    store = Store.open(store_url or config.app.store.resolved_url())
-    try:
-        rows = store.list_findings(status=status, lifecycle=lifecycle, rule_id=rule_id, scope=scope)
-    finally:
-        store.close()
+    with Store.open(store_url or config.app.store.resolved_url()) as store:
+        rows = store.findings.find(
+            status=FindingStatus(status) if status else None,
+            lifecycle=Lifecycle(lifecycle) if lifecycle else None,
+            rule_id=rule_id,
+            scope=scope,
+        )
     for r in reversed(rows):
         if as_json:
+            fields = dataclasses.asdict(r).items()
             click.echo(
                 json.dumps(
-                    {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
+                    {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields}
                 )
             )
             continue
-        value = "unknown" if r["value"] is None else f"{r['value']:,.4g}"
+        value = "unknown" if r.value is None else f"{r.value:,.4g}"
         click.echo(
-            f"{r['status']:<7} {r['lifecycle']:<8} {r['window_start']:%Y-%m-%d} {r['rule_id']} "
-            f"{r['scope_key']}: {value} (threshold {r['threshold']:,.4g}) id={r['id']}"
+            f"{r.status:<7} {r.lifecycle:<8} {r.window_start:%Y-%m-%d} {r.rule_id} "
+            f"{r.scope_key}: {value} (threshold {r.threshold:,.4g}) id={r.id}"
         )
     if not rows:
         click.echo("no findings match", err=True)
@@ -409,12 +413,11 @@ def verify(
     from computewatch.store import Store
 
     key = load_public_key(public_key_env) if public_key_env else None
-    store = Store.open(store_url) if store_url else None
-    try:
-        result = verify_bundle(bundle, ledger_file=ledger_file, store=store, public_key=key)
-    finally:
-        if store is not None:
-            store.close()
+    if store_url:
+        with Store.open(store_url) as store:
+            result = verify_bundle(bundle, ledger_file=ledger_file, store=store, public_key=key)
+    else:
+        result = verify_bundle(bundle, ledger_file=ledger_file, public_key=key)
     if not result.ledgers_checked:
         click.echo("warning: no evidence ledger found; only the manifest was checked", err=True)
     if result.ok:
@@ -449,8 +452,7 @@ def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path |
     if send and eml_dir:
         raise UsageError("give --send or --eml-dir, not both")
     config = load_config(config_path)
-    store = Store.open(store_url or config.app.store.resolved_url())
-    try:
+    with Store.open(store_url or config.app.store.resolved_url()) as store:
         if send:
             if config.app.mail is None:
                 raise UsageError(f"no mail: section in {config_path}")
@@ -459,7 +461,7 @@ def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path |
                 click.echo(f"sent    {message_id}")
             for message_id, error in result.failed:
                 click.echo(f"retry   {message_id}: {error}")
-        pending = store.outbox(pending_only=True)
+        pending = store.outbox.pending()
         if eml_dir:
             eml_dir.mkdir(parents=True, exist_ok=True)
             for row in pending:
@@ -472,8 +474,6 @@ def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path |
                 + (f"; last error: {row.last_error}" if row.last_error else "")
             )
         click.echo(f"{len(pending)} message(s) pending")
-    finally:
-        store.close()
 
 
 @main.command()
@@ -514,12 +514,9 @@ def status(config_path: Path, store_url: str | None) -> None:
     config = load_config(config_path)
     given = config.app.daemon.state_file
     state = read_state(config.relative(given) if given else default_state_file())
-    store = Store.open(store_url or config.app.store.resolved_url())
-    try:
+    with Store.open(store_url or config.app.store.resolved_url()) as store:
         for line in status_lines(store, state):
             click.echo(line)
-    finally:
-        store.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,12 +33,12 @@ from computewatch.collectors.base import collectors
 from computewatch.config.loader import LoadedConfig
 from computewatch.config.settings import ReportKind
 from computewatch.delivery.mail import deliver_due, enqueue
-from computewatch.domain import Window
+from computewatch.domain import FindingStatus, Lifecycle, Window
 from computewatch.domain.errors import ComputewatchError, UsageError
 from computewatch.pipeline.audit import AuditOutcome, AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
 from computewatch.reports.context import report_id_for
-from computewatch.store import ProducedReport, Store
+from computewatch.store import FindingRow, ProducedReport, Store
 
 log = logging.getLogger(__name__)
 
@@ -149,26 +149,26 @@ def collect_job(
     return outcome
 
 
-def notice_message(config: LoadedConfig, finding: dict[str, Any], now: datetime) -> EmailMessage:
+def notice_message(config: LoadedConfig, finding: FindingRow, now: datetime) -> EmailMessage:
     """A short threshold notice; its Message-ID derives from the finding id (queued once ever)."""
     settings = config.app.mail
     assert settings is not None
     sender = Address(display_name=settings.sender_name, addr_spec=settings.sender)
-    value = "unknown" if finding["value"] is None else f"{finding['value']:,.4g}"
+    value = "unknown" if finding.value is None else f"{finding.value:,.4g}"
     msg = EmailMessage(policy=policy.SMTP)
-    subject = f"BREACH {finding['rule_id']} {finding['scope_key']}"
+    subject = f"BREACH {finding.rule_id} {finding.scope_key}"
     msg["Subject"] = " ".join(f"{subject} — {config.app.reporting_entity.name}".split())
     msg["From"] = sender
     msg["To"] = [Address(addr_spec=r) for r in settings.recipients.get("notice", [])]
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = f"<notice.{finding['id']}@{sender.domain}>"
-    msg["X-Computewatch-Finding"] = str(finding["id"])
+    msg["Message-ID"] = f"<notice.{finding.id}@{sender.domain}>"
+    msg["X-Computewatch-Finding"] = finding.id
     msg.set_content(
-        f"Rule {finding['rule_id']} is in BREACH for {finding['scope_key']}.\n\n"
-        f"Value: {value} (threshold {finding['threshold']:,.4g})\n"
-        f"Window: {finding['window_start']:%Y-%m-%d} to {finding['window_end']:%Y-%m-%d}\n"
-        f"Severity: {finding['severity']}\nFirst seen: {finding['first_seen']:%Y-%m-%d %H:%M} UTC\n"
-        f"Finding id: {finding['id']}\n\n{finding['detail']}\n"
+        f"Rule {finding.rule_id} is in BREACH for {finding.scope_key}.\n\n"
+        f"Value: {value} (threshold {finding.threshold:,.4g})\n"
+        f"Window: {finding.window_start:%Y-%m-%d} to {finding.window_end:%Y-%m-%d}\n"
+        f"Severity: {finding.severity}\nFirst seen: {finding.first_seen:%Y-%m-%d %H:%M} UTC\n"
+        f"Finding id: {finding.id}\n\n{finding.detail}\n"
     )
     return msg
 
@@ -179,20 +179,17 @@ def notify_breaches(config: ConfigLike, now: datetime) -> list[str]:
     settings = cfg.app.mail
     if settings is None or not settings.recipients.get("notice"):
         return []
-    store = Store.open(cfg.app.store.resolved_url())
-    try:
+    with Store.open(cfg.app.store.resolved_url()) as store:
         queued = []
-        for finding in store.list_findings(status="BREACH", lifecycle="new"):
+        for finding in store.findings.find(status=FindingStatus.BREACH, lifecycle=Lifecycle.NEW):
             msg = notice_message(cfg, finding, now)
             if enqueue(store, msg, "notice", now):
                 queued.append(str(msg["Message-ID"]))
-                log.info("breach notice queued for finding %s", finding["id"])
+                log.info("breach notice queued for finding %s", finding.id)
         result = deliver_due(store, settings, now)
         for message_id, error in result.failed:
             log.warning("e-mail %s not sent yet: %s (retried later)", message_id, error)
         return queued
-    finally:
-        store.close()
 
 
 def produce_due_reports(
@@ -204,11 +201,9 @@ def produce_due_reports(
     if cron is None:
         return []
     now = clock()
-    store = Store.open(cfg.app.store.resolved_url())
-    try:
-        periods = due_periods(kind, cron, now, store.produced(kind), cfg.app.daemon.catch_up_months)
-    finally:
-        store.close()
+    with Store.open(cfg.app.store.resolved_url()) as store:
+        produced = store.reports.produced(kind)
+    periods = due_periods(kind, cron, now, produced, cfg.app.daemon.catch_up_months)
     made = []
     for window in periods:
         label = period_label(kind, window)
@@ -232,11 +227,8 @@ def produce_due_reports(
             report_id=report_id,
             bundle=bundle,
         )
-        store = Store.open(cfg.app.store.resolved_url())
-        try:
-            store.record_report(report)
-        finally:
-            store.close()
+        with Store.open(cfg.app.store.resolved_url()) as store:
+            store.reports.record(report)
         log.info(
             "%s report %s produced: %s",
             kind,
@@ -253,11 +245,8 @@ def mail_job(config: ConfigLike, clock: Clock = utcnow) -> int:
     cfg = _config(config)
     if cfg.app.mail is None:
         return 0
-    store = Store.open(cfg.app.store.resolved_url())
-    try:
+    with Store.open(cfg.app.store.resolved_url()) as store:
         return len(deliver_due(store, cfg.app.mail, clock()).sent)
-    finally:
-        store.close()
 
 
 def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
@@ -401,12 +390,9 @@ class Daemon:
         with DaemonLock(url):
             log.info("daemon started (pid %d); catching up on reports", os.getpid())
             started = self.clock()
-            store = Store.open(url)
-            try:
+            with Store.open(url) as store:
                 # A run older than this that still says "running" was killed with its process.
-                stale = store.abandon_running(started - ABANDON_AFTER, started)
-            finally:
-                store.close()
+                stale = store.runs.abandon_running(started - ABANDON_AFTER, started)
             if stale:
                 log.warning("%d interrupted run(s) marked abandoned", stale)
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -440,5 +426,6 @@ class Daemon:
                 if server is not None:
                     server.shutdown()
                     server.server_close()
+                Store.dispose_all()
                 log.info("daemon stopped")
         return 0

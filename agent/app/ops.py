@@ -20,13 +20,13 @@ from typing import Any
 
 import platformdirs
 
-from computewatch.domain import CoverageStatus
+from computewatch.domain import CoverageStatus, RunStatus
 from computewatch.store import Store
 
 log = logging.getLogger(__name__)
 
 # Runs that read something: coverage may have gaps, but not every unit failed.
-GOOD_RUNS = ("complete", "partial", "breach")
+GOOD_RUNS = (RunStatus.COMPLETE, RunStatus.PARTIAL, RunStatus.BREACH)
 
 
 class JsonFormatter(logging.Formatter):
@@ -92,7 +92,7 @@ class Health:
 
 
 def health(store: Store, now: datetime, stale_after: timedelta) -> Health:
-    last = store.run_stats(GOOD_RUNS).last_success
+    last = store.runs.stats(GOOD_RUNS).last_success
     if last is None:
         return Health(False, None, "no successful collection yet")
     if now - last > stale_after:
@@ -130,8 +130,8 @@ class _Exposition:
 
 
 def metrics(store: Store, now: datetime, stale_after: timedelta) -> str:
-    stats = store.run_stats(GOOD_RUNS)
-    coverage = store.latest_coverage()
+    stats = store.runs.stats(GOOD_RUNS)
+    coverage = store.coverage.latest()
     out = _Exposition()
     out.family(
         "computewatch_runs_total",
@@ -151,7 +151,7 @@ def metrics(store: Store, now: datetime, stale_after: timedelta) -> str:
         "Failed reads (account-region-collector units) over all runs, by error code.",
         [
             ({"provider": p, "collector": c, "code": e}, n)
-            for (p, c, e), n in sorted(store.api_errors().items())
+            for (p, c, e), n in sorted(store.coverage.api_errors().items())
         ],
     )
     gaps: dict[tuple[str, str, str], int] = {}
@@ -169,13 +169,13 @@ def metrics(store: Store, now: datetime, stale_after: timedelta) -> str:
         "computewatch_open_findings",
         "gauge",
         "Findings not OK, by status.",
-        [({"status": s}, n) for s, n in sorted(store.open_findings_by_status().items())],
+        [({"status": s}, n) for s, n in sorted(store.findings.open_by_status().items())],
     )
     out.family(
         "computewatch_outbox_pending",
         "gauge",
         "E-mails queued and not yet sent.",
-        [({}, len(store.outbox(pending_only=True)))],
+        [({}, len(store.outbox.pending()))],
     )
     last = stats.last_success
     out.family(
@@ -206,8 +206,7 @@ def serve(
             if self.path not in ("/healthz", "/metrics"):
                 self._send(404, "text/plain", "not found\n")
                 return
-            store = Store.open(store_url)
-            try:
+            with Store.open(store_url) as store:
                 if self.path == "/metrics":
                     body = metrics(store, clock(), stale_after)
                     self._send(200, "text/plain; version=0.0.4; charset=utf-8", body)
@@ -217,8 +216,6 @@ def serve(
                 self._send(
                     200 if h.healthy else 503, "application/json", json.dumps(doc, default=str)
                 )
-            finally:
-                store.close()
 
         def _send(self, code: int, ctype: str, body: str) -> None:
             data = body.encode()
@@ -239,31 +236,31 @@ def serve(
 
 def status_lines(store: Store, state: dict[str, Any] | None) -> list[str]:
     """The operator's summary for `computewatch status`."""
-    stats = store.run_stats(GOOD_RUNS)
+    stats = store.runs.stats(GOOD_RUNS)
     lines = []
     run = stats.last_run
     if run is None:
         lines.append("no runs yet")
     else:
         lines.append(
-            f"last run #{run['id']}: {run['status']} "
-            f"started {run['started_at']:%Y-%m-%d %H:%M} UTC "
-            f"for {run['window_start']:%Y-%m-%d} to {run['window_end']:%Y-%m-%d}"
+            f"last run #{run.id}: {run.status} "
+            f"started {run.started_at:%Y-%m-%d %H:%M} UTC "
+            f"for {run.window_start:%Y-%m-%d} to {run.window_end:%Y-%m-%d}"
         )
     last = stats.last_success
     lines.append(f"last successful collection: {last:%Y-%m-%d %H:%M} UTC" if last else "never")
-    for entry, at in store.latest_coverage():
+    for entry, at in store.coverage.latest():
         state_text = "ok" if entry.status is CoverageStatus.OK else f"GAP {entry.error_code}"
         lines.append(
             f"  {entry.provider} {entry.account_id} {entry.region} {entry.collector}: "
             f"{state_text} ({at:%Y-%m-%d %H:%M})"
         )
-    open_by = store.open_findings_by_status()
+    open_by = store.findings.open_by_status()
     lines.append(
         "open findings: " + (", ".join(f"{n} {s}" for s, n in sorted(open_by.items())) or "none")
     )
-    lines.append(f"outbox pending: {len(store.outbox(pending_only=True))}")
-    for r in store.produced():
+    lines.append(f"outbox pending: {len(store.outbox.pending())}")
+    for r in store.reports.produced():
         lines.append(
             f"  report {r.kind} {r.period}: {r.report_id} at {r.produced_at:%Y-%m-%d %H:%M}"
         )

@@ -266,7 +266,7 @@ def verify_bundle(
         issues += _check_ledger(entries, ledger_file.name, report_id, manifest_sha)
     if store is not None:
         checked.append("store")
-        issues += _check_ledger(store.ledger(), "store ledger", report_id, manifest_sha)
+        issues += _check_ledger(store.ledger.entries(), "store ledger", report_id, manifest_sha)
     return VerifyResult(bundle, tuple(issues), signed, tuple(checked))
 
 

@@ -106,7 +106,7 @@ def file_tail(path: Path) -> LedgerRow | None:
 
 def store_tail(store: Store) -> LedgerRow | None:
     """Last entry of the store ledger; UsageError if the chain is broken."""
-    return _intact_tail(store.ledger(), "store ledger")
+    return _intact_tail(store.ledger.entries(), "store ledger")
 
 
 def append_ledger_file(
@@ -126,7 +126,7 @@ def append_ledger_store(
 ) -> LedgerRow:
     """Append to the store ledger; the key on `seq` turns a concurrent append into an error."""
     row = next_entry(store_tail(store), bundle, report_id, sha, at)
-    store.append_ledger(row)
+    store.ledger.append(row)
     return row
 
 

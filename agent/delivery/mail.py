@@ -127,7 +127,7 @@ def enqueue(store: Store, message: EmailMessage, kind: str, now: datetime) -> bo
         sent_at=None,
         last_error="",
     )
-    return store.outbox_add(row)
+    return store.outbox.add(row)
 
 
 def enqueue_report(
@@ -211,8 +211,8 @@ def deliver_due(
     result = Delivery()
     conn: smtplib.SMTP | None = None
     try:
-        for row in store.outbox(due_at=now):
-            if row.attempts >= MAX_ATTEMPTS or not store.outbox_claim(row, now + LEASE):
+        for row in store.outbox.due(now):
+            if row.attempts >= MAX_ATTEMPTS or not store.outbox.claim(row, now + LEASE):
                 continue
             try:
                 conn = conn or _connect(settings, password, context)
@@ -220,12 +220,12 @@ def deliver_due(
             except (smtplib.SMTPException, OSError) as exc:
                 error = _one_line(f"{type(exc).__name__}: {exc}")[:500]
                 retry = now + backoff(row.attempts + 1)
-                store.outbox_done(row.message_id, sent_at=None, next_attempt_at=retry, error=error)
+                store.outbox.done(row.message_id, sent_at=None, next_attempt_at=retry, error=error)
                 result.failed.append((row.message_id, error))
                 _drop(conn)
                 conn = None
             else:
-                store.outbox_done(row.message_id, sent_at=now, next_attempt_at=now, error="")
+                store.outbox.done(row.message_id, sent_at=now, next_attempt_at=now, error="")
                 result.sent.append(row.message_id)
     finally:
         _drop(conn)

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from computewatch.domain.enums import FindingStatus, LegalStatus
+from computewatch.domain.enums import FindingStatus, LegalStatus, Lifecycle
 from computewatch.domain.window import Window
 
 
@@ -71,9 +71,9 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class FindingState:
-    """Where a finding stands in its lifecycle, as the store remembers it."""
+    """Where a finding stands in its lifecycle (computewatch.engine.lifecycle), as stored."""
 
-    lifecycle: str
+    lifecycle: Lifecycle
     first_seen: datetime
     last_seen: datetime
     reported_at: datetime | None

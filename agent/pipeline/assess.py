@@ -8,6 +8,7 @@ from datetime import datetime
 from computewatch.config.loader import LoadedConfig
 from computewatch.domain import Window
 from computewatch.domain.catalog import Catalog
+from computewatch.engine import lifecycle
 from computewatch.engine.assess import Aggregates, Assessment, assess, extra_windows
 from computewatch.engine.usage import BILLED_METRICS
 from computewatch.pipeline.collect import Collected
@@ -28,9 +29,9 @@ def assess_run(
     windows = [window, *extra_windows(config.rules.rules, window)]
     aggregates = {
         w: Aggregates(
-            totals=store.totals(w, keys),
-            daily=store.daily_totals(w, BILLED_METRICS, keys),
-            peaks=store.peaks(w, keys),
+            totals=store.usage.totals(w, keys),
+            daily=store.usage.daily_totals(w, BILLED_METRICS, keys),
+            peaks=store.usage.peaks(w, keys),
         )
         for w in windows
     }
@@ -47,5 +48,7 @@ def assess_run(
         catalog=catalog,
         band=(util.low, util.central, util.high),
     )
-    states = store.record_findings(list(assessment.findings), now, run_id)
+    previous = store.findings.states(f.id for f in assessment.findings)
+    states = lifecycle.advance(assessment.findings, previous, now)
+    store.findings.save(assessment.findings, states, run_id)
     return assessment.with_states(states)

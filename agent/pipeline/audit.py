@@ -96,9 +96,8 @@ def run_audit(
     # Checked before a run is recorded: bad input is no run.
     only = check_collectors(req.collectors)
     check_collectors(req.until_read)
-    store = Store.open(req.store_url or config.app.store.resolved_url())
-    try:
-        run_id = store.start_run(req.window, req.now, __version__, config.digest)
+    with Store.open(req.store_url or config.app.store.resolved_url()) as store:
+        run_id = store.runs.start(req.window, req.now, __version__, config.digest)
         try:
             collected = collect(
                 config,
@@ -133,10 +132,8 @@ def run_audit(
                 report_key=req.report_key,
             )
         except BaseException:
-            store.finish_run(run_id, req.now, str(RunStatus.FAILED), counter.snapshot())
+            store.runs.finish(run_id, req.now, RunStatus.FAILED, counter.snapshot())
             raise
         outcome = AuditOutcome(run_id, assessment, delivered, collected.records_written, api_calls)
-        store.finish_run(run_id, req.now, str(outcome.run_status), api_calls)
+        store.runs.finish(run_id, req.now, outcome.run_status, api_calls)
         return outcome
-    finally:
-        store.close()

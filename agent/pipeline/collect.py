@@ -81,17 +81,17 @@ def collect_context(
     """What collectors need from earlier runs: final days, sampled history, read times, and for
     a run limited to `only` some collectors, the others' latest coverage of the window (those of
     `until_read` that have none run too)."""
-    carried = store.window_coverage(window) if only is not None else {}
+    carried = store.coverage.for_window(window) if only is not None else {}
     if only is not None:
         read = {unit[3] for unit in carried}
         only = only | {name for name in until_read if name not in read}
     final_days = {
-        name: store.final_days(cls.provider, name, cls.final_after)
+        name: store.coverage.final_days(cls.provider, name, cls.final_after)
         for name, cls in collectors.items()
         if cls.final_after is not None
     }
     history: dict[tuple[str, str, str, str], list[Observation]] = defaultdict(list)
-    for o in store.observations(window, before=now):
+    for o in store.usage.observations(window, before=now):
         history[(o.provider, o.account_id, o.region, o.collector)].append(o)
     sampling = [name for name, cls in collectors.items() if cls.samples]
     return CollectContext(
@@ -100,7 +100,7 @@ def collect_context(
         catalog=catalog,
         final_days=final_days,
         history=history,
-        reads=store.read_times(sampling, window.start, now),
+        reads=store.coverage.read_times(sampling, window.start, now),
         max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),
         only=only,
         carried=carried,
@@ -112,7 +112,7 @@ def final_billing(store: Store) -> dict[str, dict[str, frozenset[date]]]:
     out: dict[str, dict[str, frozenset[date]]] = defaultdict(dict)
     for name, cls in collectors.items():
         if cls.bills_hours and cls.final_after is not None:
-            out[cls.provider][name] = store.final_days(cls.provider, name, cls.final_after)
+            out[cls.provider][name] = store.coverage.final_days(cls.provider, name, cls.final_after)
     return out
 
 
@@ -122,10 +122,10 @@ def write_coverage(
     """Store the run's coverage; sampling gaps last, once this run's own billing reads count
     towards closing them. Returns the coverage to judge by (with units carried over)."""
     reads = [e for e in result.coverage if e.error_code != SAMPLING_GAP]
-    store.write_coverage(run_id, reads, now)
+    store.coverage.write(run_id, reads, now)
     billed = final_billing(store)
     gaps = close_billed_gaps([e for e in result.coverage if e.error_code == SAMPLING_GAP], billed)
-    store.write_coverage(run_id, gaps, now)
+    store.coverage.write(run_id, gaps, now)
     result.coverage = [*reads, *gaps]
     return [*result.coverage, *close_billed_gaps(result.carried, billed)]
 
@@ -147,8 +147,8 @@ def collect(
     """Read every unit of the window and store records, observations, coverage and accounts."""
     ctx = collect_context(config, window, now, store, catalog, only, until_read)
     result = run_collection(provider_list, ctx, accounts, progress)
-    written = store.write_usage(run_id, result.records, now)
-    store.write_observations(run_id, result.observations)
+    written = store.usage.write(run_id, result.records, now)
+    store.usage.write_observations(run_id, result.observations)
     coverage = write_coverage(store, run_id, result, now)
-    store.upsert_accounts(result.accounts)
+    store.usage.save_accounts(result.accounts)
     return Collected(tuple(result.accounts), tuple(coverage), written)

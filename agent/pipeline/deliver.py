@@ -17,9 +17,10 @@ from computewatch.delivery.mail import (
     report_attachments,
     write_eml,
 )
-from computewatch.domain import FindingStatus, RunInfo, Window
+from computewatch.domain import RunInfo, Window
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
+from computewatch.engine import lifecycle
 from computewatch.engine.assess import Assessment
 from computewatch.reports.context import AuditContext, build_audit_context
 from computewatch.reports.notices import write_notices
@@ -94,7 +95,5 @@ def deliver(
             result = deliver_due(store, settings, now)  # a failure stays queued and retries
             out.mail_sent, out.mail_failed = result.sent, result.failed
     # Only findings that went out in a report move from "new" to "ongoing".
-    store.mark_reported(
-        [f.id for f in assessment.findings if f.status is not FindingStatus.OK], now
-    )
+    store.findings.mark_reported(lifecycle.reported(assessment.findings, assessment.states, now))
     return out

@@ -1,0 +1,167 @@
+"""Coverage: what each run read of each (provider, account, region, collector) unit, and what
+failed. Missing data is never zero, so every later question about a unit is answered from here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from computewatch.domain import SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
+from computewatch.store.schema import coverage
+from computewatch.store.sql import Repository, aware
+
+Unit = tuple[str, str, str, str]  # provider, account id, region, collector
+_UNIT = [coverage.c.provider, coverage.c.account_id, coverage.c.region, coverage.c.collector]
+
+
+def _entry(r: sa.RowMapping) -> CoverageEntry:
+    return CoverageEntry(
+        provider=r["provider"],
+        account_id=r["account_id"],
+        region=r["region"],
+        collector=r["collector"],
+        period_start=aware(r["period_start"]),
+        period_end=aware(r["period_end"]),
+        status=CoverageStatus(r["status"]),
+        error_code=r["error_code"],
+        error_message=r["error_message"],
+    )
+
+
+class CoverageRepo(Repository):
+    """`store.coverage`: append-only; each run adds its own entries."""
+
+    def write(self, run_id: int, entries: Iterable[CoverageEntry], recorded_at: datetime) -> None:
+        rows = [
+            {
+                "run_id": run_id,
+                "provider": e.provider,
+                "account_id": e.account_id,
+                "region": e.region,
+                "collector": e.collector,
+                "period_start": e.period_start,
+                "period_end": e.period_end,
+                "status": str(e.status),
+                "error_code": e.error_code,
+                "error_message": e.error_message,
+                "recorded_at": recorded_at,
+            }
+            for e in entries
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(coverage.insert(), rows)
+
+    def for_run(self, run_id: int) -> list[CoverageEntry]:
+        """A run's entries in the order it wrote them."""
+        stmt = sa.select(coverage).where(coverage.c.run_id == run_id).order_by(coverage.c.id)
+        with self.engine.connect() as conn:
+            return [_entry(r) for r in conn.execute(stmt).mappings()]
+
+    def read_times(
+        self, collectors: Iterable[str], since: datetime, before: datetime
+    ) -> dict[Unit, list[datetime]]:
+        """Per unit of these collectors, when it was read successfully in [since, before), plus
+        its last such read before `since` (the one a gap at the window's start is measured from)."""
+        names = list(collectors)
+        if not names:
+            return {}
+        ok = (coverage.c.collector.in_(names), coverage.c.status == str(CoverageStatus.OK))
+        inside = (
+            sa.select(*_UNIT, coverage.c.recorded_at)
+            .where(*ok, coverage.c.recorded_at >= since, coverage.c.recorded_at < before)
+            .distinct()
+        )
+        earlier = (
+            sa.select(*_UNIT, sa.func.max(coverage.c.recorded_at))
+            .where(*ok, coverage.c.recorded_at < since)
+            .group_by(*_UNIT)
+        )
+        out: dict[Unit, list[datetime]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for stmt in (earlier, inside):
+                for row in conn.execute(stmt):
+                    out[(row[0], row[1], row[2], row[3])].append(aware(row[4]))
+        return {k: sorted(v) for k, v in out.items()}
+
+    def for_window(self, window: Window) -> dict[Unit, list[CoverageEntry]]:
+        """Per unit, what its most recent read of exactly this window recorded: the read's own
+        entry and the sampling gaps found with it (what a run that skips the unit carries over)."""
+        newest = (
+            sa.select(sa.func.max(coverage.c.id).label("id"))
+            .where(coverage.c.period_start == window.start, coverage.c.period_end == window.end)
+            .group_by(*_UNIT)
+            .subquery()
+        )
+        latest = sa.select(*_UNIT, coverage.c.run_id).join(newest, coverage.c.id == newest.c.id)
+        out: dict[Unit, list[CoverageEntry]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            runs_of = {(r[0], r[1], r[2], r[3]): r[4] for r in conn.execute(latest)}
+            if not runs_of:
+                return {}
+            rows = conn.execute(
+                sa.select(coverage)
+                .where(coverage.c.run_id.in_(set(runs_of.values())))
+                .order_by(coverage.c.id)
+            ).mappings()
+            for r in rows:
+                unit = (r["provider"], r["account_id"], r["region"], r["collector"])
+                if runs_of.get(unit) == r["run_id"]:
+                    out[unit].append(_entry(r))
+        return dict(out)
+
+    def final_days(self, provider: str, collector: str, final_after: timedelta) -> frozenset[date]:
+        """Days a collector already read successfully at least `final_after` after they ended."""
+        stmt = sa.select(
+            coverage.c.period_start, coverage.c.period_end, coverage.c.recorded_at
+        ).where(
+            coverage.c.provider == provider,
+            coverage.c.collector == collector,
+            coverage.c.status == str(CoverageStatus.OK),
+        )
+        days: set[date] = set()
+        with self.engine.connect() as conn:
+            for start, end, recorded in conn.execute(stmt):
+                start, end, recorded = aware(start), aware(end), aware(recorded)
+                day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+                if day < start:
+                    day += timedelta(days=1)
+                while (
+                    day + timedelta(days=1) <= end
+                    and day + timedelta(days=1) + final_after <= recorded
+                ):
+                    days.add(day.date())
+                    day += timedelta(days=1)
+        return frozenset(days)
+
+    def latest(self) -> list[tuple[CoverageEntry, datetime]]:
+        """Per unit: its most recent read and when it was recorded (a sampling gap is found with
+        a read, not a read of its own)."""
+        newest = (
+            sa.select(sa.func.max(coverage.c.id).label("id"))
+            .where(coverage.c.error_code != SAMPLING_GAP)
+            .group_by(*_UNIT)
+            .subquery()
+        )
+        stmt = sa.select(coverage).join(newest, coverage.c.id == newest.c.id).order_by(*_UNIT)
+        with self.engine.connect() as conn:
+            return [(_entry(r), aware(r["recorded_at"])) for r in conn.execute(stmt).mappings()]
+
+    def api_errors(self) -> dict[tuple[str, str, str], int]:
+        """Failed API reads over all runs, by provider, collector and error code (sampling gaps
+        are not API errors, and each run would count the same gap again)."""
+        stmt = (
+            sa.select(
+                coverage.c.provider, coverage.c.collector, coverage.c.error_code, sa.func.count()
+            )
+            .where(
+                coverage.c.status == str(CoverageStatus.FAILED),
+                coverage.c.error_code != SAMPLING_GAP,
+            )
+            .group_by(coverage.c.provider, coverage.c.collector, coverage.c.error_code)
+        )
+        with self.engine.connect() as conn:
+            return {(p, c, code or "unknown"): int(n) for p, c, code, n in conn.execute(stmt)}

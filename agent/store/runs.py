@@ -1,0 +1,129 @@
+"""Runs: one row per audit or collection, from `running` to how it ended."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from computewatch.domain import RunStatus, Window
+from computewatch.store.schema import runs
+from computewatch.store.sql import Repository, aware, maybe_aware
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    """One run as stored; `api_calls` counts cloud API calls by operation."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    window_start: datetime
+    window_end: datetime
+    status: RunStatus
+    tool_version: str
+    config_digest: str
+    api_calls: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """What operators ask of the runs table: counts by status, API calls, last good run."""
+
+    by_status: dict[RunStatus, int]
+    api_calls: dict[str, int]
+    last_success: datetime | None
+    last_run: RunRow | None
+
+
+def _run(r: sa.RowMapping) -> RunRow:
+    return RunRow(
+        id=int(r["id"]),
+        started_at=aware(r["started_at"]),
+        finished_at=maybe_aware(r["finished_at"]),
+        window_start=aware(r["window_start"]),
+        window_end=aware(r["window_end"]),
+        status=RunStatus(r["status"]),
+        tool_version=r["tool_version"],
+        config_digest=r["config_digest"],
+        api_calls={op: int(n) for op, n in json.loads(r["api_calls"]).items()},
+    )
+
+
+class RunRepo(Repository):
+    """`store.runs`."""
+
+    def start(
+        self, window: Window, started_at: datetime, tool_version: str, config_digest: str
+    ) -> int:
+        """Record a run as running; returns its id."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                runs.insert().values(
+                    started_at=started_at,
+                    window_start=window.start,
+                    window_end=window.end,
+                    status=str(RunStatus.RUNNING),
+                    tool_version=tool_version,
+                    config_digest=config_digest,
+                    api_calls="{}",
+                )
+            )
+            pk = result.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def finish(
+        self, run_id: int, finished_at: datetime, status: RunStatus, api_calls: Mapping[str, int]
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                runs.update()
+                .where(runs.c.id == run_id)
+                .values(
+                    finished_at=finished_at,
+                    status=str(status),
+                    api_calls=json.dumps(dict(api_calls), sort_keys=True),
+                )
+            )
+
+    def abandon_running(self, started_before: datetime, now: datetime) -> int:
+        """Mark runs still running that started before `started_before` as abandoned (their
+        process died); returns how many."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                runs.update()
+                .where(runs.c.status == str(RunStatus.RUNNING), runs.c.started_at < started_before)
+                .values(status=str(RunStatus.ABANDONED), finished_at=now)
+            )
+            return int(result.rowcount or 0)
+
+    def get(self, run_id: int) -> RunRow:
+        with self.engine.connect() as conn:
+            return _run(conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().one())
+
+    def stats(self, good: Iterable[RunStatus]) -> RunStats:
+        """Runs by status, API calls summed over all runs, when the last `good` run finished,
+        and the latest run."""
+        by_status: dict[RunStatus, int] = {}
+        calls: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for status, n in conn.execute(
+                sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
+            ):
+                by_status[RunStatus(status)] = int(n)
+            for (text,) in conn.execute(sa.select(runs.c.api_calls)):
+                for op, n in json.loads(text).items():
+                    calls[op] = calls.get(op, 0) + int(n)
+            last = conn.execute(
+                sa.select(sa.func.max(runs.c.finished_at)).where(
+                    runs.c.status.in_([str(s) for s in good])
+                )
+            ).scalar()
+            row = (
+                conn.execute(sa.select(runs).order_by(runs.c.id.desc()).limit(1)).mappings().first()
+            )
+        return RunStats(by_status, calls, maybe_aware(last), None if row is None else _run(row))

@@ -1,0 +1,1 @@
+"""Contracts: the store's repositories on both backends (SQLite and PostgreSQL)."""
