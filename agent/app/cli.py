@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 import click
 
 from computewatch import __version__
-from computewatch.collectors import registry
-from computewatch.collectors.base import Target, providers
+from computewatch.collectors.base import Target
+from computewatch.collectors.registry import builtin
 from computewatch.config.loader import config_schema
 from computewatch.domain import CoverageEntry, CoverageStatus, Window
 from computewatch.domain.errors import ComputewatchError, UsageError
@@ -267,8 +267,7 @@ def audit(
 def validate(config_path: Path) -> None:
     """Validate a configuration file and the rule files it names; errors give file, line and field."""
     config = load_config(config_path)
-    registry.load_builtin()
-    configured = [n for n in providers.names() if getattr(config.app, n, None) is not None]
+    configured = [n for n in builtin().provider_names() if getattr(config.app, n, None) is not None]
     click.echo(
         f"{config_path}: OK ({len(config.rules.rules)} rule(s) from {len(config.rules.sources)} file(s); "
         f"{len(config.registry.customers)} customer(s); "
