@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from computewatch import __version__
+from computewatch.app.cli_permissions import permissions
 from computewatch.collectors.base import Target
 from computewatch.collectors.registry import builtin
 from computewatch.config.loader import config_schema
@@ -522,6 +523,8 @@ def status(config_path: Path, store_url: str | None) -> None:
     finally:
         store.close()
 
+
+main.add_command(permissions)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

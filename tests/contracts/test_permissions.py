@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from computewatch.app.cli import main
 from computewatch.collectors.aws.provider import AwsProvider
 from computewatch.collectors.base import ApiCallCounter, CollectContext
 from computewatch.collectors.permissions import DOCUMENTS, aws_actions, azure_actions, render
@@ -58,6 +60,13 @@ def test_committed_documents_are_the_generated_ones(document: str) -> None:
         f"config/{filename} is stale: regenerate it with "
         f"`computewatch permissions {document} > config/{filename}`"
     )
+
+
+@pytest.mark.parametrize("document", sorted(DOCUMENTS))
+def test_the_cli_prints_each_document(document: str) -> None:
+    result = CliRunner().invoke(main, ["permissions", document])
+    assert result.exit_code == 0, result.output
+    assert result.output == (CONFIG / DOCUMENTS[document][0]).read_text("utf-8")
 
 
 def test_every_declared_action_is_read_only_and_exact() -> None:
