@@ -79,7 +79,8 @@ class EmulatedAws:
         self._server.stop()
 
     def reset(self) -> None:
-        requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        # Generous: resetting every region's backends takes seconds on a busy machine.
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=120).raise_for_status()
         self.enforce_iam(False)
 
     def enforce_iam(self, on: bool = True) -> None:
