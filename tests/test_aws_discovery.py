@@ -12,7 +12,7 @@ from computewatch.config.aws import AwsSettings
 from computewatch.demo.emulated_aws import EmulatedAws, MemberSpec, aws_environment
 from computewatch.domain import Window, utc
 from computewatch.domain.catalog import Catalog
-from computewatch.domain.errors import UsageError
+from computewatch.domain.errors import ConfigError
 from computewatch.pipeline.audit import AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
 from tests.aws_scenarios import seed, write_config
@@ -78,16 +78,13 @@ def test_enabled_regions_are_discovered_per_account(aws: EmulatedAws, tmp_path: 
     assert outcome.api_calls["ec2:DescribeRegions"] == 1
 
 
-def test_unknown_collector_name_is_a_usage_error(aws: EmulatedAws, tmp_path: Path) -> None:
-    org = seed(aws, [MemberSpec("only")])
-    config = load_config(
-        write_config(tmp_path, f"sqlite:///{tmp_path}/s.db", collectors=["aws.ec3"])
-    )
-    with (
-        aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret),
-        pytest.raises(UsageError, match=r"aws\.ec3"),
+def test_unknown_collector_name_is_a_config_error(tmp_path: Path) -> None:
+    """Refused when the file is loaded (before anything is read), naming the known ones."""
+    path = write_config(tmp_path, f"sqlite:///{tmp_path}/s.db", collectors=["aws.ec3"])
+    with pytest.raises(
+        ConfigError, match=r"unknown aws collector 'aws\.ec3' \(known: aws\.bedrock"
     ):
-        run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"]))
+        load_config(path)
 
 
 def test_explicit_account_with_missing_external_id_is_a_gap(
