@@ -19,9 +19,10 @@ from typing import Any, TypeVar
 import click
 
 from computewatch import __version__
+from computewatch.app.cli_permissions import permissions
 from computewatch.app.exits import EXIT_INTERNAL, EXIT_TAMPERED, audit_exit_code
-from computewatch.collectors import registry
-from computewatch.collectors.base import Target, providers
+from computewatch.collectors.base import Target
+from computewatch.collectors.registry import builtin
 from computewatch.config.loader import config_schema
 from computewatch.domain import CoverageEntry, CoverageStatus, FindingStatus, Lifecycle, Window
 from computewatch.domain.errors import ComputewatchError, UsageError
@@ -269,8 +270,7 @@ def audit(
 def validate(config_path: Path) -> None:
     """Validate a configuration file and the rule files it names; errors give file, line and field."""
     config = load_config(config_path)
-    registry.load_builtin()
-    configured = [n for n in providers.names() if getattr(config.app, n, None) is not None]
+    configured = [n for n in builtin().provider_names() if getattr(config.app, n, None) is not None]
     click.echo(
         f"{config_path}: OK ({len(config.rules.rules)} rule(s) from {len(config.rules.sources)} file(s); "
         f"{len(config.registry.customers)} customer(s); "
@@ -518,6 +518,8 @@ def status(config_path: Path, store_url: str | None) -> None:
         for line in status_lines(store, state):
             click.echo(line)
 
+
+main.add_command(permissions)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

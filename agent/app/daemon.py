@@ -28,8 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from computewatch.app.locking import DaemonLock
 from computewatch.app.ops import default_state_file, serve, write_state
-from computewatch.collectors import registry
-from computewatch.collectors.base import collectors
+from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
 from computewatch.config.settings import ReportKind
 from computewatch.delivery.mail import deliver_due, enqueue
@@ -256,8 +255,7 @@ def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
     own = sorted(d.collector_schedules)
     rest = None
     if own:
-        registry.load_builtin()
-        rest = [n for n in collectors.names() if n not in own]
+        rest = [n for n in builtin().collector_names() if n not in own]
     jobs: dict[str, tuple[str, str, list[Any]]] = {
         "collect": (d.collect, "computewatch.app.daemon:collect_job", [config, utcnow, rest]),
         "monthly_report": (
