@@ -29,7 +29,7 @@ test: system-deps $(STAMP) typecheck-tree
 	$(BIN)/ruff check agent collectors reports tests $(wildcard bench)
 	$(BIN)/ruff format --check agent collectors reports tests $(wildcard bench)
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
 
 lint: $(STAMP)
 	$(BIN)/ruff check agent collectors reports tests $(wildcard bench)

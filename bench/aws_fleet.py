@@ -97,7 +97,8 @@ def main() -> None:
             with aws_environment(cloud.endpoint, org.auditor_key_id, org.auditor_secret):
                 t1 = time.perf_counter()
                 outcome = run_audit(
-                    load_config(cfg), AuditRequest(window, now, Path(tmp) / "out", ["json"])
+                    load_config(cfg),
+                    AuditRequest(window, now, Path(tmp) / "out", ["json"], bundle=False),
                 )
                 wall = time.perf_counter() - t1
     finally:

@@ -92,15 +92,11 @@ def audit(
     config_path = write_config(tmp_path, store_url, **(config_overrides or {}))
     config = load_config(config_path)
     with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
+        # Collector and engine tests read the JSON report: no bundle, PDFs or notices unless asked.
+        request = {"formats": ["json"], "bundle": False} | request
         outcome = run_audit(
             config,
-            AuditRequest(
-                window=window,
-                now=now,
-                out_dir=tmp_path / "reports",
-                formats=["json", "html", "md"],
-                **request,
-            ),
+            AuditRequest(window=window, now=now, out_dir=tmp_path / "reports", **request),
         )
     report = json.loads(outcome.paths["json"].read_text("utf-8"))
     return Audit(outcome, report, org, config_path)

@@ -93,8 +93,8 @@ CALLS_SEEN: set[str] = set()
 @pytest.fixture(autouse=True, scope="session")
 def _record_cloud_calls() -> Iterator[None]:
     """Record every call any ApiCallCounter counts (each AWS session and Azure client of a
-    provider or collector counts every operation it calls), so that the session can check them
-    against the shipped IAM policy and Azure role (see pytest_sessionfinish)."""
+    provider or collector counts every operation it calls), and check them against the shipped
+    IAM policy and Azure role at the end."""
     original = ApiCallCounter.add
 
     def counting_and_recording(self: ApiCallCounter, service: str, operation: str) -> None:
@@ -104,6 +104,14 @@ def _record_cloud_calls() -> Iterator[None]:
     ApiCallCounter.add = counting_and_recording  # type: ignore[method-assign]
     yield
     ApiCallCounter.add = original  # type: ignore[method-assign]
+    # Checked when the session (or, under pytest-xdist, each worker's share of it) ends: an
+    # error here fails the run and names what the shipped documents lack.
+    missing = undeclared(CALLS_SEEN)
+    if missing:
+        pytest.fail(
+            "config/aws-iam-policy.json or config/azure-custom-role.json lacks what the"
+            f" collectors called: {', '.join(missing)}"
+        )
 
 
 def undeclared(calls: set[str]) -> list[str]:
@@ -123,17 +131,6 @@ def undeclared(calls: set[str]) -> list[str]:
         elif call not in iam:
             missing.append(call)
     return missing
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a collector called an operation the shipped policy or role does not allow."""
-    missing = undeclared(CALLS_SEEN)
-    if missing:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        print(
-            "\nconfig/aws-iam-policy.json or config/azure-custom-role.json lacks what the"
-            f" collectors called: {', '.join(missing)}"
-        )
 
 
 class Inbox:

@@ -66,7 +66,7 @@ def test_billing_is_authoritative_and_variance_is_shown(
 ) -> None:
     org = seed(aws, SCENARIO)
     aws.inject_cost_and_usage(billing_pages(org.members["trainer"]))
-    a = audit(aws, org, tmp_path, OCT, NOW, sqlite_url)
+    a = audit(aws, org, tmp_path, OCT, NOW, sqlite_url, formats=["json", "html"])
     validate_contract(a.report)
     trainer = a.account("trainer")
     assert trainer["accelerator_hours"] == {"A100": 12 * 24 * 8}  # billing, not billing + inventory
@@ -81,12 +81,12 @@ def test_billing_is_authoritative_and_variance_is_shown(
 
 
 def test_final_days_are_never_bought_twice(
-    aws: EmulatedAws, tmp_path: Path, store_url: str
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str
 ) -> None:
     org = seed(aws, SCENARIO)
     aws.inject_cost_and_usage(billing_pages(org.members["trainer"]))
-    first = audit(aws, org, tmp_path / "1", OCT, NOW, store_url)
-    second = audit(aws, org, tmp_path / "2", OCT, NOW + timedelta(hours=1), store_url)
+    first = audit(aws, org, tmp_path / "1", OCT, NOW, sqlite_url)
+    second = audit(aws, org, tmp_path / "2", OCT, NOW + timedelta(hours=1), sqlite_url)
     assert "ce:GetCostAndUsage" not in second.outcome.api_calls
     assert (
         second.account("trainer")["accelerator_hours"]

@@ -32,6 +32,7 @@ def discovered(
     aws: EmulatedAws, tmp_path: Path, org_extra: dict[str, object], **aws_extra: object
 ) -> list[str]:
     org = seed(aws, MEMBERS)
+    aws_extra = {"collectors": ["aws.ec2"], "regions": ["us-east-1"]} | aws_extra
     path = write_config(tmp_path, f"sqlite:///{tmp_path}/s.db", **aws_extra)
     doc = yaml.safe_load(path.read_text())
     organization = doc["aws"]["organization"]
@@ -43,7 +44,8 @@ def discovered(
     config = load_config(path)
     with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
         outcome = run_audit(
-            config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"], providers={"aws"})
+            config,
+            AuditRequest(OCT, NOW, tmp_path / "r", ["json"], providers={"aws"}, bundle=False),
         )
     names = {v: k for k, v in org.members.items()}
     return sorted(names[a.account_id] for a in outcome.context.accounts)
@@ -68,11 +70,15 @@ def test_organization_filters(
 def test_enabled_regions_are_discovered_per_account(aws: EmulatedAws, tmp_path: Path) -> None:
     org = seed(aws, [MemberSpec("only")])
     path = write_config(
-        tmp_path, f"sqlite:///{tmp_path}/s.db", regions="enabled", collectors=["aws.ec2"]
+        # SageMaker's one Search per region is the cheapest unit to count regions with.
+        tmp_path,
+        f"sqlite:///{tmp_path}/s.db",
+        regions="enabled",
+        collectors=["aws.sagemaker"],
     )
     config = load_config(path)
     with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
-        outcome = run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"]))
+        outcome = run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"], bundle=False))
     (acct,) = outcome.context.accounts
     assert acct.account_id == org.members["only"]
     assert acct.units_total > 10  # every enabled region of the account, not the configured two
@@ -107,7 +113,7 @@ def test_explicit_account_with_missing_external_id_is_a_gap(
     )
     config = load_config(path)
     with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
-        outcome = run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"]))
+        outcome = run_audit(config, AuditRequest(OCT, NOW, tmp_path / "r", ["json"], bundle=False))
     (acct,) = outcome.context.accounts
     assert acct.coverage_status == "failed"
     assert {g.error_code for g in acct.gaps} == {"ExternalIdMissing"}

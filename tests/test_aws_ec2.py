@@ -201,13 +201,13 @@ def test_organization_audit_exact_figures(
 
 
 def test_rerun_is_idempotent_and_types_resolved_once_per_region(
-    aws: EmulatedAws, tmp_path: Path, store_url: str
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str
 ) -> None:
     org = seed(aws, SCENARIO)
-    first = audit(aws, org, tmp_path / "1", OCT, NOW, store_url)
-    rows = Store.open(store_url).usage.count()
-    second = audit(aws, org, tmp_path / "2", OCT, NOW, store_url)
-    assert Store.open(store_url).usage.count() == rows
+    first = audit(aws, org, tmp_path / "1", OCT, NOW, sqlite_url)
+    rows = Store.open(sqlite_url).usage.count()
+    second = audit(aws, org, tmp_path / "2", OCT, NOW, sqlite_url)
+    assert Store.open(sqlite_url).usage.count() == rows
     strip = lambda r: [{k: v for k, v in a.items()} for a in r["accounts"]]  # noqa: E731
     assert strip(first.report) == strip(second.report)
 
@@ -216,7 +216,7 @@ def test_rerun_is_idempotent_and_types_resolved_once_per_region(
     # (each catalog chunk is one call), DescribeInstanceTypes only for the first account per region.
     per_unit = calls["ec2:DescribeInstances"] / 10
     assert per_unit == int(per_unit) and per_unit <= 2
-    single = audit(aws, org, tmp_path / "3", OCT, NOW, store_url, accounts={org.members["idle"]})
+    single = audit(aws, org, tmp_path / "3", OCT, NOW, sqlite_url, accounts={org.members["idle"]})
     assert (
         single.outcome.api_calls["ec2:DescribeInstanceTypes"] == calls["ec2:DescribeInstanceTypes"]
     )
@@ -232,7 +232,7 @@ def test_account_filter_limits_the_report(
 
 
 def test_repeated_collections_build_sampled_history(
-    aws: EmulatedAws, tmp_path: Path, store_url: str
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str
 ) -> None:
     org = seed(
         aws,
@@ -248,7 +248,7 @@ def test_repeated_collections_build_sampled_history(
     )
     aid = org.members["sampled"]
     restarted, terminated = org.instances["sampled"]
-    first = audit(aws, org, tmp_path / "1", OCT, utc(2026, 10, 10), store_url)
+    first = audit(aws, org, tmp_path / "1", OCT, utc(2026, 10, 10), sqlite_url)
     assert first.account("sampled")["accelerator_hours"] == {"H100": 8 * 9 * 24, "A100": 8 * 9 * 24}
     assert first.account("sampled")["methods"]["accelerator_hours"] == "launch-time-estimate"
 
@@ -263,7 +263,7 @@ def test_repeated_collections_build_sampled_history(
         stopped=utc(2026, 10, 12),
         state="terminated",
     )
-    second = audit(aws, org, tmp_path / "2", OCT, utc(2026, 10, 20), store_url)
+    second = audit(aws, org, tmp_path / "2", OCT, utc(2026, 10, 20), sqlite_url)
     hours = second.account("sampled")["accelerator_hours"]
     assert hours["H100"] == 8 * (9 + 5) * 24  # Oct 1-10 proven by the first sample, Oct 15-20 now
     assert hours["A100"] == 8 * 11 * 24  # Oct 1-12: the termination time is recorded

@@ -133,7 +133,7 @@ def test_missing_rule_file_is_named(tmp_path: Path) -> None:
             GOOD_RULES.replace("metric: accelerator_hours", "metric: gpu_minutes"),
             7,
             "rules.0.metric",
-            "Input should be",
+            "unknown metric 'gpu_minutes' (known: accelerator_hours,",
         ),
         (
             GOOD_RULES.replace("status: internal-policy", "status: maybe"),

@@ -149,7 +149,7 @@ BIG = MemberSpec(
 
 
 def test_collect_notices_a_new_breach_once(
-    aws: EmulatedAws, tmp_path: Path, store_url: str, smtp: tuple[int, Inbox]
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str, smtp: tuple[int, Inbox]
 ) -> None:
     port, inbox = smtp
     org = seed(aws, [BIG, MemberSpec("idle")])
@@ -161,14 +161,14 @@ def test_collect_notices_a_new_breach_once(
         "recipients": {"notice": ["officer@example.org"]},
         "timeout": 5,
     }
-    path = daemon_config(tmp_path, store_url, mail=mail)
+    path = daemon_config(tmp_path, sqlite_url, mail=mail)
     with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
         first = collect_job(path, lambda: NOW)
         second = collect_job(str(path), lambda: NOW + timedelta(hours=1))
     assert first.context.breaches >= 1 and second.context.breaches == first.context.breaches
     assert first.paths == {} and first.bundle is None  # hourly runs write no report files
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").rglob("*.pdf"))
-    with Store.open(store_url) as store:
+    with Store.open(sqlite_url) as store:
         breaches = store.findings.find(status=FindingStatus.BREACH)
         notices = [r for r in store.outbox.entries() if r.kind == "notice"]
         assert store.usage.count() > 0

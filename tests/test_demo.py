@@ -1,4 +1,5 @@
-"""`computewatch demo`, as a user runs it (a subprocess), and what its report must show."""
+"""`computewatch demo`, as a user runs it (a subprocess): what its report must show, and every
+figure against the reviewed golden copy."""
 
 import json
 import subprocess
@@ -6,12 +7,22 @@ import sys
 from pathlib import Path
 
 from computewatch.reports.json_report import validate_contract
+from tests.helpers.report_diff import DEMO_NOW, GOLDEN, diff, normalize
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     proc = subprocess.run(
-        [sys.executable, "-m", "computewatch.app.cli", "demo", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "computewatch.app.cli",
+            "demo",
+            "--out",
+            str(out),
+            "--as-of",
+            f"{DEMO_NOW:%Y-%m-%dT%H:%M}",
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -66,3 +77,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     # A real AccessDenied from the AWS emulator and a real 403 AuthorizationFailed from the fake ARM.
     assert {g["error"] for g in doc["coverage"]["gaps"]} == {"AccessDenied", "AuthorizationFailed"}
     assert any(f["status"] == "UNKNOWN" and f["value"] is None for f in doc["findings"])
+
+    # Figure by figure, the reviewed golden copy: a change to any figure is a reviewed change
+    # to tests/golden/demo-audit.json (regenerate: python -m tests.helpers.report_diff --update).
+    changes = diff(json.loads(GOLDEN.read_text("utf-8")), normalize(doc))
+    assert not changes, "the demo report changed:\n" + "\n".join(changes[:200])

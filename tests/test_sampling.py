@@ -97,11 +97,11 @@ def codes(entries: list[CoverageEntry] | tuple[object, ...]) -> set[str]:
 
 
 def test_downtime_is_a_gap_until_final_billing_covers_it(
-    aws: EmulatedAws, tmp_path: Path, store_url: str
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str
 ) -> None:
     org = seed(aws, [H100])
     config = write_config(
-        tmp_path, store_url, {"collection": {"max_sample_gap_minutes": 4 * 24 * 60}}
+        tmp_path, sqlite_url, {"collection": {"max_sample_gap_minutes": 4 * 24 * 60}}
     )
 
     # Nov 1: EC2 alone. Cost Explorer (own schedule) has not read November: a gap, not a zero.

@@ -301,8 +301,15 @@ def schema(what: str) -> None:
     show_default=True,
     help="Where the demo writes its config, store and reports.",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+    help="Run the demo as if it were this UTC date (it audits the month before); default: now. "
+    "The same date gives the same figures.",
+)
 @handle_errors
-def demo(out_dir: Path) -> None:
+def demo(out_dir: Path, as_of: datetime | None) -> None:
     """Run the embedded demo: an emulated AWS organization (moto, local, no credentials, no
     network), a fictional scenario, and a full audit of the last full month."""
     try:
@@ -314,7 +321,8 @@ def demo(out_dir: Path) -> None:
     click.echo(
         "Starting emulated AWS on 127.0.0.1 and seeding a fictional organization ...", err=True
     )
-    result = run_demo(out_dir, datetime.now(UTC), _progress_printer(True))
+    now = datetime.now(UTC) if as_of is None else as_of.replace(tzinfo=UTC)
+    result = run_demo(out_dir, now, _progress_printer(True))
     print_summary(result.outcome, verbose=True)
     click.echo(f"  config {result.config_path}")
     click.echo(

@@ -58,6 +58,9 @@ class SeededOrg:
     instances: dict[str, list[str]] = field(default_factory=dict)  # member name -> instance ids
 
 
+IMAGE_ID = "ami-0c0ffee0c0ffee000"  # moto does not validate image ids unless asked to
+
+
 class EmulatedAws:
     """A moto server on 127.0.0.1 at a free port, in this process."""
 
@@ -65,9 +68,11 @@ class EmulatedAws:
         from moto.server import ThreadedMotoServer  # demo/test extra
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+        # moto otherwise loads its catalogue of public AMIs into every account-region it creates
+        # (seconds each); the emulator launches instances from one image id of its own.
+        os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.endpoint = ""
-        self._images: dict[str, str] = {}
 
     def start(self) -> EmulatedAws:
         self._server.start()
@@ -196,13 +201,11 @@ class EmulatedAws:
     def _launch(self, account_id: str, creds: dict[str, str], spec: InstanceSpec) -> list[str]:
 
         ec2 = self.client("ec2", spec.region, **creds)
-        if spec.region not in self._images:
-            self._images[spec.region] = ec2.describe_images(Owners=["amazon"])["Images"][0][
-                "ImageId"
-            ]
-        image = self._images[spec.region]
         out = ec2.run_instances(
-            ImageId=image, InstanceType=spec.instance_type, MinCount=spec.count, MaxCount=spec.count
+            ImageId=IMAGE_ID,
+            InstanceType=spec.instance_type,
+            MinCount=spec.count,
+            MaxCount=spec.count,
         )
         ids = [i["InstanceId"] for i in out["Instances"]]
         if spec.stopped is not None:

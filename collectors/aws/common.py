@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import boto3
 import botocore.exceptions as bexc
+import botocore.session
 from botocore.config import Config
+from botocore.loaders import Loader, create_loader
 from botocore.parsers import ResponseParserError
 
 from computewatch import __version__
@@ -37,6 +40,21 @@ HTTP_CODES = {
     "500": "InternalError",
     "503": "ServiceUnavailable",
 }
+
+
+@cache
+def shared_loader() -> Loader:
+    """One botocore data loader for the process: service models and endpoint data are parsed
+    once and shared by every session (each new session would otherwise parse them again for
+    every client it creates: most of a large organization's collection time)."""
+    return create_loader()
+
+
+def new_session(**kwargs: Any) -> boto3.Session:
+    """A boto3 session on the shared loader (`kwargs` as for boto3.Session)."""
+    core = kwargs.pop("botocore_session", None) or botocore.session.get_session()
+    core.register_component("data_loader", shared_loader())
+    return boto3.Session(botocore_session=core, **kwargs)
 
 
 def count_calls(session: boto3.Session, counter: ApiCallCounter) -> None:

@@ -18,6 +18,7 @@ from computewatch.collectors.aws.common import (
     AwsClients,
     client_config,
     count_calls,
+    new_session,
     translate_errors,
 )
 from computewatch.collectors.base import (
@@ -81,9 +82,7 @@ class AwsProvider(Provider):
 
     # -- sessions ---------------------------------------------------------------------------
     def _session(self, profile: str | None = None, **creds: str) -> boto3.Session:
-        session = (
-            boto3.Session(profile_name=profile, **creds) if profile else boto3.Session(**creds)
-        )
+        session = new_session(profile_name=profile, **creds) if profile else new_session(**creds)
         count_calls(session, self.counter)
         return session
 
@@ -126,7 +125,7 @@ class AwsProvider(Provider):
         )
         core = botocore.session.get_session()
         core._credentials = credentials  # no public setter takes refreshable credentials
-        session = boto3.Session(botocore_session=core)
+        session = new_session(botocore_session=core)
         count_calls(session, self.counter)
         return session
 

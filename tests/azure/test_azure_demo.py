@@ -38,6 +38,7 @@ def test_demo_azure_tenant(tmp_path: Path) -> None:
                 out_dir=tmp_path / "reports",
                 formats=["json"],
                 providers={"azure"},
+                bundle=False,
             ),
         )
     doc = json.loads(outcome.paths["json"].read_text("utf-8"))

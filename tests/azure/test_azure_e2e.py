@@ -151,7 +151,13 @@ def test_audit_reports_azure_subscriptions_exactly(
         path.write_text(yaml.safe_dump(config), encoding="utf-8")
         outcome = run_audit(
             load_config(path),
-            AuditRequest(window=WINDOW, now=NOW, out_dir=tmp_path / "reports", formats=["json"]),
+            AuditRequest(
+                window=WINDOW,
+                now=NOW,
+                out_dir=tmp_path / "reports",
+                formats=["json"],
+                bundle=False,
+            ),
         )
     doc = json.loads(outcome.paths["json"].read_text("utf-8"))
     validate_contract(doc)
