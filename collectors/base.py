@@ -3,6 +3,12 @@
 A Provider turns its config section into Targets (account x region with ready API clients).
 A Collector reads one Target for one window and returns typed UsageRecords, or raises SourceError.
 Neither touches the store or the reports (DESIGN §1).
+
+Both are declarative: what they are, what they may call and what they produce are class
+attributes, read by the registry (`collectors.registry`, which finds the classes), by
+`collectors.permissions` (which generates the IAM policy, the CloudFormation member role and the
+Azure custom role from them), by the emulators (which grant exactly those actions) and by the
+collector contract suite (which holds every collector to them).
 """
 
 from __future__ import annotations
@@ -15,11 +21,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
 
-from computewatch.collectors.registry import Registry
 from computewatch.domain import (
     Account,
     CoverageEntry,
     CoverageStatus,
+    Metric,
     Observation,
     UsageRecord,
     Window,
@@ -117,6 +123,28 @@ class CollectContext:
         return self.history.get(unit_key(target, collector), ())
 
 
+@dataclass(frozen=True)
+class Permissions:
+    """The cloud actions a provider's discovery or a collector calls, by where they are granted.
+
+    Actions are the cloud's own names: IAM actions ("ec2:DescribeInstances") for AWS, Azure RBAC
+    actions ("Microsoft.Compute/virtualMachines/read") for Azure. Read-only only.
+    - `member`: granted in every audited account. AWS: the audit role computewatch assumes in each
+      member account (statement MemberAccountReadOnly). Azure: the custom role assigned on each
+      subscription or management group (Azure has no other place, so all its actions are here).
+    - `caller`: granted to the identity computewatch itself runs as, in the AWS management (or
+      delegated) account: Organizations, sts:AssumeRole, the organization-wide Cost Explorer
+      (statement CallerDiscoveryAndBilling).
+    """
+
+    member: tuple[str, ...] = ()
+    caller: tuple[str, ...] = ()
+
+    @property
+    def actions(self) -> frozenset[str]:
+        return frozenset((*self.member, *self.caller))
+
+
 @dataclass
 class Discovery:
     """Targets a provider can read, accounts it found, and what it could not reach (as coverage)."""
@@ -128,14 +156,26 @@ class Discovery:
 
 
 class Collector(ABC):
-    """Reads one kind of usage from one provider. One instance serves a whole run (it may cache)."""
+    """Reads one kind of usage from one provider. One instance serves a whole run (it may cache).
+
+    Every collector declares, once, as class attributes (the registry refuses one that does not):
+    - `name`: unique, "<provider>.<source>" (e.g. "aws.ec2"); the key in config, store and reports.
+    - `provider`: the `Provider.name` whose targets it reads.
+    - `scope`: "account-region" (the default): run once per account and region;
+      "organization": run once per provider, on its organization target (e.g. one
+      organization-wide billing query that covers every linked account).
+    - `permissions`: every cloud action `collect` may call, and where it is granted (Permissions).
+      The shipped IAM policy and Azure role are generated from these; the contract suite fails a
+      collector that calls anything else.
+    - `metrics`: every Metric its UsageRecords carry (the contract suite checks what it emits).
+    """
 
     name: ClassVar[str]
     provider: ClassVar[str]
-    description: ClassVar[str] = ""
-    # "account-region": run once per account and region. "organization": run once per provider
-    # (e.g. one organization-wide billing query that covers every linked account).
     scope: ClassVar[Literal["account-region", "organization"]] = "account-region"
+    permissions: ClassVar[Permissions]
+    metrics: ClassVar[tuple[Metric, ...]]
+    description: ClassVar[str] = ""
     # Data older than this (after its day ends) no longer changes at the source; the store's copy
     # is reused instead of asking (and paying) again. None: always ask.
     final_after: ClassVar[timedelta | None] = None
@@ -155,9 +195,15 @@ class Collector(ABC):
 
 
 class Provider(ABC):
-    """A cloud: builds itself from its config section, discovers targets, names its collectors."""
+    """A cloud: builds itself from its config section and discovers targets.
+
+    Declares, as class attributes: `name` (e.g. "aws"; the config section of the same name, and
+    the `provider` its collectors name) and `permissions`, the cloud actions its discovery calls
+    (listing accounts or subscriptions, entering member accounts, listing regions).
+    """
 
     name: ClassVar[str]
+    permissions: ClassVar[Permissions]
 
     @classmethod
     @abstractmethod
@@ -205,11 +251,3 @@ def failed_coverage(
         for region in regions
         for name in collector_names
     ]
-
-
-providers: Registry[type[Provider]] = Registry("provider")
-collectors: Registry[type[Collector]] = Registry("collector")
-
-
-def collectors_for(provider: str) -> list[str]:
-    return [name for name, cls in collectors.items() if cls.provider == provider]

@@ -16,6 +16,13 @@ from typing import Protocol
 from computewatch.collectors.base import Target
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
 
+# What `interval_records` emits: a collector built on it declares these as its metrics.
+INTERVAL_METRICS = (
+    Metric.ACCELERATOR_HOURS,
+    Metric.INSTANCE_HOURS,
+    Metric.PEAK_CONCURRENT_ACCELERATORS,
+)
+
 
 class Accelerated(Protocol):
     """What runs on a resource: `count` accelerators of `chip` (all of them, for a group)."""

@@ -19,10 +19,9 @@ from computewatch.collectors.base import (
     Collector,
     Provider,
     Target,
-    collectors,
-    collectors_for,
     unit_coverage,
 )
+from computewatch.collectors.registry import Registry, builtin
 from computewatch.collectors.sampling import carried_entries, gap_entries
 from computewatch.domain import Account, CoverageEntry, Observation, UsageRecord
 from computewatch.domain.errors import SourceError
@@ -56,11 +55,15 @@ def run_collection(
     ctx: CollectContext,
     only_accounts: set[str] | None = None,
     progress: Progress | None = None,
+    registry: Registry | None = None,
 ) -> CollectionResult:
+    """Every enabled collector of every provider over its targets (`registry`: the built-in
+    collectors unless given)."""
+    known = registry or builtin()
     result = CollectionResult()
     for provider in provider_list:
-        names = provider.enabled_collectors(collectors_for(provider.name))
-        instances: list[Collector] = [collectors.get(n)() for n in names]
+        names = provider.enabled_collectors(known.collectors_for(provider.name))
+        instances: list[Collector] = [known.collector(n)() for n in names]
         per_unit = [c.name for c in instances if c.scope == "account-region"]
         discovery = provider.discover(ctx, per_unit)
         targets = discovery.targets
@@ -89,7 +92,9 @@ def run_collection(
         with ThreadPoolExecutor(
             max_workers=provider.max_workers(), thread_name_prefix="collect"
         ) as pool:
-            futures = {pool.submit(_one, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units}
+            futures = {
+                pool.submit(collect_unit, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units
+            }
             for fut in as_completed(futures):
                 target, collector = futures[fut]
                 items, entries = fut.result()
@@ -106,13 +111,14 @@ def run_collection(
     return result
 
 
-def _one(
+def collect_unit(
     target: Target,
     collector: Collector,
     ctx: CollectContext,
     limit: threading.Semaphore | None = None,
 ) -> tuple[Sequence[UsageRecord | Observation], list[CoverageEntry]]:
-    """The unit's items and coverage: sampling gaps first, the read's own entry last."""
+    """One unit's items and coverage: sampling gaps first, the read's own entry last. A
+    SourceError is the unit's failed entry (with the source's error code) and no items."""
     try:
         if limit is None:
             records = collector.collect(target, ctx)

@@ -3,6 +3,7 @@ plain SMTP server."""
 
 from __future__ import annotations
 
+import json
 import socket
 import uuid
 from collections.abc import Iterator
@@ -84,40 +85,54 @@ def aws(moto_server: EmulatedAws) -> Iterator[EmulatedAws]:
     moto_server.reset()
 
 
-# Every AWS operation the collectors call anywhere in the suite, as IAM actions ("ec2:DescribeInstances").
-AWS_CALLS_SEEN: set[str] = set()
+# Every cloud operation the collectors and providers call anywhere in the suite, as counted:
+# AWS as IAM actions ("ec2:DescribeInstances"), Azure as "arm:GET Microsoft.Compute/virtualMachines".
+CALLS_SEEN: set[str] = set()
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _record_aws_calls() -> Iterator[None]:
-    """Record each operation of every collector session (botocore before-call hook), so that the
-    session can check them against the shipped IAM policy (see pytest_sessionfinish)."""
-    import computewatch.collectors.aws.provider as provider
+def _record_cloud_calls() -> Iterator[None]:
+    """Record every call any ApiCallCounter counts (each AWS session and Azure client of a
+    provider or collector counts every operation it calls), so that the session can check them
+    against the shipped IAM policy and Azure role (see pytest_sessionfinish)."""
+    original = ApiCallCounter.add
 
-    original = provider.count_calls
+    def counting_and_recording(self: ApiCallCounter, service: str, operation: str) -> None:
+        original(self, service, operation)
+        CALLS_SEEN.add(f"{service}:{operation}")
 
-    def counting_and_recording(session, counter: ApiCallCounter) -> None:  # type: ignore[no-untyped-def]
-        original(session, counter)
-
-        def record(model, **_):  # type: ignore[no-untyped-def]
-            AWS_CALLS_SEEN.add(f"{model.service_model.service_name}:{model.name}")
-
-        session.events.register("before-call.*.*", record)
-
-    provider.count_calls = counting_and_recording
+    ApiCallCounter.add = counting_and_recording  # type: ignore[method-assign]
     yield
-    provider.count_calls = original
+    ApiCallCounter.add = original  # type: ignore[method-assign]
+
+
+def undeclared(calls: set[str]) -> list[str]:
+    """The calls (as counted) that the shipped IAM policy or Azure role does not grant."""
+    from computewatch.collectors.azure.common import rbac_action
+
+    policy = json.loads((REPO / "config" / "aws-iam-policy.json").read_text("utf-8"))
+    iam = {a for statement in policy["Statement"] for a in statement["Action"]}
+    role = json.loads((REPO / "config" / "azure-custom-role.json").read_text("utf-8"))
+    rbac = {a.lower() for a in role["Actions"]}
+    missing = []
+    for call in sorted(calls):
+        service, _, operation = call.partition(":")
+        if service == "arm":
+            if rbac_action(operation).lower() not in rbac:
+                missing.append(f"{call} ({rbac_action(operation)})")
+        elif call not in iam:
+            missing.append(call)
+    return missing
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a collector called an AWS operation the shipped IAM policy does not allow."""
-    from tests.test_iam_policy import policy_actions
-
-    missing = sorted(AWS_CALLS_SEEN - policy_actions())
+    """Fail the run if a collector called an operation the shipped policy or role does not allow."""
+    missing = undeclared(CALLS_SEEN)
     if missing:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print(
-            f"\nconfig/aws-iam-policy.json lacks actions the collectors called: {', '.join(missing)}"
+            "\nconfig/aws-iam-policy.json or config/azure-custom-role.json lacks what the"
+            f" collectors called: {', '.join(missing)}"
         )
 
 

@@ -14,7 +14,6 @@ import pytest
 from botocore.stub import Stubber
 
 from computewatch.collectors.aws.bedrock import (
-    IAM_ACTIONS,
     BedrockCollector,
     Series,
     fetch_points,
@@ -23,8 +22,8 @@ from computewatch.collectors.aws.bedrock import (
 )
 from computewatch.collectors.aws.common import AwsClients, count_calls
 from computewatch.collectors.base import ApiCallCounter, CollectContext, Target
+from computewatch.collectors.permissions import aws_actions
 from computewatch.demo.emulated_aws import (
-    READ_ACTIONS,
     EmulatedAws,
     MemberSpec,
     align_emulator_iam,
@@ -268,7 +267,9 @@ def test_customization_jobs_counted_once_on_their_creation_day(
 def test_audit_reports_tokens_and_a_denied_account_as_a_gap(
     aws: EmulatedAws, tmp_path: Path, sqlite_url: str
 ) -> None:
-    no_bedrock = tuple(a for a in READ_ACTIONS if a not in IAM_ACTIONS)
+    no_bedrock = tuple(
+        a for a in aws_actions("member") if a not in BedrockCollector.permissions.actions
+    )
     org = aws.seed_organization(
         [MemberSpec("tokens"), MemberSpec("denied", allowed_actions=no_bedrock)]
     )

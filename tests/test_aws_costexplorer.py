@@ -7,7 +7,8 @@ from typing import Any
 from computewatch.app.exits import audit_exit_code
 from computewatch.collectors.aws.costexplorer import CostExplorerCollector
 from computewatch.collectors.base import CollectContext
-from computewatch.demo.emulated_aws import CALLER_ACTIONS, EmulatedAws, InstanceSpec, MemberSpec
+from computewatch.collectors.permissions import aws_actions
+from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec
 from computewatch.domain import Window, utc
 from computewatch.domain.catalog import Catalog
 from computewatch.reports.json_report import validate_contract
@@ -109,7 +110,11 @@ def test_denied_cost_explorer_is_an_organization_gap(
     aws: EmulatedAws, tmp_path: Path, sqlite_url: str
 ) -> None:
     org = seed(
-        aws, SCENARIO, caller_actions=tuple(a for a in CALLER_ACTIONS if not a.startswith("ce:"))
+        aws,
+        SCENARIO,
+        caller_actions=tuple(
+            a for a in aws_actions("caller") if a not in CostExplorerCollector.permissions.actions
+        ),
     )
     a = audit(aws, org, tmp_path, OCT, NOW, sqlite_url)
     gaps = a.report["coverage"]["gaps"]

@@ -12,14 +12,13 @@ from botocore.stub import ANY, Stubber
 
 from computewatch.collectors.aws.common import AwsClients, count_calls
 from computewatch.collectors.aws.sagemaker import (
-    IAM_ACTIONS,
     SageMakerTrainingCollector,
     overlapping_jobs,
     training_runs,
 )
 from computewatch.collectors.base import ApiCallCounter, CollectContext, Target
+from computewatch.collectors.permissions import aws_actions
 from computewatch.demo.emulated_aws import (
-    READ_ACTIONS,
     EmulatedAws,
     MemberSpec,
     align_emulator_iam,
@@ -174,7 +173,9 @@ def test_search_stops_at_jobs_modified_before_the_window() -> None:
 def test_audit_stores_training_hours_and_a_denied_account_is_a_gap(
     aws: EmulatedAws, tmp_path: Path, sqlite_url: str
 ) -> None:
-    no_sagemaker = tuple(a for a in READ_ACTIONS if a not in IAM_ACTIONS)
+    no_sagemaker = tuple(
+        a for a in aws_actions("member") if a not in SageMakerTrainingCollector.permissions.actions
+    )
     org = aws.seed_organization(
         [MemberSpec("trainer"), MemberSpec("denied", allowed_actions=no_sagemaker)]
     )

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from computewatch.collectors.permissions import azure_actions
 from computewatch.demo.emulated_aws import EmulatedAws, MemberSpec, aws_environment
 from computewatch.demo.emulated_azure import EmulatedAzure
-from computewatch.demo.run import AZURE_ROLE, AZURE_SECRET_ENV, azure_scenario
+from computewatch.demo.run import AZURE_SECRET_ENV, azure_scenario
 from computewatch.domain import FindingStatus, RunStatus, Window
 from computewatch.store import RunRow, Store
 from tests.aws_scenarios import seed, write_config
@@ -93,7 +94,7 @@ def daemon(
     aws: EmulatedAws, tmp_path: Path, sqlite_url: str, smtp: tuple[int, Inbox]
 ) -> Iterator[Daemon]:
     org = seed(aws, [BIG, MemberSpec("idle")])
-    granted = tuple(json.loads(AZURE_ROLE.read_text("utf-8"))["Actions"])
+    granted = azure_actions()
     port, _ = smtp
     http_port = free_port()
     (tmp_path / "any-h100.yaml").write_text(yaml.safe_dump(ANY_H100), encoding="utf-8")

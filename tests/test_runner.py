@@ -9,12 +9,13 @@ from computewatch.collectors.base import (
     CollectContext,
     Collector,
     Discovery,
+    Permissions,
     Provider,
     Target,
-    collectors,
 )
+from computewatch.collectors.registry import Registry
 from computewatch.collectors.runner import run_collection
-from computewatch.domain import Account, CoverageStatus, UsageRecord, Window
+from computewatch.domain import Account, CoverageStatus, Metric, UsageRecord, Window
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import SourceError
 
@@ -26,6 +27,8 @@ class SlowCollector(Collector):
 
     name = "test.slow"
     provider = "test"
+    permissions = Permissions(member=("test:Read",))
+    metrics = (Metric.ACCELERATOR_HOURS,)
     max_concurrency: ClassVar[int | None] = 2
     lock = threading.Lock()
     running = 0
@@ -46,6 +49,7 @@ class SlowCollector(Collector):
 
 class FleetProvider(Provider):
     name = "test"
+    permissions = Permissions()
 
     def __init__(self, limits: dict[str, int]) -> None:
         self.limits = limits
@@ -68,10 +72,10 @@ class FleetProvider(Provider):
 
 
 def run(limits: dict[str, int], catalog: Catalog) -> int:
-    collectors.register("test.slow")(SlowCollector)
     SlowCollector.peak = 0
     ctx = CollectContext(window=OCT, now=OCT.end, catalog=catalog)
-    result = run_collection([FleetProvider(limits)], ctx)
+    registry = Registry.of([FleetProvider, SlowCollector])
+    result = run_collection([FleetProvider(limits)], ctx, registry=registry)
     failed = [c for c in result.coverage if c.status is CoverageStatus.FAILED]
     assert [c.account_id for c in failed] == ["bad"]
     assert len(result.coverage) == 6  # every other unit was still read

@@ -16,6 +16,7 @@ import click
 
 from computewatch import __version__
 from computewatch.app import cli_store
+from computewatch.app.cli_permissions import permissions
 from computewatch.app.exits import audit_exit_code
 from computewatch.app.options import CONFIG_OPTION, handle_errors
 from computewatch.app.summary import print_summary, progress_printer
@@ -244,6 +245,8 @@ def daemon(config_path: Path, log_format: str) -> None:
 for command in cli_store.COMMANDS:
     main.add_command(command)
 
+
+main.add_command(permissions)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

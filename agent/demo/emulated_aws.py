@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,26 +19,11 @@ from typing import Any
 import boto3
 import requests
 
+from computewatch.collectors.permissions import aws_actions
+
 # What computewatch's audit role may do in a member account, and its caller in the management
-# account (config/aws-iam-policy.json is the shipped version; a test keeps the two honest).
-READ_ACTIONS = [
-    "ec2:DescribeInstances",
-    "ec2:DescribeInstanceTypes",
-    "ec2:DescribeRegions",
-    "cloudwatch:ListMetrics",
-    "cloudwatch:GetMetricData",
-    "bedrock:ListModelCustomizationJobs",
-    "sagemaker:Search",
-]
-CALLER_ACTIONS = [
-    "organizations:ListAccounts",
-    "organizations:ListRoots",
-    "organizations:ListAccountsForParent",
-    "organizations:ListOrganizationalUnitsForParent",
-    "organizations:ListTagsForResource",
-    "sts:AssumeRole",
-    "ce:GetCostAndUsage",
-]
+# account, are what the provider and collectors declare (collectors.permissions, which also
+# generates config/aws-iam-policy.json): the emulator grants exactly those unless told otherwise.
 MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account id
 SEED_KEYS = {"aws_access_key_id": "seed", "aws_secret_access_key": "seed"}
 
@@ -56,7 +41,8 @@ class InstanceSpec:
 class MemberSpec:
     name: str
     instances: tuple[InstanceSpec, ...] = ()
-    allowed_actions: tuple[str, ...] = tuple(READ_ACTIONS)
+    # What its audit role grants; None: the declared member-account actions.
+    allowed_actions: tuple[str, ...] | None = None
     ou: str = ""  # name of an organizational unit directly under the root ("" = the root)
     tags: tuple[tuple[str, str], ...] = ()
 
@@ -93,7 +79,8 @@ class EmulatedAws:
         self._server.stop()
 
     def reset(self) -> None:
-        requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+        # Generous: resetting every region's backends takes seconds on a busy machine.
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=120).raise_for_status()
         self.enforce_iam(False)
 
     def enforce_iam(self, on: bool = True) -> None:
@@ -114,14 +101,18 @@ class EmulatedAws:
         self,
         members: list[MemberSpec],
         role_name: str = "ComputewatchReadOnly",
-        caller_actions: tuple[str, ...] = tuple(CALLER_ACTIONS),
+        caller_actions: tuple[str, ...] | None = None,
     ) -> SeededOrg:
-        """Create an organization, its member accounts, a read-only role in each, and their instances."""
+        """Create an organization, its member accounts, a read-only role in each, and their
+        instances; the auditor user holds `caller_actions` (None: the declared caller actions)."""
+        member_actions = aws_actions("member")
+        if caller_actions is None:
+            caller_actions = aws_actions("caller")
         org = self.client("organizations")
         org.create_organization(FeatureSet="ALL")
         seeded = SeededOrg(self.endpoint, "", "", role_name)
         # The management account is listed by Organizations too; it gets the audit role like any member.
-        self._add_role(self.client("iam"), role_name, READ_ACTIONS)
+        self._add_role(self.client("iam"), role_name, member_actions)
         root = org.list_roots()["Roots"][0]["Id"]
         for spec in members:
             status = org.create_account(
@@ -141,7 +132,8 @@ class EmulatedAws:
                     DestinationParentId=seeded.ous[spec.ou],
                 )
             creds = self._enter(account_id)
-            self._add_role(self.client("iam", **creds), role_name, list(spec.allowed_actions))
+            granted = member_actions if spec.allowed_actions is None else spec.allowed_actions
+            self._add_role(self.client("iam", **creds), role_name, granted)
             for inst in spec.instances:
                 seeded.instances.setdefault(spec.name, []).extend(
                     self._launch(account_id, creds, inst)
@@ -151,7 +143,7 @@ class EmulatedAws:
         iam.put_user_policy(
             UserName="computewatch-auditor",
             PolicyName="computewatch-discovery",
-            PolicyDocument=json.dumps(_policy([*caller_actions, *READ_ACTIONS])),
+            PolicyDocument=json.dumps(_policy([*caller_actions, *member_actions])),
         )
         key = iam.create_access_key(UserName="computewatch-auditor")["AccessKey"]
         seeded.auditor_key_id, seeded.auditor_secret = key["AccessKeyId"], key["SecretAccessKey"]
@@ -167,7 +159,7 @@ class EmulatedAws:
         ).raise_for_status()
 
     @staticmethod
-    def _add_role(iam: Any, role_name: str, actions: list[str]) -> None:
+    def _add_role(iam: Any, role_name: str, actions: Sequence[str]) -> None:
         trust = {
             "Version": "2012-10-17",
             "Statement": [
@@ -182,7 +174,7 @@ class EmulatedAws:
         iam.put_role_policy(
             RoleName=role_name,
             PolicyName="computewatch-read",
-            PolicyDocument=json.dumps(_policy(actions)),
+            PolicyDocument=json.dumps(_policy(list(actions))),
         )
 
     def credentials_for(self, account_id: str) -> dict[str, str]:

@@ -5,13 +5,13 @@ All names are fictional. The audited period is the last full calendar month befo
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from computewatch.collectors.permissions import azure_actions
 from computewatch.collectors.runner import Progress
 from computewatch.demo.emulated_aws import (
     MANAGEMENT_ACCOUNT,
@@ -47,7 +47,6 @@ from computewatch.pipeline.loading import load_config
 REGIONS = ["us-east-1", "us-west-2"]
 RULES_DIR = Path(__file__).resolve().parents[2] / "config" / "rules"
 DEMO_RULE_FILES = ("example.yaml", "reference-thresholds.yaml", "internal-policy.yaml")
-AZURE_ROLE = Path(__file__).resolve().parents[2] / "config" / "azure-custom-role.json"
 AZURE_SECRET_ENV = "COMPUTEWATCH_DEMO_AZURE_SECRET"  # noqa: S105 - a variable's name
 
 
@@ -338,7 +337,7 @@ def run_demo(
     if db.exists():
         db.unlink()  # the demo starts from an empty store each time
     window = Window.previous_month(now)
-    granted = tuple(json.loads(AZURE_ROLE.read_text("utf-8"))["Actions"])
+    granted = azure_actions()
     cloud = EmulatedAws().start()
     azure = EmulatedAzure(azure_scenario(window, granted))
     try:

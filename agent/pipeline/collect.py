@@ -6,14 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from computewatch.collectors import registry
-from computewatch.collectors.base import (
-    ApiCallCounter,
-    CollectContext,
-    Provider,
-    collectors,
-    providers,
-)
+from computewatch.collectors.base import ApiCallCounter, CollectContext, Provider
+from computewatch.collectors.registry import builtin
 from computewatch.collectors.runner import CollectionResult, Progress, run_collection
 from computewatch.collectors.sampling import close_billed_gaps
 from computewatch.config.loader import LoadedConfig
@@ -36,8 +30,7 @@ def build_providers(
     config: LoadedConfig, wanted: set[str] | None, counter: ApiCallCounter
 ) -> list[Provider]:
     """Every registered provider whose config section is present (and that was asked for)."""
-    registry.load_builtin()
-    known = providers.names()
+    known = builtin().provider_names()
     if wanted:
         unknown = wanted - set(known)
         if unknown:
@@ -45,7 +38,7 @@ def build_providers(
                 f"unknown provider(s) {', '.join(sorted(unknown))} (known: {', '.join(known)})"
             )
     built = []
-    for name, cls in providers.items():
+    for name, cls in builtin().providers.items():
         section = getattr(config.app, name, None)
         if section is None or (wanted and name not in wanted):
             continue
@@ -60,11 +53,11 @@ def build_providers(
 def check_collectors(wanted: set[str] | None) -> frozenset[str] | None:
     if wanted is None:
         return None
-    unknown = wanted - set(collectors.names())
+    unknown = wanted - set(builtin().collector_names())
     if unknown:
         raise UsageError(
             f"unknown collector(s) {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(collectors.names())})"
+            f"(known: {', '.join(builtin().collector_names())})"
         )
     return frozenset(wanted)
 
@@ -87,13 +80,13 @@ def collect_context(
         only = only | {name for name in until_read if name not in read}
     final_days = {
         name: store.coverage.final_days(cls.provider, name, cls.final_after)
-        for name, cls in collectors.items()
+        for name, cls in builtin().collectors.items()
         if cls.final_after is not None
     }
     history: dict[tuple[str, str, str, str], list[Observation]] = defaultdict(list)
     for o in store.usage.observations(window, before=now):
         history[(o.provider, o.account_id, o.region, o.collector)].append(o)
-    sampling = [name for name, cls in collectors.items() if cls.samples]
+    sampling = [name for name, cls in builtin().collectors.items() if cls.samples]
     return CollectContext(
         window=window,
         now=now,
@@ -110,7 +103,7 @@ def collect_context(
 def final_billing(store: Store) -> dict[str, dict[str, frozenset[date]]]:
     """Per provider, the billing collectors and the days the store holds in final form."""
     out: dict[str, dict[str, frozenset[date]]] = defaultdict(dict)
-    for name, cls in collectors.items():
+    for name, cls in builtin().collectors.items():
         if cls.bills_hours and cls.final_after is not None:
             out[cls.provider][name] = store.coverage.final_days(cls.provider, name, cls.final_after)
     return out

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from computewatch.collectors import registry
-from computewatch.collectors.base import collectors
+from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
 from computewatch.config.loader import load_config as load_file
 
 
 def known_collectors() -> dict[str, str]:
     """Collector name -> provider, for every registered collector."""
-    registry.load_builtin()
-    return {name: cls.provider for name, cls in collectors.items()}
+    return {name: cls.provider for name, cls in builtin().collectors.items()}
 
 
 def load_config(path: Path) -> LoadedConfig:

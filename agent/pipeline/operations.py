@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
 from computewatch.delivery.evidence import VerifyResult, load_public_key, verify_bundle
 from computewatch.delivery.mail import Delivery, deliver_due, parse, write_eml
 from computewatch.domain import FindingStatus, Lifecycle
 from computewatch.domain.errors import UsageError
-from computewatch.pipeline.loading import known_collectors, load_config
+from computewatch.pipeline.loading import load_config
 from computewatch.store import FindingRow, OutboxRow, Store
 
 
@@ -26,7 +27,7 @@ def validate_config(path: Path) -> Validation:
     """Load and check a config (errors name file, line and field), with its collector names
     checked against the registry."""
     config = load_config(path)
-    known = sorted(set(known_collectors().values()))
+    known = builtin().provider_names()
     configured = tuple(p for p in known if getattr(config.app, p, None) is not None)
     return Validation(config, configured)
 

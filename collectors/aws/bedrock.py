@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from computewatch.collectors.aws.common import translate_errors
-from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.base import CollectContext, Collector, Permissions, Target
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
 from computewatch.domain.errors import SourceError
 from computewatch.domain.metrics import metric_def
@@ -57,11 +57,6 @@ LIST_METRICS_HORIZON = timedelta(days=14)  # ListMetrics omits series idle for l
 RESOLUTIONS = ((timedelta(days=15), 60), (timedelta(days=63), 300), (RETENTION, 3600))
 # Bedrock's creation-time bounds are exclusive; a day's margin each side, exact filter in code.
 CREATION_MARGIN = timedelta(days=1)
-IAM_ACTIONS = (
-    "cloudwatch:ListMetrics",
-    "cloudwatch:GetMetricData",
-    "bedrock:ListModelCustomizationJobs",
-)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -240,12 +235,22 @@ def customization_records(
     return out
 
 
-@collectors.register("aws.bedrock")
 class BedrockCollector(Collector):
     name = "aws.bedrock"
+    provider = "aws"
+    permissions = Permissions(
+        member=(
+            "cloudwatch:ListMetrics",
+            "cloudwatch:GetMetricData",
+            "bedrock:ListModelCustomizationJobs",
+        )
+    )
+    metrics = (
+        *dict.fromkeys(TOKEN_METRICS.values()),
+        Metric.MODEL_CUSTOMIZATION_JOBS,
+    )
     # CloudWatch GetMetricData and ListMetrics share an API rate limit per account and region.
     max_concurrency = 4
-    provider = "aws"
     description = (
         "Bedrock tokens/invocations per model (CloudWatch AWS/Bedrock) and fine-tuning jobs"
     )

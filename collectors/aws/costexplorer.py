@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from computewatch.collectors.aws.common import translate_errors
-from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.base import CollectContext, Collector, Permissions, Target
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord
 from computewatch.domain.catalog import UNKNOWN_CHIP
 from computewatch.domain.window import DAY, day_start
@@ -22,11 +22,13 @@ def _day(d: date) -> datetime:
     return day_start(d)
 
 
-@collectors.register("aws.costexplorer")
 class CostExplorerCollector(Collector):
     name = "aws.costexplorer"
     provider = "aws"
     scope = "organization"
+    # The organization-wide query runs as the caller, in the management (payer) account.
+    permissions = Permissions(caller=("ce:GetCostAndUsage",))
+    metrics = (Metric.ACCELERATOR_HOURS, Metric.INSTANCE_HOURS)
     description = (
         "Cost Explorer GetCostAndUsage: accelerator instance hours per linked account (billing)"
     )

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from computewatch.collectors.aws.common import translate_errors
-from computewatch.collectors.base import CollectContext, Collector, Target, collectors
-from computewatch.collectors.intervals import Interval, interval_records
+from computewatch.collectors.base import CollectContext, Collector, Permissions, Target
+from computewatch.collectors.intervals import INTERVAL_METRICS, Interval, interval_records
 from computewatch.collectors.intervals import peak_concurrency as peak_concurrency
 from computewatch.domain import Method, Observation, UsageRecord
 from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
@@ -174,10 +174,11 @@ def proven_intervals(observations: Iterable[Observation]) -> list[Interval]:
     return out
 
 
-@collectors.register("aws.ec2")
 class Ec2AcceleratorCollector(Collector):
     name = "aws.ec2"
     provider = "aws"
+    permissions = Permissions(member=("ec2:DescribeInstanceTypes", "ec2:DescribeInstances"))
+    metrics = INTERVAL_METRICS
     description = "EC2 GPU/accelerator instances (DescribeInstanceTypes + DescribeInstances)"
     samples = True
 

@@ -24,10 +24,10 @@ from computewatch.collectors.base import (
     ApiCallCounter,
     CollectContext,
     Discovery,
+    Permissions,
     Provider,
     Target,
     failed_coverage,
-    providers,
 )
 from computewatch.config.aws import AwsAccount, AwsOrganization, AwsSettings
 from computewatch.domain import Account
@@ -37,9 +37,21 @@ ORGANIZATION = Account("aws", "organization", "AWS Organization (caller's billin
 ALL_REGIONS = "all-regions"
 
 
-@providers.register("aws")
 class AwsProvider(Provider):
     name = "aws"
+    permissions = Permissions(
+        # In the management account: list the organization and enter each member account.
+        caller=(
+            "organizations:ListAccounts",
+            "organizations:ListRoots",
+            "organizations:ListAccountsForParent",
+            "organizations:ListOrganizationalUnitsForParent",
+            "organizations:ListTagsForResource",
+            "sts:AssumeRole",
+        ),
+        # In each member account: its enabled regions.
+        member=("ec2:DescribeRegions",),
+    )
 
     def __init__(self, settings: AwsSettings, counter: ApiCallCounter) -> None:
         self.settings = settings

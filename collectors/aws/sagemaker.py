@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from computewatch.collectors.aws.common import translate_errors
-from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.base import CollectContext, Collector, Permissions, Target
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
 from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 
@@ -37,7 +37,6 @@ from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 ACCELERATOR_FAMILY = re.compile(r"^(p\d|g\d|gr\d|trn\d|inf\d|dl\d)[a-z0-9-]*\.")
 PAGE_SIZE = 100  # the Search maximum
 RUNNING = frozenset({"InProgress", "Stopping"})
-IAM_ACTIONS = ("sagemaker:Search",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,11 +162,12 @@ def overlapping_jobs(sagemaker: Any, window: Window) -> list[dict[str, Any]]:
     return list(jobs.values())
 
 
-@collectors.register("aws.sagemaker")
 class SageMakerTrainingCollector(Collector):
     name = "aws.sagemaker"
-    max_concurrency = 4  # SageMaker Search has a low transactions-per-second limit
     provider = "aws"
+    permissions = Permissions(member=("sagemaker:Search",))
+    metrics = (Metric.TRAINING_JOB_ACCELERATOR_HOURS,)
+    max_concurrency = 4  # SageMaker Search has a low transactions-per-second limit
     description = "SageMaker training jobs: accelerator-hours (Search TrainingJob)"
 
     def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:

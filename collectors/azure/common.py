@@ -93,6 +93,16 @@ def operation_key(method: str, path: str) -> str:
     return f"{method} {'/'.join([namespace, *rest[0::2]])}"
 
 
+_RBAC_VERBS = {"GET": "read", "HEAD": "read", "PUT": "write", "PATCH": "write", "POST": "action"}
+
+
+def rbac_action(key: str) -> str:
+    """The RBAC action ARM checks for a counted call: 'GET Microsoft.Compute/virtualMachines'
+    -> 'Microsoft.Compute/virtualMachines/read' (a POST's last segment names its action)."""
+    method, _, resource_type = key.partition(" ")
+    return f"{resource_type}/{_RBAC_VERBS.get(method, method.lower())}"
+
+
 class CountCalls(SansIOHTTPPolicy[Any, Any]):
     """Per-call policy (before retries): one count per logical ARM request, pages included."""
 

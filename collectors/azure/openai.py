@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from computewatch.collectors.azure.common import require_retention, translate_errors
-from computewatch.collectors.base import CollectContext, Collector, Target, collectors
+from computewatch.collectors.base import CollectContext, Collector, Permissions, Target
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
 from computewatch.domain.errors import SourceError
 
@@ -104,10 +104,18 @@ def _deployment_name(series: Any) -> str:
     return ""
 
 
-@collectors.register("azure.openai")
 class AzureOpenAiCollector(Collector):
     name = "azure.openai"
     provider = "azure"
+    permissions = Permissions(
+        member=(
+            "Microsoft.CognitiveServices/accounts/read",
+            "Microsoft.CognitiveServices/accounts/deployments/read",
+            "Microsoft.Insights/metricDefinitions/read",
+            "Microsoft.Insights/metrics/read",
+        )
+    )
+    metrics = (*CHOICES, Metric.FINE_TUNING_HOURS)
     description = "Azure OpenAI / AI services tokens and requests per model (Azure Monitor)"
 
     def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:

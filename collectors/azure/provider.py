@@ -38,10 +38,10 @@ from computewatch.collectors.base import (
     ApiCallCounter,
     CollectContext,
     Discovery,
+    Permissions,
     Provider,
     Target,
     failed_coverage,
-    providers,
 )
 from computewatch.config.azure import AzureSettings
 from computewatch.domain import Account
@@ -132,9 +132,14 @@ class TenantCredential:
         )
 
 
-@providers.register("azure")
 class AzureProvider(Provider):
     name = "azure"
+    permissions = Permissions(
+        member=(
+            "Microsoft.Resources/subscriptions/read",
+            "Microsoft.Management/managementGroups/descendants/read",
+        )
+    )
 
     def __init__(
         self,

@@ -24,8 +24,8 @@ from typing import Any
 
 from computewatch.collectors.azure.activity import RETENTION_DAYS, power_events, running_spans
 from computewatch.collectors.azure.common import require_retention, translate_errors
-from computewatch.collectors.base import CollectContext, Collector, Target, collectors
-from computewatch.collectors.intervals import Interval, interval_records
+from computewatch.collectors.base import CollectContext, Collector, Permissions, Target
+from computewatch.collectors.intervals import INTERVAL_METRICS, Interval, interval_records
 from computewatch.domain import Method, UsageRecord
 from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 from computewatch.domain.errors import SourceError
@@ -174,10 +174,21 @@ class _Inventory:
         )
 
 
-@collectors.register("azure.vms")
 class AzureVmCollector(Collector):
     name = "azure.vms"
     provider = "azure"
+    permissions = Permissions(
+        member=(
+            # list_all(status_only) returns the instance view (power state) with each VM
+            "Microsoft.Compute/virtualMachines/read",
+            "Microsoft.Compute/virtualMachines/instanceView/read",
+            "Microsoft.Compute/virtualMachineScaleSets/read",
+            "Microsoft.Compute/virtualMachineScaleSets/instanceView/read",
+            "Microsoft.Compute/skus/read",
+            "Microsoft.Insights/eventtypes/values/read",  # the Activity Log
+        )
+    )
+    metrics = INTERVAL_METRICS
     description = "Azure GPU VMs and scale sets (inventory + Activity Log power events)"
 
     def __init__(self) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from computewatch.collectors import registry
 from computewatch.collectors.azure.provider import AzureProvider
 from computewatch.collectors.base import ApiCallCounter, CollectContext
 from computewatch.config.azure import AzureSettings
@@ -25,8 +24,7 @@ def arm() -> Iterator[EmulatedAzure]:
 
 @pytest.fixture
 def ctx(catalog: Catalog) -> CollectContext:
-    """The audit context; also registers the built-in collectors, as the pipeline does."""
-    registry.load_builtin()
+    """The audit context of the scenario (September 2026, read on 5 October)."""
     return CollectContext(window=WINDOW, now=NOW, catalog=catalog)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from requests.adapters import BaseAdapter
 
 from computewatch.collectors.azure.provider import AzureProvider
 from computewatch.collectors.base import ApiCallCounter, CollectContext
+from computewatch.collectors.permissions import azure_actions
 from computewatch.collectors.runner import run_collection
 from computewatch.config.azure import AzureSettings
 from computewatch.demo.emulated_azure import EmulatedAzure, FakeArm, InProcessAdapter, TenantSpec
@@ -22,7 +22,6 @@ from tests.azure.scenario import (
     AI_SUB,
     GPU_SUB,
     H100_HOURS,
-    REPO,
     SUB_AI,
     SUB_GPU,
     TENANT,
@@ -30,7 +29,7 @@ from tests.azure.scenario import (
 )
 
 SECRET_ENV = "CW_TEST_AZURE_SECRET"
-ROLE: list[str] = json.loads((REPO / "config" / "azure-custom-role.json").read_text())["Actions"]
+ROLE = list(azure_actions())
 
 
 class RefuseAdapter(BaseAdapter):

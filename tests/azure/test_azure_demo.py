@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from computewatch.collectors.permissions import azure_actions
 from computewatch.demo.emulated_azure import EmulatedAzure
 from computewatch.demo.run import (
-    AZURE_ROLE,
     AZURE_SECRET_ENV,
     azure_scenario,
     write_demo_config,
@@ -23,7 +23,7 @@ NOW = utc(2026, 11, 28, 12)  # audits October 2026 (31 days)
 
 def test_demo_azure_tenant(tmp_path: Path) -> None:
     window = Window.previous_month(NOW)
-    granted = tuple(json.loads(AZURE_ROLE.read_text("utf-8"))["Actions"])
+    granted = azure_actions()
     with (
         EmulatedAzure(azure_scenario(window, granted)) as arm,
         arm.secret_environment(AZURE_SECRET_ENV),

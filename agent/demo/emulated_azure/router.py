@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from computewatch.collectors.permissions import azure_actions
 from computewatch.demo.emulated_azure.resources import ROUTES, Route
 from computewatch.demo.emulated_azure.specs import SubscriptionSpec, TenantSpec
 from computewatch.demo.emulated_azure.wire import ArmError, Call, Json
@@ -208,10 +209,11 @@ class FakeArm:
 
     @staticmethod
     def allows(sub: SubscriptionSpec, action: str) -> bool:
-        """Public for handlers that filter or check subscriptions their route did not name."""
-        if sub.allowed_actions is None:
-            return True
-        return action.lower() in {a.lower() for a in sub.allowed_actions}
+        """Public for handlers that filter or check subscriptions their route did not name.
+        A subscription without `allowed_actions` grants computewatch's custom role: the actions
+        the Azure provider and collectors declare."""
+        granted = azure_actions() if sub.allowed_actions is None else sub.allowed_actions
+        return action.lower() in {a.lower() for a in granted}
 
     def authorize(self, sub: SubscriptionSpec, actions: tuple[str, ...]) -> None:
         """403 AuthorizationFailed, worded as ARM words it, unless every action is granted."""

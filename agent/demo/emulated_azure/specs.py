@@ -74,9 +74,10 @@ class CognitiveAccountSpec:
 
 @dataclass(frozen=True)
 class SubscriptionSpec:
-    """`allowed_actions` None allows every read; otherwise only the listed RBAC actions are
-    granted on the subscription and everything else answers 403 AuthorizationFailed. The
-    subscription is listed only to callers holding Microsoft.Resources/subscriptions/read."""
+    """Only the `allowed_actions` (None: computewatch's custom role, the actions its Azure
+    provider and collectors declare) are granted on the subscription; everything else answers
+    403 AuthorizationFailed. The subscription is listed only to callers holding
+    Microsoft.Resources/subscriptions/read."""
 
     id: str
     name: str
