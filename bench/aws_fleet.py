@@ -63,7 +63,7 @@ def main() -> None:
 
     regions = ALL_REGIONS[: args.regions]
     now = datetime.now(UTC)
-    window = Window.month(f"{(now.replace(day=1) - timedelta(days=1)):%Y-%m}")
+    window = Window.previous_month(now)
     cloud = EmulatedAws().start()
     try:
         t0 = time.perf_counter()

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from computewatch.domain.window import day_start
 from computewatch.engine.assess import Assessment
 
 PALETTE = ("#1f4e79", "#c0504d", "#4f8a3c", "#8064a2", "#d08a1e", "#2c8c99")
@@ -103,9 +104,7 @@ def build_charts(a: Assessment) -> ChartsView:
         slot = per_label.setdefault(label, {})
         for day, h in per_day.items():
             slot[day] = slot.get(day, 0.0) + h
-    days = [
-        d.start.replace(hour=0, minute=0, second=0, microsecond=0) for d in a.window.day_windows()
-    ]
+    days = [day_start(d.start) for d in a.window.day_windows()]
     return ChartsView(
         chip_mix=bar_chart("Accelerator-hours by chip", "h", dict(a.chip_totals)),
         tokens_by_model=bar_chart("Tokens by model (input + output)", "tokens", tokens),

@@ -5,11 +5,12 @@ large training runs and large computing clusters in the quarter, and when the ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import jinja2
 
+from computewatch.domain import Window
 from computewatch.reports.context import AuditContext, CustomerRollup
 from computewatch.reports.render import render_template, write_text
 
@@ -23,15 +24,7 @@ CLUSTER_THRESHOLD = 1e20
 
 def due_date(quarter_end: date) -> date:
     """Notices for a quarter are due on the 15th of the month after it ends."""
-    return date(quarter_end.year + (quarter_end.month == 12), quarter_end.month % 12 + 1, 15)
-
-
-def quarter_of(day: date) -> tuple[int, int]:
-    return day.year, (day.month - 1) // 3 + 1
-
-
-def quarter_end(year: int, q: int) -> date:
-    return date(year + (q == 4), (3 * q) % 12 + 1, 1) - timedelta(days=1)
+    return Window.quarter_of(quarter_end).due_date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +38,8 @@ class QuarterlyView:
 
 
 def build_quarterly(ctx: AuditContext) -> QuarterlyView:
-    last_day = (ctx.period_end - timedelta(seconds=1)).date()
-    year, q = quarter_of(last_day)
-    due = due_date(quarter_end(year, q))
-    nxt = []
-    y, n = year, q
-    for _ in range(4):
-        y, n = (y + 1, 1) if n == 4 else (y, n + 1)
-        nxt.append(due_date(quarter_end(y, n)))
+    quarter = Window.quarter_of(Window(ctx.period_start, ctx.period_end).last_day())
+    nxt = [quarter.shifted(3 * n).due_date() for n in range(1, 5)]
     training = []
     for c in sorted(ctx.customers, key=lambda c: -(c.flop.central if c.flop else 0.0)):
         if c.flop is None or c.flop.central <= 0:
@@ -64,7 +51,9 @@ def build_quarterly(ctx: AuditContext) -> QuarterlyView:
         for c in sorted(ctx.customers, key=lambda c: -c.implied_cluster_flops)
         if c.implied_cluster_flops > 0
     )
-    return QuarterlyView(ctx, f"{year}-Q{q}", due, tuple(nxt), tuple(training), clusters)
+    return QuarterlyView(
+        ctx, quarter.quarter_label(), quarter.due_date(), tuple(nxt), tuple(training), clusters
+    )
 
 
 def write_quarterly(

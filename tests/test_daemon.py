@@ -11,18 +11,11 @@ from typing import Any
 
 import pytest
 
-from computewatch.app.daemon import (
-    Daemon,
-    apply_config,
-    build_scheduler,
-    collect_job,
-    current_month,
-    due_periods,
-    produce_due_reports,
-)
+from computewatch.app.daemon import Daemon, apply_config, build_scheduler
 from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
 from computewatch.domain import FindingStatus, Window, utc
 from computewatch.domain.errors import ConfigError, UsageError
+from computewatch.pipeline.jobs import collect_job, due_periods, produce_due_reports
 from computewatch.pipeline.loading import load_config
 from computewatch.store import ProducedReport, Store
 from tests.aws_scenarios import seed, write_config
@@ -82,11 +75,6 @@ def test_catch_up_across_quarter_boundary() -> None:
     assert due_periods("quarterly", cron, utc(2027, 1, 20), [], 3) == [Window.quarter("2026-Q4")]
 
 
-def test_current_month_window_is_stable_all_month() -> None:
-    assert current_month(utc(2026, 11, 1, 0, 5)) == current_month(utc(2026, 11, 30, 23))
-    assert current_month(utc(2026, 12, 9)) == Window(utc(2026, 12, 1), utc(2027, 1, 1))
-
-
 # -- scheduler ----------------------------------------------------------------------------------
 def test_scheduler_built_from_config_and_reloaded(tmp_path: Path, sqlite_url: str) -> None:
     path = daemon_config(tmp_path, sqlite_url, daemon={"collect": "15 */2 * * *"})
@@ -94,7 +82,7 @@ def test_scheduler_built_from_config_and_reloaded(tmp_path: Path, sqlite_url: st
     scheduler = build_scheduler(config)
     jobs = {j.id: j for j in scheduler.get_jobs()}
     assert set(jobs) == {"collect", "monthly_report", "quarterly_report", "deliver_mail"}
-    assert jobs["collect"].func_ref == "computewatch.app.daemon:collect_job"
+    assert jobs["collect"].func_ref == "computewatch.pipeline.jobs:collect_job"
     assert jobs["monthly_report"].args[1] == "monthly"
     start = utc(2026, 11, 3, 1, 20)
     assert jobs["collect"].trigger.get_next_fire_time(None, start) == utc(2026, 11, 3, 2, 15)
@@ -116,7 +104,7 @@ def test_a_collector_on_its_own_schedule(tmp_path: Path, sqlite_url: str) -> Non
     scheduler = build_scheduler(config)
     jobs = {j.id: j for j in scheduler.get_jobs()}
     billing = jobs["collect:aws.costexplorer"]
-    assert billing.func_ref == "computewatch.app.daemon:collect_job" and billing.args[2] == [
+    assert billing.func_ref == "computewatch.pipeline.jobs:collect_job" and billing.args[2] == [
         "aws.costexplorer"
     ]
     assert billing.trigger.get_next_fire_time(None, utc(2026, 11, 3, 7)) == utc(2026, 11, 4, 6, 30)

@@ -20,12 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from computewatch.app.daemon import current_month, period_label
 from computewatch.collectors.permissions import azure_actions
 from computewatch.demo.emulated_aws import EmulatedAws, MemberSpec, aws_environment
 from computewatch.demo.emulated_azure import EmulatedAzure
-from computewatch.demo.run import AZURE_SECRET_ENV, azure_scenario, previous_month
-from computewatch.domain import FindingStatus, RunStatus
+from computewatch.demo.run import AZURE_SECRET_ENV, azure_scenario
+from computewatch.domain import FindingStatus, RunStatus, Window
 from computewatch.store import RunRow, Store
 from tests.aws_scenarios import seed, write_config
 from tests.conftest import Inbox
@@ -84,7 +83,7 @@ def finished_runs(url: str, since: datetime) -> list[RunRow]:
     """The last run, if it is a collection of the current month started after `since` and over."""
     with Store.open(url) as store:
         last = store.runs.stats(()).last_run
-    month = current_month(datetime.now(UTC))
+    month = Window.current_month(datetime.now(UTC))
     if last is None or last.status is RunStatus.RUNNING or last.started_at < since:
         return []
     return [last] if last.window_start == month.start else []
@@ -99,7 +98,7 @@ def daemon(
     port, _ = smtp
     http_port = free_port()
     (tmp_path / "any-h100.yaml").write_text(yaml.safe_dump(ANY_H100), encoding="utf-8")
-    with EmulatedAzure(azure_scenario(previous_month(datetime.now(UTC)), granted)) as azure:
+    with EmulatedAzure(azure_scenario(Window.previous_month(datetime.now(UTC)), granted)) as azure:
         config = write_config(
             tmp_path,
             sqlite_url,
@@ -157,14 +156,14 @@ def test_daemon_done_means(daemon: Daemon, sqlite_url: str, smtp: tuple[int, Inb
     messages = [BytesParser(policy=policy.default).parsebytes(m) for m in inbox.messages]
     notices = [m for m in messages if m["Subject"].startswith("BREACH ")]
     monthly = [m for m in messages if not m["Subject"].startswith("BREACH ")]
-    month = current_month(started).start
+    month = Window.current_month(started).start
     noticed = [m["X-Computewatch-Finding"] for m in notices]
     by_id = {f.id: f for f in breaches}
     # One notice per BREACH the collection found; those the monthly report carried get none.
     assert len(noticed) == len(set(noticed)) and set(noticed) <= set(by_id)
     assert {by_id[i].window_start for i in noticed} == {month}
     assert "any-h100-month" in {by_id[i].rule_id for i in noticed}
-    assert [p.period for p in produced] == [period_label("monthly", previous_month(started))]
+    assert [p.period for p in produced] == [Window.previous_month(started).month_label()]
     assert len(monthly) == 1 and str(monthly[0]["To"]) == "board@example.org"
     assert any(part.get_filename().endswith(".pdf") for part in monthly[0].iter_attachments())
 

@@ -17,16 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from computewatch.app.daemon import period_label
 from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec, aws_environment
-from computewatch.demo.run import previous_month
-from computewatch.domain import RunStatus
+from computewatch.domain import RunStatus, Window
 from computewatch.store import Store
 from tests.aws_scenarios import seed
 from tests.test_cli import run_cli
 from tests.test_daemon import daemon_config
 
-MONTH = previous_month(datetime.now(UTC))
+MONTH = Window.previous_month(datetime.now(UTC))
 BIG = MemberSpec(
     "big-h100",
     (InstanceSpec("p5.48xlarge", "us-east-1", MONTH.start - timedelta(days=3), count=2),),
@@ -135,9 +133,7 @@ def test_daemon_lifecycle(setup: Setup) -> None:
     ]
     assert any(line["msg"].startswith("monthly report") for line in lines)
     with setup.store() as store:
-        assert [p.period for p in store.reports.produced("monthly")] == [
-            period_label("monthly", MONTH)
-        ]
+        assert [p.period for p in store.reports.produced("monthly")] == [MONTH.month_label()]
     status = run_cli(["status", "--config", str(setup.config)], setup.env)
     assert status.returncode == 0 and "next collect:" in status.stdout
 
@@ -162,7 +158,7 @@ def test_sigkill_mid_collection_loses_and_duplicates_nothing(setup: Setup) -> No
         assert stop(proc) == 0
     with setup.store() as store:
         made = store.reports.produced("monthly")
-        assert [p.period for p in made] == [period_label("monthly", MONTH)]
+        assert [p.period for p in made] == [MONTH.month_label()]
         ledger = store.ledger.entries()
         report = json.loads(next(Path(made[0].bundle).glob("audit-*.json")).read_text("utf-8"))
     # Wherever the kill landed, the period is sealed once: a scheduled report has a stable id, and a

@@ -13,14 +13,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import ThreadingHTTPServer
+from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import generate_latest
 
+from computewatch.app.endpoint import metrics_registry, serve
 from computewatch.app.locking import DaemonLock, LockHeld
-from computewatch.app.ops import JsonFormatter, serve, status_lines
+from computewatch.app.ops import JsonFormatter, status_lines
 from computewatch.domain import CoverageEntry, CoverageStatus, RunStatus, Window, utc
+from computewatch.pipeline.status import status_of
 from computewatch.store import Store
 from computewatch.store.schema import findings
 
@@ -98,9 +102,7 @@ def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 def http(store_url: str) -> Iterator[tuple[str, list[datetime]]]:
     seeded(store_url).close()
     now = [T0 + timedelta(hours=1)]
-    server: ThreadingHTTPServer = serve(
-        store_url, "127.0.0.1", 0, timedelta(hours=3), lambda: now[0]
-    )
+    server: WSGIServer = serve(store_url, "127.0.0.1", 0, timedelta(hours=3), lambda: now[0])
     yield f"http://127.0.0.1:{server.server_port}", now
     server.shutdown()
     server.server_close()
@@ -133,6 +135,10 @@ def test_metrics_scraped_and_parsed(http: tuple[str, list[datetime]]) -> None:
     assert m[("computewatch_outbox_pending", frozenset())] == 0
     assert m[("computewatch_last_success_timestamp_seconds", frozenset())] == T0.timestamp()
     assert get(base + "/nope")[0] == 404
+    post = urllib.request.Request(base + "/metrics", data=b"", method="POST")  # noqa: S310
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(post, timeout=10)  # noqa: S310 - local test server
+    assert err.value.code == 405
 
 
 def test_healthz_turns_unhealthy_when_stale(http: tuple[str, list[datetime]]) -> None:
@@ -147,7 +153,9 @@ def test_healthz_turns_unhealthy_when_stale(http: tuple[str, list[datetime]]) ->
 def test_status_summarises_store_and_state(sqlite_url: str) -> None:
     with seeded(sqlite_url) as store:
         text = "\n".join(
-            status_lines(store, {"pid": 42, "next_runs": {"collect": "2026-11-20 11:05"}})
+            status_lines(
+                status_of(store, {"pid": 42, "next_runs": {"collect": "2026-11-20 11:05"}})
+            )
         )
     assert "last run #2: failed" in text
     assert "aws 222222222222 us-east-1 ec2: GAP AccessDenied" in text
@@ -216,3 +224,12 @@ def test_lock_released_for_the_next_holder(store_url: str) -> None:
         pass
     with sa.create_engine(store_url).connect() as conn:  # the store itself stays usable
         assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+
+
+def test_metrics_registry_reads_the_store_only_when_scraped(tmp_path: Path) -> None:
+    db = tmp_path / "later.db"
+    registry = metrics_registry(f"sqlite:///{db}", timedelta(hours=3), lambda: T0)
+    assert not db.exists()  # registering described the families without opening the store
+    text = generate_latest(registry).decode()
+    assert db.exists() and parse(text)[("computewatch_healthy", frozenset())] == 0
+    assert parse(text)[("computewatch_last_success_timestamp_seconds", frozenset())] == 0

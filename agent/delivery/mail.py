@@ -24,10 +24,11 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from computewatch.config.settings import MailSettings, ReportKind
+from computewatch.domain import FindingStatus
 from computewatch.domain.errors import UsageError
 from computewatch.reports.context import AuditContext
 from computewatch.reports.render import make_environment
-from computewatch.store import OutboxRow, Store
+from computewatch.store import FindingRow, OutboxRow, Store
 
 BACKOFF_BASE = timedelta(minutes=1)
 BACKOFF_CAP = timedelta(hours=6)
@@ -100,6 +101,32 @@ def build_message(
             params=params,
         )
     return Built(msg, tuple(attached), tuple(omitted))
+
+
+def notice_message(
+    finding: FindingRow, settings: MailSettings, reporting_entity: str, now: datetime
+) -> EmailMessage:
+    """A short threshold notice; its Message-ID derives from the finding id, so it is queued
+    once ever, however many runs see the breach."""
+    sender = Address(display_name=_one_line(settings.sender_name), addr_spec=settings.sender)
+    value = "unknown" if finding.value is None else f"{finding.value:,.4g}"
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = _one_line(
+        f"{FindingStatus.BREACH} {finding.rule_id} {finding.scope_key} — {reporting_entity}"
+    )
+    msg["From"] = sender
+    msg["To"] = [Address(addr_spec=r) for r in settings.recipients.get("notice", [])]
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = f"<notice.{finding.id}@{sender.domain}>"
+    msg["X-Computewatch-Finding"] = finding.id
+    msg.set_content(
+        f"Rule {finding.rule_id} is in {FindingStatus.BREACH} for {finding.scope_key}.\n\n"
+        f"Value: {value} (threshold {finding.threshold:,.4g})\n"
+        f"Window: {finding.window_start:%Y-%m-%d} to {finding.window_end:%Y-%m-%d}\n"
+        f"Severity: {finding.severity}\nFirst seen: {finding.first_seen:%Y-%m-%d %H:%M} UTC\n"
+        f"Finding id: {finding.id}\n\n{finding.detail}\n"
+    )
+    return msg
 
 
 def report_attachments(files: Mapping[str, Path]) -> list[Path]:

@@ -50,12 +50,6 @@ DEMO_RULE_FILES = ("example.yaml", "reference-thresholds.yaml", "internal-policy
 AZURE_SECRET_ENV = "COMPUTEWATCH_DEMO_AZURE_SECRET"  # noqa: S105 - a variable's name
 
 
-def previous_month(now: datetime) -> Window:
-    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    last_month = first - timedelta(days=1)
-    return Window.month(f"{last_month.year:04d}-{last_month.month:02d}")
-
-
 def scenario(period: Window) -> list[MemberSpec]:
     """Five member accounts: one over the 3A090 threshold, one that denies the audit role."""
     p = period.start
@@ -342,7 +336,7 @@ def run_demo(
     db = out_dir / "computewatch.db"
     if db.exists():
         db.unlink()  # the demo starts from an empty store each time
-    window = previous_month(now)
+    window = Window.previous_month(now)
     granted = azure_actions()
     cloud = EmulatedAws().start()
     azure = EmulatedAzure(azure_scenario(window, granted))

@@ -131,16 +131,5 @@ def rule_windows(rule: Rule, audit: Window) -> list[Window]:
         return [audit]
     if rule.window == "rolling_days":
         return [Window(audit.end - timedelta(days=rule.window_days), audit.end)]
-    periods = audit.calendar_months()
-    if rule.window == "quarter":
-        periods = []
-        for month in audit.calendar_months():
-            q = Window.quarter(f"{month.start.year}-Q{(month.start.month - 1) // 3 + 1}")
-            if q not in periods:
-                periods.append(q)
-    out = []
-    for period in periods:
-        clipped = audit.clip(period.start, period.end)
-        if clipped:
-            out.append(Window(*clipped))
-    return out
+    periods = audit.calendar_quarters() if rule.window == "quarter" else audit.calendar_months()
+    return [part for period in periods if (part := audit.intersection(period)) is not None]

@@ -125,16 +125,9 @@ class CoverageRepo(Repository):
         days: set[date] = set()
         with self.engine.connect() as conn:
             for start, end, recorded in conn.execute(stmt):
-                start, end, recorded = aware(start), aware(end), aware(recorded)
-                day = start.replace(hour=0, minute=0, second=0, microsecond=0)
-                if day < start:
-                    day += timedelta(days=1)
-                while (
-                    day + timedelta(days=1) <= end
-                    and day + timedelta(days=1) + final_after <= recorded
-                ):
-                    days.add(day.date())
-                    day += timedelta(days=1)
+                start, settled = aware(start), min(aware(end), aware(recorded) - final_after)
+                if settled > start:
+                    days.update(Window(start, settled).full_days())
         return frozenset(days)
 
     def latest(self) -> list[tuple[CoverageEntry, datetime]]:

@@ -34,6 +34,7 @@ from computewatch.collectors.base import CollectContext, Collector, Permissions,
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window
 from computewatch.domain.errors import SourceError
 from computewatch.domain.metrics import metric_def
+from computewatch.domain.window import day_start
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +91,7 @@ def query_period(window: Window, now: datetime) -> int:
         )
     resolution = next(seconds for limit, seconds in RESOLUTIONS if age <= limit)
     micro = 10**6
-    offsets = [
-        (t - t.replace(hour=0, minute=0, second=0, microsecond=0)) // timedelta(microseconds=1)
-        for t in (window.start, window.end)
-    ]
+    offsets = [(t - day_start(t)) // timedelta(microseconds=1) for t in (window.start, window.end)]
     period = math.gcd(DAY_SECONDS * micro, *offsets)
     if period % (resolution * micro):
         raise SourceError(
@@ -157,8 +155,10 @@ def fetch_points(cloudwatch: Any, series: list[Series], window: Window, period: 
 
 def day_of(window: Window, moment: datetime) -> Window:
     """The UTC day holding `moment` (inside the window), clipped as `Window.day_windows()` does."""
-    start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return Window(max(start, window.start), min(start + timedelta(days=1), window.end))
+    day = window.intersection(Window.day_of(moment))
+    if day is None:
+        raise ValueError(f"{moment} is not inside {window.label()}")
+    return day
 
 
 def token_records(

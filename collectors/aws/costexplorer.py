@@ -15,10 +15,11 @@ from computewatch.collectors.aws.common import translate_errors
 from computewatch.collectors.base import CollectContext, Collector, Permissions, Target
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord
 from computewatch.domain.catalog import UNKNOWN_CHIP
+from computewatch.domain.window import DAY, day_start
 
 
 def _day(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+    return day_start(d)
 
 
 class CostExplorerCollector(Collector):
@@ -40,12 +41,7 @@ class CostExplorerCollector(Collector):
         days = []
         for w in ctx.window.day_windows():
             d = w.start.date()
-            if (
-                w.start == _day(d)
-                and w.end == _day(d) + timedelta(days=1)
-                and d < today
-                and d not in known
-            ):
+            if w.is_full_day() and d < today and d not in known:
                 days.append(d)
         return days
 
@@ -100,8 +96,7 @@ class CostExplorerCollector(Collector):
         shape = shapes.get(instance_type)
         chip, count = (shape.chip, shape.count) if shape else (UNKNOWN_CHIP, 1.0)
         dims = Dimensions(sku=instance_type, accelerator=chip)
-        start = _day(day)
-        end = start + timedelta(days=1)
+        start, end = _day(day), _day(day) + DAY
 
         def rec(metric: Metric, unit: str, qty: float) -> UsageRecord:
             return UsageRecord(

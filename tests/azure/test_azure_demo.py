@@ -12,10 +12,9 @@ from computewatch.demo.emulated_azure import EmulatedAzure
 from computewatch.demo.run import (
     AZURE_SECRET_ENV,
     azure_scenario,
-    previous_month,
     write_demo_config,
 )
-from computewatch.domain import utc
+from computewatch.domain import Window, utc
 from computewatch.pipeline.audit import AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
 
@@ -23,7 +22,7 @@ NOW = utc(2026, 11, 28, 12)  # audits October 2026 (31 days)
 
 
 def test_demo_azure_tenant(tmp_path: Path) -> None:
-    window = previous_month(NOW)
+    window = Window.previous_month(NOW)
     granted = azure_actions()
     with (
         EmulatedAzure(azure_scenario(window, granted)) as arm,

@@ -1,0 +1,167 @@
+"""Commands that read or work the store and the evidence: findings, outbox, verify, status.
+Each parses its options, calls one pipeline function, prints, and maps the result to an exit code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from computewatch.app.exits import EXIT_TAMPERED
+from computewatch.app.ops import status_lines
+from computewatch.app.options import CONFIG_OPTION, STORE_OPTION, handle_errors
+from computewatch.domain import FindingStatus, Lifecycle
+from computewatch.pipeline.operations import list_findings, verify_report, work_outbox
+from computewatch.pipeline.status import read_status
+from computewatch.store import FindingRow
+
+
+def _json_line(row: FindingRow) -> str:
+    fields = dataclasses.asdict(row).items()
+    return json.dumps({k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in fields})
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option(
+    "--status",
+    type=click.Choice([str(s) for s in FindingStatus]),
+    help="Only findings with this status.",
+)
+@click.option(
+    "--lifecycle",
+    type=click.Choice([str(lc) for lc in Lifecycle]),
+    help="Only findings at this stage (new: open, not yet reported).",
+)
+@click.option("--rule", "rule_id", help="Only findings of this rule id.")
+@click.option(
+    "--scope", help="Only findings whose scope contains this text (account id, customer id)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@STORE_OPTION
+@handle_errors
+def findings(
+    config_path: Path,
+    status: str | None,
+    lifecycle: str | None,
+    rule_id: str | None,
+    scope: str | None,
+    as_json: bool,
+    store_url: str | None,
+) -> None:
+    """List the findings kept in the store, newest window first, with their lifecycle
+    (new / ongoing / resolved) and first/last seen."""
+    rows = list_findings(
+        config_path,
+        store_url,
+        status=FindingStatus(status) if status else None,
+        lifecycle=Lifecycle(lifecycle) if lifecycle else None,
+        rule_id=rule_id,
+        scope=scope,
+    )
+    for r in rows:
+        if as_json:
+            click.echo(_json_line(r))
+            continue
+        value = "unknown" if r.value is None else f"{r.value:,.4g}"
+        click.echo(
+            f"{r.status:<7} {r.lifecycle:<8} {r.window_start:%Y-%m-%d} {r.rule_id} "
+            f"{r.scope_key}: {value} (threshold {r.threshold:,.4g}) id={r.id}"
+        )
+    if not rows:
+        click.echo("no findings match", err=True)
+
+
+@click.command()
+@click.argument("bundle", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--ledger",
+    "ledger_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Evidence ledger file (JSON lines). Default: ledger.jsonl next to the bundle, if present.",
+)
+@click.option(
+    "--store",
+    "store_url",
+    help="Also check the ledger kept in this store (SQLAlchemy URL, e.g. sqlite:///audit.db).",
+)
+@click.option(
+    "--public-key-env",
+    metavar="VAR",
+    help="Environment variable holding the expected Ed25519 public key (PEM or base64); "
+    "the manifest must then carry a valid signature by that key.",
+)
+@handle_errors
+def verify(
+    bundle: Path, ledger_file: Path | None, store_url: str | None, public_key_env: str | None
+) -> None:
+    """Check a report bundle against its manifest, signature and the evidence ledger.
+
+    Exit status: 0 intact, 5 tampered (each changed, missing or extra file, bad signature and
+    ledger break is listed), 2 bad input.
+    """
+    result = verify_report(
+        bundle, ledger_file=ledger_file, store_url=store_url, public_key_env=public_key_env
+    )
+    if not result.ledgers_checked:
+        click.echo("warning: no evidence ledger found; only the manifest was checked", err=True)
+    if result.ok:
+        click.echo(f"OK {bundle}")
+        return
+    for issue in result.issues:
+        click.echo(str(issue))
+    click.echo(f"TAMPERED {bundle}: {len(result.issues)} problem(s)")
+    sys.exit(EXIT_TAMPERED)
+
+
+@click.command()
+@CONFIG_OPTION
+@STORE_OPTION
+@click.option(
+    "--send", is_flag=True, help="Deliver the messages that are due (needs mail: in config)."
+)
+@click.option(
+    "--eml-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Dry run: write each pending message as <dir>/<id>.eml instead of sending it.",
+)
+@handle_errors
+def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path | None) -> None:
+    """List the e-mail outbox (reports waiting to be sent), or deliver what is due with --send.
+
+    A failed delivery stays queued and is retried later with exponential backoff.
+    """
+    box = work_outbox(config_path, store_url, now=datetime.now(UTC), send=send, eml_dir=eml_dir)
+    if box.delivery is not None:
+        for message_id in box.delivery.sent:
+            click.echo(f"sent    {message_id}")
+        for message_id, error in box.delivery.failed:
+            click.echo(f"retry   {message_id}: {error}")
+    for path in box.written:
+        click.echo(f"wrote   {path}")
+    for row in box.pending:
+        click.echo(
+            f"pending {row.message_id} {row.kind} to {', '.join(row.recipients)}; "
+            f"attempts {row.attempts}, next {row.next_attempt_at:%Y-%m-%d %H:%M UTC}"
+            + (f"; last error: {row.last_error}" if row.last_error else "")
+        )
+    click.echo(f"{len(box.pending)} message(s) pending")
+
+
+@click.command()
+@CONFIG_OPTION
+@STORE_OPTION
+@handle_errors
+def status(config_path: Path, store_url: str | None) -> None:
+    """Show the last run and coverage per account and collector, open findings, the e-mail
+    outbox, produced reports and (if a daemon runs here) its next scheduled runs."""
+    for line in status_lines(read_status(config_path, store_url)):
+        click.echo(line)
+
+
+COMMANDS = (findings, verify, outbox, status)

@@ -1,0 +1,105 @@
+"""The operator's commands besides audit and daemon: validate a config, list findings, work the
+e-mail outbox, verify a bundle. One function per command; the CLI only prints and exits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from computewatch.collectors.registry import builtin
+from computewatch.config.loader import LoadedConfig
+from computewatch.delivery.evidence import VerifyResult, load_public_key, verify_bundle
+from computewatch.delivery.mail import Delivery, deliver_due, parse, write_eml
+from computewatch.domain import FindingStatus, Lifecycle
+from computewatch.domain.errors import UsageError
+from computewatch.pipeline.loading import load_config
+from computewatch.store import FindingRow, OutboxRow, Store
+
+
+@dataclass(frozen=True)
+class Validation:
+    config: LoadedConfig
+    providers: tuple[str, ...]  # the providers this config sets up
+
+
+def validate_config(path: Path) -> Validation:
+    """Load and check a config (errors name file, line and field), with its collector names
+    checked against the registry."""
+    config = load_config(path)
+    known = builtin().provider_names()
+    configured = tuple(p for p in known if getattr(config.app, p, None) is not None)
+    return Validation(config, configured)
+
+
+def _store_url(config_path: Path, store_url: str | None) -> str:
+    return store_url or load_config(config_path).app.store.resolved_url()
+
+
+def list_findings(
+    config_path: Path,
+    store_url: str | None = None,
+    *,
+    status: FindingStatus | None = None,
+    lifecycle: Lifecycle | None = None,
+    rule_id: str | None = None,
+    scope: str | None = None,
+) -> list[FindingRow]:
+    """Stored findings, newest window first."""
+    with Store.open(_store_url(config_path, store_url)) as store:
+        rows = store.findings.find(status=status, lifecycle=lifecycle, rule_id=rule_id, scope=scope)
+    return rows[::-1]
+
+
+@dataclass
+class Outbox:
+    pending: list[OutboxRow]  # after sending, if asked
+    delivery: Delivery | None = None  # with `send`
+    written: list[Path] = field(default_factory=list)  # with `eml_dir`
+
+
+def eml_name(message_id: str) -> str:
+    """A file name from a Message-ID (angle brackets, @ and the like become _)."""
+    return "".join(c if c.isalnum() or c in ".-" else "_" for c in message_id) + ".eml"
+
+
+def work_outbox(
+    config_path: Path,
+    store_url: str | None = None,
+    *,
+    now: datetime,
+    send: bool = False,
+    eml_dir: Path | None = None,
+) -> Outbox:
+    """The e-mail outbox: with `send`, deliver what is due first (a failure stays queued and
+    backs off); with `eml_dir`, write each pending message there as an .eml file (dry run)."""
+    if send and eml_dir:
+        raise UsageError("give --send or --eml-dir, not both")
+    config = load_config(config_path)
+    with Store.open(store_url or config.app.store.resolved_url()) as store:
+        delivery = None
+        if send:
+            if config.app.mail is None:
+                raise UsageError(f"no mail: section in {config_path}")
+            delivery = deliver_due(store, config.app.mail, now)
+        out = Outbox(store.outbox.pending(), delivery)
+    if eml_dir:
+        eml_dir.mkdir(parents=True, exist_ok=True)
+        out.written = [write_eml(parse(r), eml_dir / eml_name(r.message_id)) for r in out.pending]
+    return out
+
+
+def verify_report(
+    bundle: Path,
+    *,
+    ledger_file: Path | None = None,
+    store_url: str | None = None,
+    public_key_env: str | None = None,
+) -> VerifyResult:
+    """Check a bundle against its manifest, signature and ledgers (the file next to it, the
+    given file, and the store's ledger when `store_url` is given)."""
+    key = load_public_key(public_key_env) if public_key_env else None
+    if not store_url:
+        return verify_bundle(bundle, ledger_file=ledger_file, public_key=key)
+    with Store.open(store_url) as store:
+        return verify_bundle(bundle, ledger_file=ledger_file, store=store, public_key=key)
