@@ -8,7 +8,6 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -18,9 +17,10 @@ from computewatch.collectors.base import ApiCallCounter
 from computewatch.demo.emulated_aws import EmulatedAws
 from computewatch.domain.catalog import Catalog
 from computewatch.store import Store
+from tests.helpers.smtp import Inbox
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import REPO  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -131,17 +131,6 @@ def undeclared(calls: set[str]) -> list[str]:
         elif call not in iam:
             missing.append(call)
     return missing
-
-
-class Inbox:
-    """aiosmtpd handler keeping each message it accepts (plain SMTP, for the daemon's e-mail)."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        return "250 OK"
 
 
 @pytest.fixture

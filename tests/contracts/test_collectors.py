@@ -29,7 +29,7 @@ from computewatch.demo.emulated_aws import EmulatedAws, aws_environment
 from computewatch.demo.emulated_azure import EmulatedAzure
 from computewatch.domain import CoverageEntry, CoverageStatus, Metric, UsageRecord
 from computewatch.domain.catalog import Catalog
-from tests.azure.scenario import NOW, SUB_AI, SUB_DENIED, SUB_GPU, TENANT, WINDOW
+from tests.helpers.azure import NOW, SUB_AI, SUB_DENIED, SUB_GPU, TENANT, WINDOW
 from tests.helpers.collector_units import AwsUnits, AzureUnits, Units
 
 

@@ -33,7 +33,7 @@ from computewatch.demo.emulated_aws_usage import (
 )
 from computewatch.demo.emulated_azure import EmulatedAzure
 from computewatch.domain import Account, Window, utc
-from tests.azure.scenario import FakeCredential
+from tests.helpers.azure import FakeCredential
 
 AWS_WINDOW = Window.month("2026-10")
 AWS_NOW = utc(2026, 10, 20, 6)

@@ -1,0 +1,102 @@
+"""Threshold notices, the quarterly report, charts and user templates, rendered for real."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import UsageError
+from computewatch.reports.charts import bar_chart
+from computewatch.reports.notices import build_notices, write_notices
+from computewatch.reports.quarterly import build_quarterly, due_date
+from computewatch.reports.render import ReportError, make_environment, render, render_template
+from tests.helpers.reports import CHINESE, HTML_NAME, sample_context
+
+
+def test_one_notice_per_breach_with_identity_and_certification(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    ctx = sample_context(catalog, rule_title=HTML_NAME)
+    (notice,) = build_notices(ctx)
+    assert notice.finding.scope_key == "aws:111111111111"
+    assert notice.customer is not None and notice.customer.legal_name == CHINESE
+    assert {"D:1", "D:4", "D:5"} <= set(notice.customer.country_groups)
+    assert [h.chip for h in notice.hours] == ["H100"] and notice.hours[0].hours == 6000
+    paths = write_notices(ctx, tmp_path, make_environment(), pdf=False)
+    html = paths[f"notice-{notice.finding.id}.html"].read_text("utf-8")
+    for section in (
+        "Customer identity",
+        "Accounts",
+        "Activity",
+        "Compute estimate",
+        "Legal basis",
+        "Certification",
+    ):
+        assert section in html
+    assert CHINESE in html and "Signature" in html
+    assert "<b>Bold" not in html and "&lt;b&gt;Bold" in html  # the rule title is escaped
+
+
+def test_notice_pdf_prints_the_chinese_name(catalog: Catalog, tmp_path: Path) -> None:
+    import pypdfium2
+
+    paths = write_notices(sample_context(catalog), tmp_path, make_environment())
+    (pdf,) = [p for p in paths.values() if p.suffix == ".pdf"]
+    doc = pypdfium2.PdfDocument(str(pdf))
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    assert CHINESE in text and "Threshold notice" in text
+
+
+@pytest.mark.parametrize(
+    ("quarter_end", "due"),
+    [
+        (date(2026, 3, 31), date(2026, 4, 15)),
+        (date(2026, 12, 31), date(2027, 1, 15)),
+        (date(2026, 9, 30), date(2026, 10, 15)),
+    ],
+)
+def test_due_dates(quarter_end: date, due: date) -> None:
+    assert due_date(quarter_end) == due
+
+
+def test_quarterly_lists_training_and_clusters(catalog: Catalog) -> None:
+    q = build_quarterly(sample_context(catalog))
+    assert q.quarter == "2026-Q4" and q.due == date(2027, 1, 15)
+    assert q.next_due == (
+        date(2027, 4, 15),
+        date(2027, 7, 15),
+        date(2027, 10, 15),
+        date(2028, 1, 15),
+    )
+    ((customer, crossed),) = q.training
+    assert (
+        customer.customer.legal_name == CHINESE and crossed == ""
+    )  # 6,000 H100-hours ~ 8.5e21 FLOP
+    ((cluster, above),) = q.clusters
+    assert cluster.implied_cluster_flops == pytest.approx(8 * 9.89e14) and not above
+    html = render_template(make_environment(), "quarterly.html.j2", q=q)
+    assert "proposed" in html and "2027-01-15" in html
+
+
+def test_charts_are_inline_svg_with_escaped_labels(catalog: Catalog) -> None:
+    html = render(sample_context(catalog), "html")
+    assert html.count("<svg") == 2 and "<script" not in html  # chip mix and tokens; no daily data
+    assert "Nothing to chart" in html
+    chart = bar_chart("t", "h", {"<x>": 2.0, "y": 1.0, "zero": 0.0})
+    assert [(b.label, b.fraction) for b in chart.bars] == [("<x>", 1.0), ("y", 0.5)]
+
+
+def test_user_templates_override_by_name_in_a_sandbox(catalog: Catalog, tmp_path: Path) -> None:
+    (tmp_path / "audit.md.j2").write_text("Custom report {{ ctx.report_id }}\n", encoding="utf-8")
+    env = make_environment(tmp_path)
+    ctx = sample_context(catalog)
+    assert render(ctx, "md", env) == f"Custom report {ctx.report_id}\n"
+    assert "<svg" in render(
+        ctx, "html", env
+    )  # templates not overridden still come from the package
+    (tmp_path / "audit.md.j2").write_text("{{ ctx.__class__.__mro__ }}", encoding="utf-8")
+    with pytest.raises(ReportError, match="sandbox"):
+        render(ctx, "md", make_environment(tmp_path))
+    with pytest.raises(UsageError, match="does not exist"):
+        make_environment(tmp_path / "missing")
