@@ -110,13 +110,18 @@ def render_template(env: jinja2.Environment, name: str, **values: Any) -> str:
         raise ReportError(f"template {name} tried something the sandbox forbids: {exc}") from exc
 
 
+def audit_stem(ctx: AuditContext) -> str:
+    """The file name of the audit without extension, the same in every format."""
+    return f"audit-{ctx.period_start:%Y-%m-%d}_{ctx.period_end:%Y-%m-%d}"
+
+
 def write_reports(
     ctx: AuditContext, formats: list[str], out_dir: Path, env: jinja2.Environment | None = None
 ) -> dict[str, Path]:
     """Render each format to `out_dir/audit-<period>.<ext>`; returns the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     env = env or make_environment()
-    stem = f"audit-{ctx.period_start:%Y-%m-%d}_{ctx.period_end:%Y-%m-%d}"
+    stem = audit_stem(ctx)
     paths: dict[str, Path] = {}
     for fmt in formats:
         paths[fmt] = write_text(out_dir / f"{stem}.{EXTENSIONS[fmt]}", render(ctx, fmt, env))

@@ -16,6 +16,12 @@ import click
 
 from computewatch import __version__
 from computewatch.app import cli_store
+from computewatch.app.audit_input import (
+    check_period,
+    check_sqlite_writable,
+    check_writable_dir,
+    parse_formats,
+)
 from computewatch.app.cli_permissions import permissions
 from computewatch.app.exits import audit_exit_code
 from computewatch.app.options import CONFIG_OPTION, handle_errors
@@ -87,7 +93,8 @@ def main(debug: bool) -> None:
 @click.option(
     "--format",
     "formats",
-    help="Comma-separated report formats: html,md,json (default from config).",
+    help="Comma-separated report formats: html,md,json (default from config); pdf and csv "
+    "are accepted and always written into the evidence bundle.",
 )
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Report directory."
@@ -131,18 +138,17 @@ def audit(
     now = datetime.now(UTC)
     config = load_config(config_path)
     window = resolve_window(month, quarter, start, end, now)
-    fmts = (
-        [f.strip() for f in formats.split(",")]
-        if formats
-        else [str(f) for f in config.app.reports.formats]
-    )
-    bad = [f for f in fmts if f not in ("html", "md", "json")]
-    if bad:
-        raise UsageError(f"unknown format(s) {', '.join(bad)}: choose from html, md, json")
+    fmts = parse_formats(formats, [str(f) for f in config.app.reports.formats])
+    check_period(window, now)
+    if dry_run and not email:
+        raise UsageError("--dry-run goes with --email")
+    target = out_dir or config.relative(config.app.reports.out_dir)
+    check_writable_dir(target, "the report directory")
+    check_sqlite_writable(store_url or config.app.store.resolved_url())
     req = AuditRequest(
         window=window,
         now=now,
-        out_dir=out_dir or config.relative(config.app.reports.out_dir),
+        out_dir=target,
         formats=fmts,
         providers=set(providers) or None,
         accounts=set(accounts) or None,
@@ -151,8 +157,6 @@ def audit(
         progress=progress_printer(verbose or sys.stderr.isatty()),
         mail=("dry-run" if dry_run else "send") if email else "off",
     )
-    if dry_run and not email:
-        raise UsageError("--dry-run goes with --email")
     outcome = run_audit(config, req)
     print_summary(outcome, verbose)
     sys.exit(audit_exit_code(outcome))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from computewatch.app.exits import EXIT_TAMPERED
+from computewatch.app.exits import EXIT_INCOMPLETE, EXIT_QUEUED, EXIT_TAMPERED
 from computewatch.app.ops import status_lines
 from computewatch.app.options import CONFIG_OPTION, STORE_OPTION, handle_errors
 from computewatch.domain import FindingStatus, Lifecycle
@@ -96,22 +96,59 @@ def findings(
     help="Environment variable holding the expected Ed25519 public key (PEM or base64); "
     "the manifest must then carry a valid signature by that key.",
 )
+@click.option(
+    "--anchor",
+    "anchors",
+    multiple=True,
+    metavar="DIGEST",
+    help="A ledger head printed in an e-mailed report (repeatable): the ledgers checked must "
+    "still hold that entry, so a ledger rewritten since is detected.",
+)
+@click.option(
+    "--require-signature",
+    is_flag=True,
+    help="Strict: fail unless the signature is checked against --public-key-env.",
+)
+@click.option(
+    "--require-store", is_flag=True, help="Strict: fail unless the store's ledger is checked."
+)
 @handle_errors
 def verify(
-    bundle: Path, ledger_file: Path | None, store_url: str | None, public_key_env: str | None
+    bundle: Path,
+    ledger_file: Path | None,
+    store_url: str | None,
+    public_key_env: str | None,
+    anchors: tuple[str, ...],
+    require_signature: bool,
+    require_store: bool,
 ) -> None:
-    """Check a report bundle against its manifest, signature and the evidence ledger.
+    """Check a report bundle against its manifest, signature and the evidence ledger, and say
+    what was checked and what was not.
 
     Exit status: 0 intact, 5 tampered (each changed, missing or extra file, bad signature and
-    ledger break is listed), 2 bad input.
+    ledger break is listed), 4 an incomplete bundle left by an interrupted run, 2 bad input
+    (including a strict flag whose check cannot be made).
     """
     result = verify_report(
-        bundle, ledger_file=ledger_file, store_url=store_url, public_key_env=public_key_env
+        bundle,
+        ledger_file=ledger_file,
+        store_url=store_url,
+        public_key_env=public_key_env,
+        anchors=tuple(a.strip().lower() for a in anchors),
+        require_signature=require_signature,
+        require_store=require_store,
     )
-    if not result.ledgers_checked:
-        click.echo("warning: no evidence ledger found; only the manifest was checked", err=True)
+    for line in result.checked:
+        click.echo(f"checked      {line}")
+    for line in result.not_checked:
+        click.echo(f"not checked  {line}")
+    if result.incomplete:
+        click.echo(f"INCOMPLETE {bundle}: not a report (an interrupted run left it)")
+        sys.exit(EXIT_INCOMPLETE)
     if result.ok:
-        click.echo(f"OK {bundle}")
+        scope = "manifest" + (" and ledger" if result.ledgers_checked else " only, no ledger")
+        trust = "signature verified" if result.signature_trusted else "signature not verified"
+        click.echo(f"OK {bundle} ({scope}; {trust})")
         return
     for issue in result.issues:
         click.echo(str(issue))
@@ -130,13 +167,28 @@ def verify(
     type=click.Path(path_type=Path, file_okay=False),
     help="Dry run: write each pending message as <dir>/<id>.eml instead of sending it.",
 )
+@click.option(
+    "--retry-now",
+    is_flag=True,
+    help="With --send: try every queued message now, ignoring the backoff (and attempt limit).",
+)
 @handle_errors
-def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path | None) -> None:
+def outbox(
+    config_path: Path, store_url: str | None, send: bool, eml_dir: Path | None, retry_now: bool
+) -> None:
     """List the e-mail outbox (reports waiting to be sent), or deliver what is due with --send.
 
-    A failed delivery stays queued and is retried later with exponential backoff.
+    A failed delivery stays queued and is retried later with exponential backoff. Exit status
+    with --send: 0 when nothing stays queued, 6 when something does (SMTP down, not due yet).
     """
-    box = work_outbox(config_path, store_url, now=datetime.now(UTC), send=send, eml_dir=eml_dir)
+    box = work_outbox(
+        config_path,
+        store_url,
+        now=datetime.now(UTC),
+        send=send,
+        eml_dir=eml_dir,
+        retry_now=retry_now,
+    )
     if box.delivery is not None:
         for message_id in box.delivery.sent:
             click.echo(f"sent    {message_id}")
@@ -151,6 +203,8 @@ def outbox(config_path: Path, store_url: str | None, send: bool, eml_dir: Path |
             + (f"; last error: {row.last_error}" if row.last_error else "")
         )
     click.echo(f"{len(box.pending)} message(s) pending")
+    if send and box.pending:
+        sys.exit(EXIT_QUEUED)
 
 
 @click.command()

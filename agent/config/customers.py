@@ -13,8 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from iso3166 import countries
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from computewatch.config.identifiers import (
+    check_account_id,
+    check_display_text,
+    normalise_account_id,
+)
 from computewatch.config.yamlsource import SourceMap, load_yaml, validate
 from computewatch.domain.countries import country_groups
 from computewatch.domain.errors import ConfigError
@@ -32,6 +37,7 @@ def _country(code: str) -> str:
 
 
 CountryCode = Annotated[str, AfterValidator(_country)]
+DisplayText = Annotated[str, AfterValidator(check_display_text)]
 
 
 class _Strict(BaseModel):
@@ -39,7 +45,7 @@ class _Strict(BaseModel):
 
 
 class Owner(_Strict):
-    name: str = Field(min_length=1)
+    name: DisplayText = Field(min_length=1)
     country: CountryCode
 
 
@@ -47,12 +53,18 @@ class AccountRef(_Strict):
     provider: Literal["aws", "azure"]
     id: str = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _valid_id(self) -> AccountRef:
+        """A 12-digit AWS id, a subscription GUID (matched in any case)."""
+        object.__setattr__(self, "id", check_account_id(self.provider, self.id))
+        return self
+
 
 class Customer(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,80}$")
-    legal_name: str = Field(min_length=1, description="as registered, in any script")
+    legal_name: DisplayText = Field(min_length=1, description="as registered, in any script")
     country: CountryCode = Field(description="ISO 3166-1 alpha-2 country of headquarters")
-    address: str = ""
+    address: DisplayText = ""
     beneficial_owners: list[Owner] = []
     intermediary: str | None = Field(
         default=None, description="id of the reseller the accounts are held through"
@@ -77,7 +89,7 @@ class Registry:
                 self.by_account[(ref.provider, ref.id)] = c.id
 
     def customer_of(self, provider: str, account_id: str) -> Customer | None:
-        cid = self.by_account.get((provider, account_id))
+        cid = self.by_account.get((provider, normalise_account_id(provider, account_id)))
         return None if cid is None else self.customers[cid]
 
     def groups(self, customer: Customer) -> frozenset[str]:
@@ -119,11 +131,33 @@ def _check_registry(parsed: list[Customer], path: Path, smap: SourceMap | None) 
     return Registry(parsed, str(path))
 
 
+def _read_csv_text(path: Path) -> str:
+    """The file as text; a registry that is not UTF-8 is refused with the line of the first bad
+    byte (guessing would garble names), and one without a single data row is refused too."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        hint = "save it as UTF-8 (CSV UTF-8 in Excel)"
+        try:
+            data.decode("cp1252")
+            hint += "; it looks like Windows-1252 (ANSI)"
+        except UnicodeDecodeError:
+            pass
+        raise ConfigError(
+            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x}): {hint}", line=line
+        ) from None
+    if not [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)][1:]:
+        raise ConfigError(path, "the customer registry is empty (a header and one row or more)")
+    return text
+
+
 def _from_csv(path: Path) -> list[dict[str, Any]]:
     """CSV columns: id, legal_name, country, address, beneficial_owners ('Name (CC); ...'),
     intermediary, aws_accounts, azure_subscriptions (separated by ';' or spaces)."""
     rows: list[dict[str, Any]] = []
-    text = path.read_text("utf-8-sig")
+    text = _read_csv_text(path)
     for row in csv.DictReader(io.StringIO(text)):
         owners = []
         for part in filter(

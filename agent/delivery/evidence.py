@@ -37,6 +37,7 @@ from computewatch.delivery.ledger import (
 )
 from computewatch.domain.errors import UsageError
 from computewatch.reports.context import AuditContext
+from computewatch.reports.render import audit_stem
 from computewatch.store import LedgerRow, Store
 
 MANIFEST = "manifest.json"
@@ -160,16 +161,21 @@ def _atomic_write(path: Path, data: bytes) -> None:
 # -- verification --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
-    """OK when `issues` is empty; otherwise each issue names the file or ledger entry concerned."""
+    """OK when `issues` is empty; otherwise each issue names the file or ledger entry concerned.
+    `checked` and `not_checked` say, in words, what the verdict rests on and what it does not."""
 
     bundle: Path
     issues: tuple[Issue, ...]
     signed: bool
     ledgers_checked: tuple[str, ...]
+    checked: tuple[str, ...] = ()
+    not_checked: tuple[str, ...] = ()
+    signature_trusted: bool = False  # verified against a key given by the verifier
+    incomplete: bool = False  # no manifest and no ledger entry: an interrupted run's leftovers
 
     @property
     def ok(self) -> bool:
-        return not self.issues
+        return not self.issues and not self.incomplete
 
     def problems(self) -> set[Problem]:
         return {i.problem for i in self.issues}
@@ -238,16 +244,70 @@ def _check_ledger(
     return issues
 
 
+def _ledgered_bundle(entries: Sequence[LedgerRow | str], bundle: Path) -> bool:
+    return any(isinstance(e, LedgerRow) and e.bundle == bundle.name for e in entries)
+
+
+def _incomplete(bundle: Path, ledgers: Mapping[str, Sequence[LedgerRow | str]]) -> VerifyResult:
+    """A folder without a manifest: leftovers of an interrupted run unless a ledger says it was
+    sealed (then the manifest was removed: tampering)."""
+    sealed = [name for name, entries in ledgers.items() if _ledgered_bundle(entries, bundle)]
+    if sealed:
+        issue = Issue(
+            Problem.MANIFEST_UNREADABLE,
+            MANIFEST,
+            f"missing, but the bundle was sealed ({', '.join(sealed)} has its entry)",
+        )
+        return VerifyResult(bundle, (issue,), False, tuple(ledgers))
+    why = (
+        "incomplete bundle from an interrupted run: no manifest.json, and no ledger entry"
+        + (f" in {', '.join(ledgers)}" if ledgers else "")
+        + "; rerun the report to replace it"
+    )
+    return VerifyResult(bundle, (), False, tuple(ledgers), not_checked=(why,), incomplete=True)
+
+
+def _anchor_issues(
+    anchors: Sequence[str], ledgers: Mapping[str, Sequence[LedgerRow | str]]
+) -> tuple[list[str], list[Issue]]:
+    """Each anchor (an entry digest printed in an e-mailed report) must still be in every
+    ledger checked: a ledger rewritten after the mail went out no longer holds it."""
+    checked, issues = [], []
+    for anchor in anchors:
+        for name, entries in ledgers.items():
+            if any(isinstance(e, LedgerRow) and e.digest == anchor for e in entries):
+                checked.append(f"anchor {anchor[:16]}… is an entry of {name}")
+            else:
+                issues.append(
+                    Issue(
+                        Problem.ENTRY_ALTERED,
+                        name,
+                        f"has no entry with the anchored digest {anchor[:16]}… "
+                        "(the ledger was rewritten after that report was sent)",
+                    )
+                )
+    return checked, issues
+
+
 def verify_bundle(
     bundle: Path,
     *,
     ledger_file: Path | None = None,
     store: Store | None = None,
     public_key: Ed25519PublicKey | None = None,
+    anchors: Sequence[str] = (),
 ) -> VerifyResult:
-    """Check a bundle against its manifest, signature and ledgers (file next to it by default)."""
+    """Check a bundle against its manifest, signature and ledgers (file next to it by default),
+    and say what was checked and what could not be."""
     if ledger_file is None and (bundle.parent / LEDGER_FILE).exists():
         ledger_file = bundle.parent / LEDGER_FILE
+    ledgers: dict[str, Sequence[LedgerRow | str]] = {}
+    if ledger_file is not None:
+        ledgers[str(ledger_file)] = read_ledger_file(ledger_file)
+    if store is not None:
+        ledgers["store"] = store.ledger.entries()
+    if not (bundle / MANIFEST).exists():
+        return _incomplete(bundle, ledgers)
     try:
         body = (bundle / MANIFEST).read_bytes()
         manifest = json.loads(body)
@@ -256,18 +316,46 @@ def verify_bundle(
         issue = Issue(Problem.MANIFEST_UNREADABLE, MANIFEST, str(exc))
         return VerifyResult(bundle, (issue,), False, ())
     issues = _check_files(bundle, listed)
+    checked = [f"manifest: {len(listed)} file(s) against their SHA-256, no file missing or extra"]
+    not_checked = []
     signed, sig_issues = _check_signature(bundle, body, public_key)
     issues += sig_issues
+    if public_key is not None:
+        checked.append("signature: against the public key given")
+    elif signed:
+        not_checked.append(
+            "signature: no public key given (--public-key-env); the signature matches only the "
+            "key it carries, which whoever rewrote the manifest could have replaced"
+        )
+    else:
+        not_checked.append("signature: the bundle is not signed and no public key was given")
     manifest_sha = hashlib.sha256(body).hexdigest()
-    checked = []
-    if ledger_file is not None:
-        checked.append(str(ledger_file))
-        entries = read_ledger_file(ledger_file)
-        issues += _check_ledger(entries, ledger_file.name, report_id, manifest_sha)
-    if store is not None:
-        checked.append("store")
-        issues += _check_ledger(store.ledger.entries(), "store ledger", report_id, manifest_sha)
-    return VerifyResult(bundle, tuple(issues), signed, tuple(checked))
+    for name, entries in ledgers.items():
+        label = "store ledger" if name == "store" else Path(name).name
+        issues += _check_ledger(entries, label, report_id, manifest_sha)
+        where = "store ledger" if name == "store" else f"ledger file {name}"
+        checked.append(f"{where}: hash chain intact and holds this manifest's digest")
+    if ledger_file is None:
+        not_checked.append("ledger file: none given and no ledger.jsonl next to the bundle")
+    if store is None:
+        not_checked.append(
+            "store ledger: no --store; a ledger file rewritten together with the manifest "
+            "passes unless the store or an e-mailed ledger head (--anchor) is checked"
+        )
+    if anchors and not ledgers:
+        not_checked.append("anchors: no ledger file or store to look them up in")
+    anchor_checked, anchor_issues = _anchor_issues(anchors, ledgers)
+    checked += anchor_checked
+    issues += anchor_issues
+    return VerifyResult(
+        bundle,
+        tuple(issues),
+        signed,
+        tuple("store" if n == "store" else n for n in ledgers),
+        tuple(checked),
+        tuple(not_checked),
+        signature_trusted=public_key is not None and signed and not sig_issues,
+    )
 
 
 # -- wiring --------------------------------------------------------------------------------
@@ -304,9 +392,11 @@ def bundle_reports(
     directory = out_dir / ctx.report_id
     if (directory / MANIFEST).exists():
         raise UsageError(f"{directory} is already a sealed bundle; a report is bundled once")
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.exists():  # an interrupted run's leftovers (no manifest): replaced, not merged
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
     files = {fmt: Path(shutil.copy2(p, directory / p.name)) for fmt, p in outcome_paths.items()}
-    stem = next(iter(outcome_paths.values())).stem if outcome_paths else ctx.report_id
+    stem = audit_stem(ctx)  # not the first file's: with --format pdf that is a notice
     if pdf:
         files["pdf"] = write_pdf(ctx, directory / f"{stem}.pdf")
     if csv:
@@ -317,3 +407,14 @@ def bundle_reports(
     )
     entry = append_ledger_file(out_dir / LEDGER_FILE, directory.name, ctx.report_id, sha, at)
     return Bundle(directory, files, sha, entry, store_entry)
+
+
+def ledger_anchor(sealed: Bundle) -> str:
+    """The ledger head after sealing, for the e-mailed report: kept by its recipients, it lets an
+    auditor detect a ledger rewritten later (`computewatch verify --anchor DIGEST`)."""
+    e = sealed.ledger_entry
+    return (
+        f"ledger.jsonl entry {e.seq}, digest {e.digest} (manifest sha256 "
+        f"{sealed.manifest_sha256}); verify with: computewatch verify {sealed.directory.name} "
+        f"--anchor {e.digest}"
+    )

@@ -55,9 +55,11 @@ def build_message(
     kind: ReportKind,
     attachments: Sequence[Path],
     now: datetime,
+    anchor: str | None = None,
 ) -> Built:
     """A multipart text + HTML message with the files attached; any file over the configured
-    limit is left out and named (with its path) in a note in both bodies."""
+    limit is left out and named (with its path) in a note in both bodies. `anchor` (the ledger
+    head after sealing) is printed so that a copy of it exists outside the server."""
     recipients = settings.recipients.get(kind, [])
     if not recipients:
         raise UsageError(f"no mail recipients configured for {kind} reports (mail.recipients)")
@@ -75,7 +77,7 @@ def build_message(
             attached.append(path.name)
             files.append(path)
     env = make_environment()
-    values = {"ctx": ctx, "attached": attached, "notes": notes}
+    values = {"ctx": ctx, "attached": attached, "notes": notes, "anchor": anchor}
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = _one_line(
         f"{ctx.title} {ctx.period_start:%Y-%m-%d} to {ctx.period_end:%Y-%m-%d}: "
@@ -164,9 +166,10 @@ def enqueue_report(
     files: Mapping[str, Path],
     kind: ReportKind,
     now: datetime,
+    anchor: str | None = None,
 ) -> Built:
     """Queue the report of a bundle (`Bundle.files`) for its recipients, once."""
-    built = build_message(ctx, settings, kind, report_attachments(files), now)
+    built = build_message(ctx, settings, kind, report_attachments(files), now, anchor)
     enqueue(store, built.message, kind, now)
     return built
 
@@ -231,15 +234,19 @@ def deliver_due(
     now: datetime,
     *,
     ssl_context: ssl.SSLContext | None = None,
+    retry_now: bool = False,
 ) -> Delivery:
-    """Send every queued message that is due; a failure reschedules it with backoff."""
+    """Send every queued message that is due; a failure reschedules it with backoff. With
+    `retry_now` (an operator's request) every queued message is tried now, backoff and the
+    attempt limit notwithstanding."""
     password = _password(settings)
     context = ssl_context or ssl.create_default_context()
     result = Delivery()
     conn: smtplib.SMTP | None = None
     try:
-        for row in store.outbox.due(now):
-            if row.attempts >= MAX_ATTEMPTS or not store.outbox.claim(row, now + LEASE):
+        for row in store.outbox.pending() if retry_now else store.outbox.due(now):
+            exhausted = row.attempts >= MAX_ATTEMPTS and not retry_now
+            if exhausted or not store.outbox.claim(row, now + LEASE):
                 continue
             try:
                 conn = conn or _connect(settings, password, context)

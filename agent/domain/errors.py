@@ -53,5 +53,12 @@ class StoreError(ComputewatchError):
         super().__init__(f"store {url}: {reason}")
 
 
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or does not exist: bad input (a URL, a server that is down),
+    not a bug; the message carries the URL without its password and a hint."""
+
+    exit_code = 2
+
+
 class CatalogError(ComputewatchError):
     """The shipped accelerator catalog is inconsistent (a packaging bug, not user input)."""

@@ -9,7 +9,7 @@ from typing import Literal
 
 from computewatch.config.loader import LoadedConfig
 from computewatch.config.settings import ReportKind
-from computewatch.delivery.evidence import bundle_reports
+from computewatch.delivery.evidence import bundle_reports, ledger_anchor
 from computewatch.delivery.mail import (
     build_message,
     deliver_due,
@@ -87,11 +87,13 @@ def deliver(
             raise UsageError(f"e-mail asked for, but {config.path} has no 'mail' section")
         kind: ReportKind = "quarterly" if window.hours > 24 * 62 else "monthly"
         if mail == "dry-run":
-            built = build_message(context, settings, kind, report_attachments(sealed.files), now)
+            files = report_attachments(sealed.files)
+            built = build_message(context, settings, kind, files, now, ledger_anchor(sealed))
             eml = sealed.directory.parent / f"{context.report_id}.eml"
             out.eml = write_eml(built.message, eml)
         else:
-            enqueue_report(store, settings, context, sealed.files, kind, now)
+            anchor = ledger_anchor(sealed)
+            enqueue_report(store, settings, context, sealed.files, kind, now, anchor)
             result = deliver_due(store, settings, now)  # a failure stays queued and retries
             out.mail_sent, out.mail_failed = result.sent, result.failed
     # Only findings that went out in a report move from "new" to "ongoing".

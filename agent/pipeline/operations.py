@@ -70,18 +70,21 @@ def work_outbox(
     now: datetime,
     send: bool = False,
     eml_dir: Path | None = None,
+    retry_now: bool = False,
 ) -> Outbox:
     """The e-mail outbox: with `send`, deliver what is due first (a failure stays queued and
     backs off); with `eml_dir`, write each pending message there as an .eml file (dry run)."""
     if send and eml_dir:
         raise UsageError("give --send or --eml-dir, not both")
+    if retry_now and not send:
+        raise UsageError("--retry-now goes with --send")
     config = load_config(config_path)
     with Store.open(store_url or config.app.store.resolved_url()) as store:
         delivery = None
         if send:
             if config.app.mail is None:
                 raise UsageError(f"no mail: section in {config_path}")
-            delivery = deliver_due(store, config.app.mail, now)
+            delivery = deliver_due(store, config.app.mail, now, retry_now=retry_now)
         out = Outbox(store.outbox.pending(), delivery)
     if eml_dir:
         eml_dir.mkdir(parents=True, exist_ok=True)
@@ -95,11 +98,27 @@ def verify_report(
     ledger_file: Path | None = None,
     store_url: str | None = None,
     public_key_env: str | None = None,
+    anchors: tuple[str, ...] = (),
+    require_signature: bool = False,
+    require_store: bool = False,
 ) -> VerifyResult:
     """Check a bundle against its manifest, signature and ledgers (the file next to it, the
-    given file, and the store's ledger when `store_url` is given)."""
+    given file, and the store's ledger when `store_url` is given). Strict mode refuses to run
+    without what it requires, so its OK always rests on it."""
+    if require_signature and not public_key_env:
+        raise UsageError(
+            "--require-signature needs --public-key-env VAR (the trusted Ed25519 public key): "
+            "a signature checked only against the key it carries proves nothing"
+        )
+    if require_store and not store_url:
+        raise UsageError("--require-store needs --store URL (the store holding the ledger)")
+    bad = [a for a in anchors if len(a) != 64 or any(c not in "0123456789abcdef" for c in a)]
+    if bad:
+        raise UsageError(f"--anchor takes a ledger entry digest (64 hex digits), got {bad[0]!r}")
     key = load_public_key(public_key_env) if public_key_env else None
     if not store_url:
-        return verify_bundle(bundle, ledger_file=ledger_file, public_key=key)
+        return verify_bundle(bundle, ledger_file=ledger_file, public_key=key, anchors=anchors)
     with Store.open(store_url) as store:
-        return verify_bundle(bundle, ledger_file=ledger_file, store=store, public_key=key)
+        return verify_bundle(
+            bundle, ledger_file=ledger_file, store=store, public_key=key, anchors=anchors
+        )

@@ -26,6 +26,7 @@ from computewatch.store.outbox import OutboxRepo
 from computewatch.store.reports import ReportRepo
 from computewatch.store.runs import RunRepo
 from computewatch.store.sql import reason, redact
+from computewatch.store.urls import check_scheme, open_error
 from computewatch.store.usage import UsageRepo
 
 
@@ -87,6 +88,7 @@ class Store:
     def open(cls, url: str) -> Store:
         """The store at `url`, on the process's engine for it; the first open in a process
         migrates the schema. StoreError (the URL without its password) if that fails."""
+        check_scheme(url)
         with _ENGINES.lock:
             try:
                 engine = _ENGINES.get(url)
@@ -94,7 +96,7 @@ class Store:
                 failed = _ENGINES.by_url.pop(url, None)
                 if failed is not None:
                     failed.dispose()
-                raise StoreError(redact(url), reason(exc)) from exc
+                raise open_error(url, exc) from exc
         return cls(engine, url)
 
     @staticmethod

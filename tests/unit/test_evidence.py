@@ -70,7 +70,10 @@ def test_untouched_bundle_verifies(ctx: AuditContext, tmp_path: Path) -> None:
     result = verify_bundle(b.directory)
     assert result.ok, result.issues
     assert result.ledgers_checked == (str(tmp_path / LEDGER_FILE),)
-    assert cli_verify(str(b.directory)) == (0, f"OK {b.directory}\n")
+    code, out = cli_verify(str(b.directory))
+    assert code == 0 and out.endswith(
+        f"OK {b.directory} (manifest and ledger; signature not verified)\n"
+    )
 
 
 def test_one_byte_changed(ctx: AuditContext, tmp_path: Path) -> None:
@@ -240,3 +243,99 @@ def test_store_ledger_both_backends(ctx: AuditContext, tmp_path: Path, store_url
         assert [(i.problem, i.subject) for i in result.issues] == [
             (Problem.ENTRY_REMOVED, "store ledger entry 2")
         ]
+
+
+def _forge(bundle: Path, ledger: Path, key: Ed25519PrivateKey | None = None) -> None:
+    """What an attacker with write access to the report directory does: change a report,
+    rewrite the manifest (re-signed with a key of their own) and rebuild the ledger file."""
+    from datetime import datetime
+
+    from computewatch.delivery.ledger import next_entry
+
+    report = next(bundle.glob("*.html"))
+    report.write_text(report.read_text("utf-8").replace("BREACH", "OK"), encoding="utf-8")
+    manifest = json.loads((bundle / MANIFEST).read_text("utf-8"))
+    manifest["files"][report.name] = {
+        "sha256": hashlib.sha256(report.read_bytes()).hexdigest(),
+        "bytes": report.stat().st_size,
+    }
+    body = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
+    (bundle / MANIFEST).write_bytes(body)
+    if key is not None:
+        pub = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        sig = {
+            "algorithm": "Ed25519",
+            "public_key": base64.b64encode(pub).decode(),
+            "signature": base64.b64encode(key.sign(body)).decode(),
+        }
+        (bundle / SIGNATURE).write_text(json.dumps(sig), encoding="utf-8")
+    rows: list[LedgerRow] = []
+    for old in read_ledger_file(ledger):
+        assert isinstance(old, LedgerRow)
+        sha = hashlib.sha256(body).hexdigest() if old.bundle == bundle.name else old.manifest_sha256
+        at = datetime.fromisoformat(old.created_at)
+        rows.append(next_entry(rows[-1] if rows else None, old.bundle, old.report_id, sha, at))
+    ledger.write_text("".join(json.dumps(asdict(r)) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_rewritten_manifest_and_ledger_say_what_was_not_checked(
+    ctx: AuditContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 12: a forgery consistent with the ledger file passes a file-only check, but verify
+    says so; the e-mailed ledger head (--anchor), the store and a trusted key each catch it."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    _, pem, pub = _keys()
+    monkeypatch.setenv("CW_SIGNING_KEY", pem)
+    with Store.open(url) as store:
+        b = make_bundle(ctx, tmp_path, store, signing_key_env="CW_SIGNING_KEY")
+    anchor = b.ledger_entry.digest
+    _forge(b.directory, tmp_path / LEDGER_FILE, key=Ed25519PrivateKey.generate())
+    code, out = cli_verify(str(b.directory))
+    assert code == 0, out  # consistent forgery, file ledger only: OK, but qualified
+    assert "signature not verified" in out
+    assert "not checked  store ledger: no --store" in out
+    assert "not checked  signature: no public key given" in out
+    code, out = cli_verify(str(b.directory), "--anchor", anchor)
+    assert code == 5 and "anchored digest" in out, out
+    code, out = cli_verify(str(b.directory), "--store", url)
+    assert code == 5 and "MANIFEST DIFFERS FROM ITS LEDGER ENTRY: store ledger" in out, out
+    code, out = cli_verify(str(b.directory), "--public-key-env", "CW_PUB", env={"CW_PUB": pub})
+    assert code == 5 and "signed by a different key" in out, out
+
+
+@pytest.mark.parametrize(
+    ("flag", "needs"),
+    [("--require-signature", "--public-key-env"), ("--require-store", "--store")],
+)
+def test_strict_flags_refuse_an_unchecked_verdict(
+    ctx: AuditContext, tmp_path: Path, flag: str, needs: str
+) -> None:
+    b = make_bundle(ctx, tmp_path)
+    code, out = cli_verify(str(b.directory), flag)
+    assert code == 2 and needs in out and "OK" not in out
+
+
+def test_interrupted_bundle_is_incomplete_not_tampered_and_replaced(
+    ctx: AuditContext, tmp_path: Path
+) -> None:
+    """Item 4: a folder a killed run left without a manifest is not reported as tampering, and
+    a rerun of the same report id replaces it (nothing stale is sealed)."""
+    sealed = make_bundle(ctx, tmp_path, n=1)  # the ledger exists and has other entries
+    rid = "CW-" + hashlib.sha256(f"{ctx.report_id}0".encode()).hexdigest()[:12].upper()
+    leftover = tmp_path / rid
+    leftover.mkdir()
+    (leftover / "stale-notice.html").write_text("half written", encoding="utf-8")
+    result = verify_bundle(leftover)
+    assert result.incomplete and not result.ok and result.issues == ()
+    code, out = cli_verify(str(leftover))
+    assert code == 4 and "TAMPERED" not in out
+    assert "incomplete bundle from an interrupted run" in out
+    rerun = make_bundle(ctx, tmp_path, n=0)
+    assert rerun.directory == leftover and not (leftover / "stale-notice.html").exists()
+    assert verify_bundle(leftover).ok
+    # A sealed bundle whose manifest was removed is tampering: the ledger knows it was sealed.
+    (sealed.directory / MANIFEST).unlink()
+    code, out = cli_verify(str(sealed.directory))
+    assert code == 5 and "MANIFEST UNREADABLE" in out and "was sealed" in out

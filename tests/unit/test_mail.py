@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from computewatch.app.cli import main
 from computewatch.config.settings import MailSettings
-from computewatch.delivery.evidence import Bundle, bundle_reports
+from computewatch.delivery.evidence import Bundle, bundle_reports, ledger_anchor
 from computewatch.delivery.mail import (
     build_message,
     deliver_due,
@@ -309,3 +309,56 @@ def test_outbox_cli_lists_previews_and_sends(
     assert sent.exit_code == 0, sent.output
     assert "sent    <" in sent.output and "0 message(s) pending" in sent.output
     assert len(inbox.messages) == 1
+
+
+def test_outbox_send_fails_while_queued_and_retries_now(
+    tls: tuple[ssl.SSLContext, ssl.SSLContext],
+    ca_pem: Path,
+    ctx: AuditContext,
+    bundle: Bundle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`outbox --send` exits 6 while anything stays queued; `--retry-now` ignores the backoff."""
+    port = free_port()  # the SMTP server is down
+    db = tmp_path / "cw.db"
+    config = tmp_path / "computewatch.yaml"
+    config.write_text(
+        "version: 1\nreporting_entity: {name: Example}\n"
+        f"store: {{url: 'sqlite:///{db}'}}\n"
+        f"mail: {{host: 127.0.0.1, port: {port}, username: {USER}, "
+        "password_env: CW_SMTP_PASSWORD, sender: computewatch@example.com, "
+        "recipients: {monthly: [officer@example.com]}}\n"
+    )
+    with Store.open(f"sqlite:///{db}") as store:
+        enqueue_report(store, settings(port), ctx, bundle.files, "monthly", ctx.generated_at)
+    runner = CliRunner()
+    send = ["outbox", "--config", str(config), "--send"]
+    down = runner.invoke(main, send)
+    assert down.exit_code == 6, down.output
+    assert "retry   <" in down.output and "1 message(s) pending" in down.output
+    controller, inbox = start_server(port, tls[0], implicit=False)
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_pem))
+        backing_off = runner.invoke(main, send)  # the next attempt is a minute away
+        delivered_before = len(inbox.messages)
+        now = runner.invoke(main, [*send, "--retry-now"])
+    finally:
+        controller.stop()
+    assert backing_off.exit_code == 6 and delivered_before == 0, backing_off.output
+    assert "sent" not in backing_off.output
+    assert now.exit_code == 0, now.output
+    assert "sent    <" in now.output and "0 message(s) pending" in now.output
+    assert len(inbox.messages) == 1
+    alone = runner.invoke(main, ["outbox", "--config", str(config), "--retry-now"])
+    assert alone.exit_code == 2 and "goes with --send" in alone.output
+
+
+def test_report_mail_carries_the_ledger_head(ctx: AuditContext, bundle: Bundle) -> None:
+    """Item 12: every e-mailed report prints the ledger head, a copy outside the server."""
+    built = build_message(ctx, settings(25), "monthly", [], ctx.generated_at, ledger_anchor(bundle))
+    for part in (("plain",), ("html",)):
+        body = built.message.get_body(part)
+        assert body is not None
+        text = body.get_content()
+        assert bundle.ledger_entry.digest in text and "--anchor" in text

@@ -1,0 +1,76 @@
+"""Checks on what a person types into a registry: account ids and display names.
+
+Account ids are checked per provider (a table, not a chain of ifs) and normalised, so that an
+upper-case Azure subscription GUID matches what ARM returns. Names must not carry control or
+bidirectional-override characters: a CR breaks a Markdown table, U+202E reverses the text that
+follows it and can spoof a customer name in a PDF. They are refused with the code points shown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AccountIdFormat:
+    pattern: re.Pattern[str]
+    example: str
+    case_insensitive: bool
+
+
+ACCOUNT_ID_FORMATS: dict[str, AccountIdFormat] = {
+    "aws": AccountIdFormat(re.compile(r"\d{12}"), "123456789012 (12 digits)", False),
+    "azure": AccountIdFormat(
+        re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE),
+        "5d3b8f2e-6a41-4c97-b2d8-0e7f1a9c4b63 (a subscription GUID)",
+        True,
+    ),
+}
+
+
+def normalise_account_id(provider: str, account_id: str) -> str:
+    """The form used to match ids: Azure subscription GUIDs in lower case, others as given."""
+    fmt = ACCOUNT_ID_FORMATS.get(provider)
+    text = account_id.strip()
+    return text.lower() if fmt is not None and fmt.case_insensitive else text
+
+
+def check_account_id(provider: str, account_id: str) -> str:
+    """The normalised id, or ValueError saying what an id of that provider looks like."""
+    fmt = ACCOUNT_ID_FORMATS.get(provider)
+    text = normalise_account_id(provider, account_id)
+    if fmt is not None and not fmt.pattern.fullmatch(text):
+        raise ValueError(f"{account_id!r} is not a {provider} account id; expected {fmt.example}")
+    return text
+
+
+# Cc: control characters (CR, LF, TAB, ESC, ...); Cf: format characters, which include the
+# bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) and zero-width marks.
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+# Joiners that legitimately shape scripts (Persian, Indic, emoji sequences) are kept.
+_ALLOWED_FORMAT = frozenset({"\u200c", "\u200d"})
+
+
+def forbidden_code_points(text: str) -> list[str]:
+    """'U+202E RIGHT-TO-LEFT OVERRIDE' for each control or bidi character in `text`."""
+    out: list[str] = []
+    for ch in text:
+        if ch in _ALLOWED_FORMAT or unicodedata.category(ch) not in _FORBIDDEN_CATEGORIES:
+            continue
+        label = f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
+        if label not in out:
+            out.append(label)
+    return out
+
+
+def check_display_text(text: str) -> str:
+    """`text`, or ValueError naming the control/bidi code points it holds."""
+    bad = forbidden_code_points(text)
+    if bad:
+        raise ValueError(
+            "contains control or bidirectional-override characters (" + ", ".join(bad) + "); "
+            "remove them: they break tables and can disguise a name"
+        )
+    return text
