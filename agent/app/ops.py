@@ -62,6 +62,14 @@ def status_lines(status: Status) -> list[str]:
             f"started {run.started_at:%Y-%m-%d %H:%M} UTC "
             f"for {run.window_start:%Y-%m-%d} to {run.window_end:%Y-%m-%d}"
         )
+    if status.runs_by_status:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(status.runs_by_status.items()))
+        lines.append(f"runs: {counts}")
+    for gone in status.abandoned:
+        lines.append(
+            f"  abandoned run #{gone.id} started {gone.started_at:%Y-%m-%d %H:%M} UTC for "
+            f"{gone.window_start:%Y-%m-%d} to {gone.window_end:%Y-%m-%d}: its process died"
+        )
     last = status.last_success
     lines.append(f"last successful collection: {last:%Y-%m-%d %H:%M} UTC" if last else "never")
     for entry, at in status.coverage:

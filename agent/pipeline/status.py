@@ -8,7 +8,7 @@ committed, whichever process committed it. Formatting is the app's; these are th
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -124,11 +124,15 @@ class Status:
     outbox_pending: int
     reports: list[ProducedReport]
     daemon: dict[str, Any] | None  # the state file, if a daemon runs (or ran) here
+    runs_by_status: dict[RunStatus, int] = field(default_factory=dict)
+    abandoned: list[RunRow] = field(default_factory=list)  # newest first: processes that died
 
 
 def status_of(store: Store, daemon: dict[str, Any] | None) -> Status:
     stats = store.runs.stats(GOOD_RUNS)
     return Status(
+        runs_by_status=stats.by_status,
+        abandoned=store.runs.latest_with_status(RunStatus.ABANDONED),
         last_run=stats.last_run,
         last_success=stats.last_success,
         coverage=store.coverage.latest(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -54,6 +55,8 @@ class _Engines:
         if url not in self.migrated:
             migrations.migrate(engine)
             self.migrated.add(url)
+            # Once per process and store: runs whose process died (SIGKILL) stop being "running".
+            RunRepo(engine, url).abandon_dead(datetime.now(UTC))
         return engine
 
     def dispose(self, url: str | None) -> None:

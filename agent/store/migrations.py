@@ -20,6 +20,7 @@ from computewatch.store.schema import (
     observations,
     outbox,
     produced_reports,
+    run_processes,
     runs,
     schema_migrations,
     usage,
@@ -49,6 +50,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "evidence ledger and mail outbox", _create([evidence_ledger, outbox])),
     (5, "produced reports (daemon catch-up)", _create([produced_reports])),
     (6, "coverage indexes (sampling reads, carried coverage)", _create_indexes(COVERAGE_INDEXES)),
+    (12, "run processes (host, pid, start: abandoned runs)", _create([run_processes])),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")
@@ -86,14 +88,22 @@ def schema_version(engine: Engine) -> int:
     return int(v or 0)
 
 
+def applied_versions(engine: Engine) -> set[int]:
+    """Every migration recorded as applied. Versions are assigned to parallel work in blocks, so
+    a store may hold 12 before 7 exists: pending means "not recorded", not "above the highest"."""
+    with engine.connect() as conn:
+        return {int(v) for (v,) in conn.execute(sa.select(schema_migrations.c.version))}
+
+
 def migrate(engine: Engine) -> int:
     """Apply pending migrations; returns the schema version now in place. Safe when several
     processes open a new store at once (the daemon and a CLI command)."""
     with migration_lock(engine):
         with engine.begin() as conn:
             schema_migrations.create(conn, checkfirst=True)
+        applied = applied_versions(engine)
         for version, description, apply in MIGRATIONS:
-            if version <= schema_version(engine):
+            if version in applied:
                 continue
             with engine.begin() as conn:
                 apply(conn)

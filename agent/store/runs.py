@@ -10,7 +10,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from computewatch.domain import RunStatus, Window
-from computewatch.store.schema import runs
+from computewatch.store import processes
+from computewatch.store.schema import run_processes, runs
 from computewatch.store.sql import Repository, aware, maybe_aware
 
 
@@ -74,6 +75,12 @@ class RunRepo(Repository):
             )
             pk = result.inserted_primary_key
             assert pk is not None
+            me = processes.current()
+            conn.execute(
+                run_processes.insert().values(
+                    run_id=int(pk[0]), host=me.host, pid=me.pid, process_start=me.start
+                )
+            )
             return int(pk[0])
 
     def finish(
@@ -100,6 +107,38 @@ class RunRepo(Repository):
                 .values(status=str(RunStatus.ABANDONED), finished_at=now)
             )
             return int(result.rowcount or 0)
+
+    def abandon_dead(self, now: datetime) -> list[int]:
+        """Mark runs still `running` whose process is certainly gone (same host, pid ended or
+        reused) as abandoned; returns their ids. Any command that opens the store calls this."""
+        stmt = (
+            sa.select(
+                runs.c.id, run_processes.c.host, run_processes.c.pid, run_processes.c.process_start
+            )
+            .join(run_processes, run_processes.c.run_id == runs.c.id)
+            .where(runs.c.status == str(RunStatus.RUNNING))
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        dead = [
+            int(r.id)
+            for r in rows
+            if processes.is_gone(processes.ProcessId(r.host, int(r.pid), r.process_start))
+        ]
+        if dead:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    runs.update()
+                    .where(runs.c.id.in_(dead), runs.c.status == str(RunStatus.RUNNING))
+                    .values(status=str(RunStatus.ABANDONED), finished_at=now)
+                )
+        return dead
+
+    def latest_with_status(self, status: RunStatus, limit: int = 5) -> list[RunRow]:
+        """The newest runs with `status`, newest first (for `status`)."""
+        stmt = sa.select(runs).where(runs.c.status == str(status)).order_by(runs.c.id.desc())
+        with self.engine.connect() as conn:
+            return [_run(r) for r in conn.execute(stmt.limit(limit)).mappings()]
 
     def get(self, run_id: int) -> RunRow:
         with self.engine.connect() as conn:

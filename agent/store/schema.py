@@ -160,3 +160,14 @@ COVERAGE_INDEXES = [
     sa.Index("ix_coverage_reads", coverage.c.collector, coverage.c.recorded_at),
     sa.Index("ix_coverage_period", coverage.c.period_start, coverage.c.period_end),
 ]
+
+# Added by migration 12: which process runs each run (host, pid, the process's start time), so a
+# run whose process died is found by the next command that opens the store and marked abandoned.
+run_processes = sa.Table(
+    "run_processes",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("process_start", sa.String(40)),  # None where the platform does not tell
+)

@@ -61,3 +61,27 @@ def test_stats_by_status_calls_last_success_and_last_run(store: Store) -> None:
     assert stats.last_run is not None and stats.last_run.id == d
     assert stats.last_run.status is RunStatus.RUNNING
     assert store.runs.stats(()).last_success is None
+
+
+def test_runs_of_dead_processes_are_abandoned(store: Store) -> None:
+    """Item 4: a run records its host, pid and process start; one whose process is gone (or
+    whose pid now belongs to another process) is abandoned, a live one is left running."""
+    from computewatch.store.schema import run_processes
+
+    alive = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    killed = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    reused = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    elsewhere = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    with store.engine.begin() as conn:
+        rows = run_processes.update().where(run_processes.c.run_id == sa.bindparam("rid"))
+        conn.execute(rows.values(pid=2**22 + 7), {"rid": killed})  # above pid_max: no process
+        conn.execute(rows.values(process_start="1"), {"rid": reused})  # same pid, other start
+        conn.execute(rows.values(host="another-host", pid=2**22 + 7), {"rid": elsewhere})
+    assert sorted(store.runs.abandon_dead(utc(2026, 11, 2, 1))) == [killed, reused]
+    assert [store.runs.get(r).status for r in (alive, killed, reused, elsewhere)] == [
+        RunStatus.RUNNING,
+        RunStatus.ABANDONED,
+        RunStatus.ABANDONED,
+        RunStatus.RUNNING,
+    ]
+    assert [r.id for r in store.runs.latest_with_status(RunStatus.ABANDONED)] == [reused, killed]
