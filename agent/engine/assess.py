@@ -105,14 +105,24 @@ def account_usage(
     coverage: Sequence[CoverageEntry],
     catalog: Catalog,
     band: Band,
+    hour_sources: frozenset[str] | None = None,
 ) -> list[AccountUsage]:
-    """Per account: quantities, coverage level and the derived estimates (FLOP band, TPP-hours)."""
+    """Per account: quantities, coverage level and the derived estimates (FLOP band, TPP-hours);
+    the estimates stay None (unknown) where `estimates_known` says so."""
     usages = build_account_usage(accounts, agg.totals, agg.daily, agg.peaks, coverage)
     for u in usages:
-        if u.coverage is not CoverageLevel.FAILED:
+        if estimates_known(u, hour_sources):
             u.flop = training_flop(u.accelerator_hours, catalog, *band)
             u.tpp = tpp_hours(u.accelerator_hours, catalog)
     return usages
+
+
+def estimates_known(u: AccountUsage, hour_sources: frozenset[str] | None) -> bool:
+    """Estimates rest on accelerator-hours: where a collector that reads them (`hour_sources`;
+    None: any collector) failed for the account, they are unknown, not a smaller number."""
+    if u.coverage is CoverageLevel.FAILED:
+        return False
+    return not any(hour_sources is None or g.collector in hour_sources for g in u.gaps)
 
 
 def extra_windows(rules: Sequence[Rule], audit: Window) -> list[Window]:
@@ -191,11 +201,13 @@ def assess(
     restricted: Sequence[str],
     catalog: Catalog,
     band: Band,
+    hour_sources: frozenset[str] | None = None,
 ) -> Assessment:
     """The assessment of `window`; `aggregates` holds the audited window and every window of
-    `extra_windows(rules, window)`."""
+    `extra_windows(rules, window)`. `hour_sources`: the collectors that read accelerator-hours."""
     usage_by_window = {
-        w: account_usage(accounts, agg, coverage, catalog, band) for w, agg in aggregates.items()
+        w: account_usage(accounts, agg, coverage, catalog, band, hour_sources)
+        for w, agg in aggregates.items()
     }
     findings = judge_rules(rules, window, usage_by_window, catalog, registry, restricted)
     return compose(

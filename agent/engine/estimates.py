@@ -142,6 +142,20 @@ def methodology(catalog: Catalog, low: float, central: float, high: float) -> li
             "An account or region that could not be read is a coverage gap, never a zero. A rule that "
             "depends on it is UNKNOWN unless the usage already read crosses the threshold.",
         ),
+        MethodNote(
+            "Estimates under partial coverage",
+            "Where a collector that reads accelerator-hours failed for an account, its training "
+            "compute and TPP-hours are unknown, not the smaller figure of the units read; so is "
+            "every roll-up (customer, intermediary, country group, organization) that includes it.",
+        ),
+        MethodNote(
+            "Stopped virtual machines",
+            "Accelerator-hours count time a machine ran. An Azure VM stopped without deallocation "
+            "keeps its GPUs and is billed for them but computes nothing, so that time is not "
+            "counted: an Azure invoice can exceed these figures by it. A stopped EC2 instance is "
+            "neither billed nor counted, so Cost Explorer and the inventory agree. A VM or scale "
+            "set that cannot be classified (listed without a size) is a coverage gap.",
+        ),
     ]
     for chip in catalog.chips():
         f = chip.peak_dense_flops

@@ -50,11 +50,12 @@ def combine(label: Account, usages: Sequence[AccountUsage]) -> AccountUsage:
                 out.add(metric, key, qty)
         for name, methods in u.methods.items():
             out.methods[name] |= methods
+    # A roll-up is known only if every member's estimate is: one unknown makes the sum unknown.
     flops = [u.flop for u in usages if u.flop is not None]
-    if flops and level is not CoverageLevel.FAILED:
+    if flops and len(flops) == len(usages):
         out.flop = sum_bands(flops)
     tpps = [u.tpp for u in usages if u.tpp is not None]
-    if tpps and level is not CoverageLevel.FAILED:
+    if tpps and len(tpps) == len(usages):
         left_out = tuple(sorted({c for x in tpps for c in x.left_out}))
         out.tpp = TppHours(sum(x.value for x in tpps), left_out)
     return out

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
-from computewatch.domain import Window
+from computewatch.domain import Metric, Window
 from computewatch.domain.catalog import Catalog
 from computewatch.engine import lifecycle
 from computewatch.engine.assess import Aggregates, Assessment, assess, extra_windows
 from computewatch.engine.usage import BILLED_METRICS
 from computewatch.pipeline.collect import Collected
 from computewatch.store import Store
+
+
+def hour_sources() -> frozenset[str]:
+    """The collectors whose records carry accelerator-hours: estimates rest on them."""
+    reg = builtin()
+    return frozenset(
+        name
+        for name in reg.collector_names()
+        if Metric.ACCELERATOR_HOURS in reg.collector(name).metrics
+    )
 
 
 def assess_run(
@@ -47,6 +58,7 @@ def assess_run(
         restricted=config.app.restricted_country_groups,
         catalog=catalog,
         band=(util.low, util.central, util.high),
+        hour_sources=hour_sources(),
     )
     previous = store.findings.states(f.id for f in assessment.findings)
     states = lifecycle.advance(assessment.findings, previous, now)

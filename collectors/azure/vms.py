@@ -11,6 +11,12 @@ keeps 90 days: an older window is a failed coverage entry (RetentionExceeded), n
 Scale sets are assumed to have run at their current capacity whenever running (scale-out and
 scale-in events are not replayed); Flexible scale sets are skipped because their instances are
 listed as ordinary VMs.
+
+A VM listed without a size is looked up in a second, full listing; one that still has none (or
+a scale set with instances and no size) makes the unit a coverage gap (`UnclassifiedResource`).
+A VM stopped without deallocation holds its GPUs and is billed, but computes nothing: its
+stopped time is not accelerator-hours (as for a stopped EC2 instance, which is not billed
+either); see the methodology note "Stopped virtual machines".
 """
 
 from __future__ import annotations
@@ -124,23 +130,49 @@ class _Inventory:
 
     def vms(self) -> list[Machine]:
         out: list[Machine] = []
+        unsized: dict[str, Any] = {}  # VMs listed without a size, by id
         for vm in self.compute.virtual_machines.list_all(status_only="true"):
             props = vm.properties
             size = props.hardware_profile.vm_size if props and props.hardware_profile else None
             if not size:
+                unsized[str(vm.id).lower()] = vm
                 continue
-            shape = classify(size, vm.location, self.catalog, self.skus, self.compute)
-            if shape is None:
-                continue
-            view = props.instance_view
-            power = _power_state(view.statuses if view else None)
-            if power is None:
-                log.warning("VM %s reports no power state; taken as not running now", vm.id)
-            running = power in RUNNING_POWER_STATES
-            out.append(
-                Machine(vm.id, size, vm.location, shape, 1, _utc(props.time_created), running)
-            )
+            self._add_vm(out, vm, size, vm)
+        if unsized:
+            self._fill_unsized(out, unsized)
         return out
+
+    def _fill_unsized(self, out: list[Machine], unsized: dict[str, Any]) -> None:
+        """A second, full listing (which carries hardware profiles) sizes the VMs the status-only
+        listing gave without one; a VM still without a size cannot be classified, so the unit is a
+        coverage gap rather than a silent drop (it may hold GPUs)."""
+        for vm in self.compute.virtual_machines.list_all():
+            key = str(vm.id).lower()
+            props = vm.properties
+            size = props.hardware_profile.vm_size if props and props.hardware_profile else None
+            if key in unsized and size:
+                self._add_vm(out, vm, size, unsized.pop(key))
+        if unsized:
+            names = ", ".join(sorted(v.id.rsplit("/", 1)[-1] for v in unsized.values())[:5])
+            raise SourceError(
+                "compute",
+                "UnclassifiedResource",
+                f"{len(unsized)} VM(s) listed without a size, so whether they hold GPUs is "
+                f"unknown: {names}",
+            )
+
+    def _add_vm(self, out: list[Machine], vm: Any, size: str, status_vm: Any) -> None:
+        """`status_vm`: the same VM as the status-only listing gave it (its power state)."""
+        shape = classify(size, vm.location, self.catalog, self.skus, self.compute)
+        if shape is None:
+            return
+        view = status_vm.properties.instance_view if status_vm.properties else None
+        power = _power_state(view.statuses if view else None)
+        if power is None:
+            log.warning("VM %s reports no power state; taken as not running now", vm.id)
+        running = power in RUNNING_POWER_STATES
+        created = _utc(vm.properties.time_created) if vm.properties else None
+        out.append(Machine(vm.id, size, vm.location, shape, 1, created, running))
 
     def scale_sets(self) -> list[Machine]:
         out: list[Machine] = []
@@ -150,6 +182,13 @@ class _Inventory:
                 continue  # its instances are ordinary VMs, counted by vms()
             size = ss.sku.name if ss.sku else None
             capacity = int(ss.sku.capacity or 0) if ss.sku else 0
+            if capacity > 0 and not size:
+                raise SourceError(
+                    "compute",
+                    "UnclassifiedResource",
+                    f"scale set {ss.id.rsplit('/', 1)[-1]} lists {capacity} instance(s) without "
+                    "a size, so whether they hold GPUs is unknown",
+                )
             if not size or capacity <= 0:
                 continue
             shape = classify(size, ss.location, self.catalog, self.skus, self.compute)

@@ -46,7 +46,7 @@ REGISTRY = Registry(
             country="CH",
             accounts=[
                 AccountRef(provider="aws", id="222222222222"),
-                AccountRef(provider="azure", id="sub-1"),
+                AccountRef(provider="azure", id="5d3b8f2e-6a41-4c97-b2d8-0e7f1a9c4b63"),
             ],
         ),
         Customer(
@@ -97,7 +97,7 @@ def fleet() -> list[AccountUsage]:
     return [
         usage("aws", "111111111111", {"H100": 80}),  # cn-lab, through the reseller
         usage("aws", "222222222222", {"H100": 60}),  # swiss on AWS ...
-        usage("azure", "sub-1", {"A100": 60}),  # ... and on Azure
+        usage("azure", "5d3b8f2e-6a41-4c97-b2d8-0e7f1a9c4b63", {"A100": 60}),  # ... and on Azure
         usage("aws", "333333333333", {"H100": 30}),  # uk, through the reseller
         usage("aws", "444444444444", {"H100": 5}),  # nobody registered
     ]
@@ -116,7 +116,7 @@ def by_scope(findings: list[Finding]) -> dict[str, tuple[FindingStatus, float | 
             {
                 "aws:111111111111": (OK, 80),
                 "aws:222222222222": (OK, 60),
-                "azure:sub-1": (OK, 60),
+                "azure:5d3b8f2e-6a41-4c97-b2d8-0e7f1a9c4b63": (OK, 60),
                 "aws:333333333333": (OK, 30),
                 "aws:444444444444": (OK, 5),
             },
@@ -153,7 +153,7 @@ def test_unregistered_account_makes_a_country_group_rule_unknown(catalog: Catalo
 
 def test_one_failed_region_makes_the_customer_unknown(catalog: Catalog) -> None:
     us = fleet()
-    us[2] = usage("azure", "sub-1", {"A100": 10}, failed_regions=1)
+    us[2] = usage("azure", "5d3b8f2e-6a41-4c97-b2d8-0e7f1a9c4b63", {"A100": 10}, failed_regions=1)
     rule = replace(RULE, scope="customer")
     found = by_scope(evaluate_window([rule], us, OCT, catalog, REGISTRY))
     assert found["customer:swiss"] == (UNKNOWN, 70)

@@ -80,10 +80,10 @@ def _status(code: str) -> dict[str, str]:
     return {"code": code, "level": "Info", "displayStatus": code.split("/", 1)[1].capitalize()}
 
 
-def vm(sub: str, spec: VmSpec) -> dict[str, Any]:
+def vm(sub: str, spec: VmSpec, status_only: bool = False) -> dict[str, Any]:
     stopped = "stopped" if spec.stop_action == "powerOff" else "deallocated"
     power = "running" if running_now(spec.runs) else stopped
-    return {
+    body: dict[str, Any] = {
         "id": vm_id(sub, spec),
         "name": spec.name,
         "type": "Microsoft.Compute/virtualMachines",
@@ -98,6 +98,9 @@ def vm(sub: str, spec: VmSpec) -> dict[str, Any]:
             },
         },
     }
+    if spec.size_listed == "never" or (spec.size_listed == "full-listing-only" and status_only):
+        del body["properties"]["hardwareProfile"]
+    return body
 
 
 def scale_set(sub: str, spec: ScaleSetSpec) -> dict[str, Any]:

@@ -71,7 +71,9 @@ def _descendants(arm: FakeArm, call: Call) -> Json:
 
 def _vms(arm: FakeArm, call: Call) -> Json:
     assert call.sub is not None
-    return paged([bodies.vm(call.sub.id, v) for v in call.sub.vms], call, arm.page_size)
+    status_only = call.query.get("statusOnly", "").lower() == "true"
+    items = [bodies.vm(call.sub.id, v, status_only) for v in call.sub.vms]
+    return paged(items, call, arm.page_size)
 
 
 def _scale_sets(arm: FakeArm, call: Call) -> Json:

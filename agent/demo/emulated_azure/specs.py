@@ -24,6 +24,9 @@ class VmSpec:
     runs: tuple[Run, ...] = ()
     resource_group: str = "gpu-workloads"
     stop_action: Literal["deallocate", "powerOff"] = "deallocate"
+    # Whether listings carry its size: ARM has been seen to list a VM without a hardware profile
+    # in the status-only listing ("full-listing-only"), or in every listing ("never").
+    size_listed: Literal["always", "full-listing-only", "never"] = "always"
 
 
 @dataclass(frozen=True)
