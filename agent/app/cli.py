@@ -210,12 +210,16 @@ def schema(what: str) -> None:
 def demo(out_dir: Path, as_of: datetime | None) -> None:
     """Run the embedded demo: an emulated AWS organization (moto, local, no credentials, no
     network), a fictional scenario, and a full audit of the last full month."""
-    try:
-        from computewatch.demo.run import run_demo
-    except ImportError as exc:
+    from computewatch.demo import missing_demo_modules
+
+    missing = missing_demo_modules()
+    if missing:
         raise UsageError(
-            f"the demo needs the 'demo' extra (pip install 'computewatch[demo]'): {exc}"
-        ) from None
+            "the demo needs the 'demo' extra: pip install 'computewatch[demo]' "
+            f"(missing: {', '.join(missing)})"
+        )
+    from computewatch.demo.run import run_demo
+
     click.echo(
         "Starting emulated AWS on 127.0.0.1 and seeding a fictional organization ...", err=True
     )

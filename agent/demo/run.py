@@ -41,11 +41,11 @@ from computewatch.demo.emulated_azure import (
 )
 from computewatch.demo.registry import demo_customers
 from computewatch.domain import Window
+from computewatch.domain.shipped import shipped
 from computewatch.pipeline.audit import AuditOutcome, AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
 
 REGIONS = ["us-east-1", "us-west-2"]
-RULES_DIR = Path(__file__).resolve().parents[2] / "config" / "rules"
 DEMO_RULE_FILES = ("example.yaml", "reference-thresholds.yaml", "internal-policy.yaml")
 AZURE_SECRET_ENV = "COMPUTEWATCH_DEMO_AZURE_SECRET"  # noqa: S105 - a variable's name
 
@@ -284,7 +284,7 @@ def write_demo_config(
     (cfg_dir / "rules").mkdir(parents=True, exist_ok=True)
     for name in DEMO_RULE_FILES:
         (cfg_dir / "rules" / name).write_text(
-            (RULES_DIR / name).read_text("utf-8"), encoding="utf-8"
+            shipped("rules", name).read_text("utf-8"), encoding="utf-8"
         )
     if org is not None:
         (cfg_dir / "customers.yaml").write_text(

@@ -1,0 +1,1 @@
+"""Rule profiles shipped in the wheel as `computewatch.shipped.rules`."""
