@@ -9,8 +9,9 @@ follows it and can spoof a customer name in a PDF. They are refused with the cod
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from computewatch.domain.text import forbidden_code_points
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,25 +45,6 @@ def check_account_id(provider: str, account_id: str) -> str:
     if fmt is not None and not fmt.pattern.fullmatch(text):
         raise ValueError(f"{account_id!r} is not a {provider} account id; expected {fmt.example}")
     return text
-
-
-# Cc: control characters (CR, LF, TAB, ESC, ...); Cf: format characters, which include the
-# bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) and zero-width marks.
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
-# Joiners that legitimately shape scripts (Persian, Indic, emoji sequences) are kept.
-_ALLOWED_FORMAT = frozenset({"\u200c", "\u200d"})
-
-
-def forbidden_code_points(text: str) -> list[str]:
-    """'U+202E RIGHT-TO-LEFT OVERRIDE' for each control or bidi character in `text`."""
-    out: list[str] = []
-    for ch in text:
-        if ch in _ALLOWED_FORMAT or unicodedata.category(ch) not in _FORBIDDEN_CATEGORIES:
-            continue
-        label = f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}"
-        if label not in out:
-            out.append(label)
-    return out
 
 
 def check_display_text(text: str) -> str:

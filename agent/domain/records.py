@@ -9,6 +9,7 @@ from datetime import datetime
 
 from computewatch.domain.enums import CoverageStatus, Method
 from computewatch.domain.metrics import Metric
+from computewatch.domain.text import neutralise
 from computewatch.domain.window import require_utc
 
 
@@ -130,11 +131,16 @@ class CoverageEntry:
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """An account (AWS account, Azure subscription) as the report names it."""
+    """An account (AWS account, Azure subscription) as the report names it. Its name comes from
+    the cloud, where the customer may have chosen it: control and bidi characters are shown as
+    code points (domain.text), never passed on."""
 
     provider: str
     account_id: str
     name: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", neutralise(self.name))
 
 
 @dataclass(frozen=True, slots=True)

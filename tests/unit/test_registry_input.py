@@ -104,3 +104,25 @@ def test_scripts_with_joiners_stay_valid(tmp_path: Path) -> None:
     rows = "".join(f"c{i}x,{n},FR,{i}{i}{i}{i}11111111,\n" for i, n in enumerate(names, 1))
     path.write_text(HEADER + rows, encoding="utf-8")
     assert [c.legal_name for c in load_registry(path).customers.values()] == names
+
+
+def test_cloud_account_names_are_neutralised_in_every_format() -> None:
+    """Names chosen in the cloud (an AWS account's, an Azure subscription's) cannot be refused
+    like registry input; each control or bidi character is shown as its code point instead."""
+    from computewatch.domain import Account, utc
+    from computewatch.domain.catalog import Catalog
+    from computewatch.reports.render import render
+    from tests.helpers.engine import OCT
+    from tests.helpers.store import entry
+    from tests.helpers.usage import assessment, context, usage
+
+    catalog = Catalog.load()
+    account = Account("aws", "111111111111", "Acme \u202egnp.exe\r\n| x")
+    assert account.name == "Acme [U+202E]gnp.exe[U+000D][U+000A]| x"
+    cov = [entry()]
+    u = usage(account, cov, catalog=catalog, accelerator_hours={"H100": 10})
+    ctx = context(assessment([u], cov, [], OCT, utc(2026, 11, 2), catalog), catalog)
+    for fmt in ("md", "html", "json"):
+        text = render(ctx, fmt)
+        assert "\u202e" not in text and "\r" not in text, fmt
+        assert "U+202E" in text and "gnp.exe" in text, fmt
