@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from computewatch.domain.errors import StoreError
+from computewatch.domain.errors import StoreError, StoreUnavailable
 from computewatch.store import migrations
 from computewatch.store.coverage import CoverageRepo
 from computewatch.store.findings import FindingRepo
@@ -100,6 +100,10 @@ class Store:
                 if failed is not None:
                     failed.dispose()
                 raise open_error(url, exc) from exc
+            except OSError as exc:  # the SQLite file's directory cannot be created
+                raise StoreUnavailable(
+                    redact(url), f"cannot create {exc.filename}: {exc.strerror or exc}"
+                ) from exc
         return cls(engine, url)
 
     @staticmethod

@@ -40,3 +40,11 @@ def test_unsupported_scheme_names_the_supported_ones(tmp_path: Path, url: str) -
     assert code == 2, out
     assert "unsupported scheme" in out and "sqlite:///" in out and "postgresql+psycopg://" in out
     assert "s3cret" not in out
+
+
+def test_sqlite_file_in_an_impossible_place_exits_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    code, out = _status(tmp_path, f"sqlite:///{blocker}/sub/store.db")
+    assert code == 2, out
+    assert "cannot create" in out and "internal error" not in out
