@@ -314,7 +314,7 @@ def test_strict_flags_refuse_an_unchecked_verdict(
 ) -> None:
     b = make_bundle(ctx, tmp_path)
     code, out = cli_verify(str(b.directory), flag)
-    assert code == 2 and needs in out and "OK" not in out
+    assert code == 2 and f"{flag} needs {needs}" in out and "OK" not in out
 
 
 def test_interrupted_bundle_is_incomplete_not_tampered_and_replaced(

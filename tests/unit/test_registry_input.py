@@ -34,7 +34,7 @@ def test_garbage_csv_is_a_config_error(tmp_path: Path) -> None:
 def test_empty_csv_registry_is_an_error(tmp_path: Path, body: str) -> None:
     path = tmp_path / "customers.csv"
     path.write_text(body, encoding="utf-8")
-    with pytest.raises(ConfigError, match="empty"):
+    with pytest.raises(ConfigError, match="customer registry is empty"):
         load_registry(path)
 
 
