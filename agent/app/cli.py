@@ -26,6 +26,7 @@ from computewatch.app.cli_permissions import permissions
 from computewatch.app.exits import audit_exit_code
 from computewatch.app.options import CONFIG_OPTION, handle_errors
 from computewatch.app.summary import print_summary, progress_printer
+from computewatch.config.identifiers import normalise_any_account_id
 from computewatch.config.loader import config_schema
 from computewatch.domain import Window
 from computewatch.domain.errors import UsageError
@@ -151,7 +152,7 @@ def audit(
         out_dir=target,
         formats=fmts,
         providers=set(providers) or None,
-        accounts=set(accounts) or None,
+        accounts={normalise_any_account_id(a) for a in accounts} or None,
         collectors=set(collector_names) or None,
         store_url=store_url,
         progress=progress_printer(verbose or sys.stderr.isatty()),

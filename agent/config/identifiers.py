@@ -38,6 +38,15 @@ def normalise_account_id(provider: str, account_id: str) -> str:
     return text.lower() if fmt is not None and fmt.case_insensitive else text
 
 
+def normalise_any_account_id(account_id: str) -> str:
+    """An id given without its provider (`audit --account`): normalised as the provider whose
+    format it has, so an upper-case subscription GUID selects the subscription."""
+    for provider, fmt in ACCOUNT_ID_FORMATS.items():
+        if fmt.pattern.fullmatch(account_id.strip()):
+            return normalise_account_id(provider, account_id)
+    return account_id.strip()
+
+
 def check_account_id(provider: str, account_id: str) -> str:
     """The normalised id, or ValueError saying what an id of that provider looks like."""
     fmt = ACCOUNT_ID_FORMATS.get(provider)

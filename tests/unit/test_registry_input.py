@@ -126,3 +126,11 @@ def test_cloud_account_names_are_neutralised_in_every_format() -> None:
         text = render(ctx, fmt)
         assert "\u202e" not in text and "\r" not in text, fmt
         assert "U+202E" in text and "gnp.exe" in text, fmt
+
+
+def test_account_option_matches_subscriptions_in_any_case() -> None:
+    from computewatch.config.identifiers import normalise_any_account_id
+
+    guid = "5D3B8F2E-6A41-4C97-B2D8-0E7F1A9C4B63"
+    assert normalise_any_account_id(guid) == guid.lower()
+    assert normalise_any_account_id(" 111111111111 ") == "111111111111"
