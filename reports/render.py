@@ -16,6 +16,7 @@ from markupsafe import Markup
 from computewatch.domain.errors import ComputewatchError, UsageError
 from computewatch.reports.context import AuditContext
 from computewatch.reports.json_report import to_contract, validate_contract
+from computewatch.reports.layout import build_print_view, clip
 
 FORMATS = {"html": "audit.html.j2", "md": "audit.md.j2", "json": None}
 EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
@@ -80,6 +81,7 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["sci"] = fmt_sci
     env.filters["ts"] = fmt_ts
     env.filters["md"] = md_escape
+    env.filters["clip"] = clip
     env.globals["Markup"] = Markup
     return env
 
@@ -91,7 +93,8 @@ def render(ctx: AuditContext, fmt: str, env: jinja2.Environment | None = None) -
         doc = to_contract(ctx)
         validate_contract(doc)
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return render_template(env or make_environment(), FORMATS[fmt] or "", ctx=ctx)
+    view = build_print_view(ctx)
+    return render_template(env or make_environment(), FORMATS[fmt] or "", ctx=ctx, view=view)
 
 
 def write_text(path: Path, text: str) -> Path:
