@@ -17,6 +17,7 @@ PRINT_CSS = """
 @page {
   size: A4;
   margin: 22mm 15mm 18mm 15mm;
+  font-family: "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", sans-serif;
   @top-left { content: %(title)s; font-size: 8pt; color: #444; }
   @top-right { content: "Report " %(report_id)s; font-size: 8pt; color: #444; }
   @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; }
