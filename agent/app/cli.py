@@ -26,6 +26,7 @@ from computewatch.domain.errors import UsageError
 from computewatch.pipeline.audit import AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
 from computewatch.pipeline.operations import validate_config
+from computewatch.reports.outputs import check_formats
 
 
 def resolve_window(
@@ -87,7 +88,8 @@ def main(debug: bool) -> None:
 @click.option(
     "--format",
     "formats",
-    help="Comma-separated report formats: html,md,json (default from config).",
+    help="Comma-separated report formats: html,md,json,pdf,csv,xlsx (default from config); "
+    "only these are rendered, plus what the evidence bundle and e-mail need.",
 )
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Report directory."
@@ -131,14 +133,11 @@ def audit(
     now = datetime.now(UTC)
     config = load_config(config_path)
     window = resolve_window(month, quarter, start, end, now)
-    fmts = (
+    fmts = check_formats(
         [f.strip() for f in formats.split(",")]
-        if formats
+        if formats is not None
         else [str(f) for f in config.app.reports.formats]
     )
-    bad = [f for f in fmts if f not in ("html", "md", "json")]
-    if bad:
-        raise UsageError(f"unknown format(s) {', '.join(bad)}: choose from html, md, json")
     req = AuditRequest(
         window=window,
         now=now,

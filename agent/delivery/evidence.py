@@ -307,9 +307,9 @@ def bundle_reports(
     directory.mkdir(parents=True, exist_ok=True)
     files = {fmt: Path(shutil.copy2(p, directory / p.name)) for fmt, p in outcome_paths.items()}
     stem = next(iter(outcome_paths.values())).stem if outcome_paths else ctx.report_id
-    if pdf:
+    if pdf and "pdf" not in files:
         files["pdf"] = write_pdf(ctx, directory / f"{stem}.pdf")
-    if csv:
+    if csv and "csv" not in files:
         files.update(write_annex(ctx, directory, stem))
     sha = write_manifest(directory, ctx, at, key)
     store_entry = (

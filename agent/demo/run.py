@@ -357,7 +357,7 @@ def run_demo(
                     window=window,
                     now=now,
                     out_dir=out_dir / "reports",
-                    formats=["html", "md", "json"] if full else ["json"],
+                    formats=["html", "md", "json", "pdf", "csv", "xlsx"] if full else ["json"],
                     progress=progress,
                     bundle=full,
                     mail="dry-run" if full else "off",

@@ -1,0 +1,55 @@
+"""What a run renders (issue 16: only what it needs) and the combined notices PDF (issue 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+
+from computewatch.domain.catalog import Catalog
+from computewatch.domain.errors import UsageError
+from computewatch.reports.notices import write_notices
+from computewatch.reports.outputs import check_formats, needed_formats, write_outputs
+from computewatch.reports.render import make_environment
+from tests.helpers.fleet_report import fleet_context
+from tests.helpers.reports import sample_context
+
+
+def test_json_alone_renders_no_pdf(tmp_path: Path) -> None:
+    assert needed_formats(["json"], bundle=True) == ["json"]
+    paths = write_outputs(sample_context(Catalog.load()), ["json"], tmp_path)
+    assert list(paths) == ["json"] and not list(tmp_path.glob("*.pdf"))
+
+
+def test_bundle_configuration_and_mail_add_what_they_need() -> None:
+    assert needed_formats(["json"], bundle=True, bundle_formats=["pdf"]) == ["json", "pdf"]
+    assert needed_formats(["json"], bundle=False, bundle_formats=["pdf"]) == ["json"]
+    assert needed_formats(["json"], bundle=True, mail=True) == ["json", "pdf", "csv"]
+
+
+@pytest.mark.parametrize("bad", [["pdfx"], [""], ["json", "PDF"]])
+def test_unknown_or_empty_format_is_a_usage_error(bad: list[str]) -> None:
+    with pytest.raises(UsageError, match="choose from html, md, json, pdf, csv, xlsx"):
+        check_formats(bad)
+
+
+def test_notices_go_into_one_combined_pdf(tmp_path: Path) -> None:
+    ctx = fleet_context(Catalog.load(), accounts=40, findings=41)  # three BREACH findings
+    breaches = [f for f in ctx.findings if f.status == "BREACH"]
+    assert len(breaches) == 3
+    paths = write_notices(ctx, tmp_path, make_environment())
+    (combined,) = [p for p in paths.values() if p.suffix == ".pdf"]
+    assert combined.name == "notices-2026-10-01_2026-11-01.pdf"
+    doc = pdfium.PdfDocument(combined)
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    for f in breaches:
+        assert f"N-{f.id}" in text
+    assert len([p for p in paths if p.endswith(".html")]) == 3  # HTML per notice stays
+
+
+def test_per_notice_pdfs_on_request(tmp_path: Path) -> None:
+    ctx = sample_context(Catalog.load())
+    paths = write_notices(ctx, tmp_path, make_environment(), each_pdf=True)
+    pdfs = sorted(p.name for p in paths.values() if p.suffix == ".pdf")
+    assert len(pdfs) == 2 and pdfs[0].startswith("notice-") and pdfs[1].startswith("notices-")
