@@ -134,8 +134,8 @@ def coverage_sentence(ctx: AuditContext) -> str:
     read = c.accounts_complete
     return (
         f"Coverage is {c.status}: {read} of {c.accounts_total} accounts were read in full, "
-        f"{c.accounts_partial} in part and {c.accounts_failed} not at all; their usage is "
-        "unknown, not zero, and totals are lower bounds."
+        f"{c.accounts_partial} in part and {c.accounts_failed} not at all; what was not read "
+        "is unknown, not zero, so totals are lower bounds."
     )
 
 

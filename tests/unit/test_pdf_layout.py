@@ -132,3 +132,10 @@ def test_chart_legend_rows_do_not_overlap(fleet: AuditContext) -> None:
         if '<rect x="0"' in line and 'width="10"' in line
     ]
     assert len(legend_ys) == len(set(legend_ys)) >= 2  # one row per series
+
+
+def test_markdown_opens_with_the_same_summary() -> None:
+    md = render(sample_context(Catalog.load()), "md")
+    assert md.index("## Executive summary") < md.index("## 1. Coverage")
+    assert "- **Threshold crossings by legal status:** internal-policy 1 BREACH" in md
+    assert "accounts read only; the totals are lower bounds" in md
