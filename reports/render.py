@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from computewatch.domain.errors import ComputewatchError, UsageError
 from computewatch.reports.context import AuditContext
@@ -57,6 +58,17 @@ def md_escape(value: Any) -> str:
     return text.replace("\n", " ")
 
 
+def breakable(value: Any, every: int = 40) -> Markup:
+    """HTML text with a break opportunity (<wbr>) every `every` characters of a long unbroken
+    run: the line breaker then works in linear time on a 5,000-character name instead of
+    re-measuring the whole word for every line it could fit."""
+    out = []
+    for word in re.split(r"(\s+)", str(value)):
+        chunks = [word[i : i + every] for i in range(0, len(word), every)] or [""]
+        out.append(Markup("<wbr>").join(escape(c) for c in chunks))
+    return Markup("").join(out)
+
+
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     """The one environment. With `template_dir`, a user's templates override the shipped ones by
     name, and everything renders in Jinja's sandbox (user templates are not trusted code)."""
@@ -82,6 +94,7 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["ts"] = fmt_ts
     env.filters["md"] = md_escape
     env.filters["clip"] = clip
+    env.filters["breakable"] = breakable
     env.globals["Markup"] = Markup
     return env
 

@@ -35,7 +35,7 @@ def test_unknown_or_empty_format_is_a_usage_error(bad: list[str]) -> None:
 
 
 def test_notices_go_into_one_combined_pdf(tmp_path: Path) -> None:
-    ctx = fleet_context(Catalog.load(), accounts=40, findings=41)  # three BREACH findings
+    ctx = fleet_context(Catalog.load(), accounts=41, findings=41)  # three BREACH findings
     breaches = [f for f in ctx.findings if f.status == "BREACH"]
     assert len(breaches) == 3
     paths = write_notices(ctx, tmp_path, make_environment())
@@ -45,6 +45,9 @@ def test_notices_go_into_one_combined_pdf(tmp_path: Path) -> None:
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
     for f in breaches:
         assert f"N-{f.id}" in text
+    # The 5,000-character name is printed in full (twice) and breaks every 40 characters.
+    assert "".join(text.split()).count("X" * 40) >= 2 * 5000 // 40 - 2
+    assert len(doc) <= 2 + 2 + 8  # two plain notices, the hostile one about 7 pages
     assert len([p for p in paths if p.endswith(".html")]) == 3  # HTML per notice stays
 
 

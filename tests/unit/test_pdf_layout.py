@@ -14,7 +14,7 @@ from computewatch.domain.catalog import Catalog
 from computewatch.reports.context import AuditContext
 from computewatch.reports.layout import LISTING_LIMIT, Names, build_print_view, clip
 from computewatch.reports.pdf import render_pdf
-from computewatch.reports.render import render
+from computewatch.reports.render import breakable, render
 from tests.helpers.fleet_report import CJK_LONG, HOSTILE_NAME, fleet_context
 from tests.helpers.reports import sample_context
 
@@ -139,3 +139,9 @@ def test_markdown_opens_with_the_same_summary() -> None:
     assert md.index("## Executive summary") < md.index("## 1. Coverage")
     assert "- **Threshold crossings by legal status:** internal-policy 1 BREACH" in md
     assert "accounts read only; the totals are lower bounds" in md
+
+
+def test_breakable_escapes_and_offers_a_break_every_40_characters() -> None:
+    out = str(breakable("<b>" + "x" * 85 + " short"))
+    assert out.startswith("&lt;b&gt;") and "<b>" not in out
+    assert out.count("<wbr>") == 2 and out.endswith(" short")
