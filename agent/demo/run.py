@@ -306,7 +306,10 @@ def write_demo_config(
         },
         "rules": [f"rules/{name}" for name in DEMO_RULE_FILES],
         **({"customers": "customers.yaml"} if org is not None else {}),
-        "reports": {"formats": ["html", "md", "json"], "out_dir": str(out_dir / "reports")},
+        "reports": {
+            "formats": ["html", "md", "json", "pdf", "csv", "xlsx"],
+            "out_dir": str(out_dir / "reports"),
+        },
         # The demo writes the monthly e-mail as an .eml file (a dry run); nothing is sent.
         "mail": {
             "host": "smtp.northwind.example",
