@@ -17,6 +17,7 @@ from computewatch.reports.context import (
     AuditContext,
     CustomerRollup,
     FindingView,
+    GapView,
     Reconciliation,
 )
 
@@ -51,9 +52,9 @@ class Names:
     width: int = NAME_WIDTH
     refs: dict[str, str] = field(default_factory=dict)  # full text -> "N1", "N2", ...
 
-    def short(self, text: str | None) -> str:
+    def short(self, text: str | None, width: int | None = None) -> str:
         text = text or ""
-        short = clip(text, self.width)
+        short = clip(text, width or self.width)
         if short == text:
             return text
         ref = self.refs.setdefault(text, f"N{len(self.refs) + 1}")
@@ -96,6 +97,20 @@ class CustomerExceptions:
 
 
 @dataclass(frozen=True, slots=True)
+class GapGroup:
+    """The units of one account that failed with one error code (one row instead of one per
+    region x collector, so a denied account costs a line, not a page)."""
+
+    provider: str
+    account_id: str
+    error_code: str
+    units: int
+    regions: tuple[str, ...]
+    collectors: tuple[str, ...]
+    message: str  # the first unit's message; the others are in the JSON report and the annex
+
+
+@dataclass(frozen=True, slots=True)
 class RuleCount:
     rule_id: str
     title: str
@@ -108,6 +123,7 @@ class PrintView:
     headline_scope: str
     unread_sentence: str
     unread_codes: tuple[tuple[str, int], ...]
+    gap_groups: tuple[GapGroup, ...]
     by_legal_status: tuple[StatusCount, ...]
     exceptions: tuple[CustomerExceptions, ...]
     ok_by_rule: tuple[RuleCount, ...]
@@ -150,6 +166,24 @@ def _unread(ctx: AuditContext) -> tuple[str, tuple[tuple[str, int], ...]]:
         "could not be read."
     )
     return sentence, tuple(codes)
+
+
+def _gap_groups(ctx: AuditContext) -> tuple[GapGroup, ...]:
+    groups: dict[tuple[str, str, str], list[GapView]] = {}
+    for g in ctx.coverage.gaps:
+        groups.setdefault((g.provider, g.account_id, g.error_code), []).append(g)
+    return tuple(
+        GapGroup(
+            provider,
+            account,
+            code,
+            len(gs),
+            tuple(sorted({g.region for g in gs})),
+            tuple(sorted({g.collector for g in gs})),
+            gs[0].error_message,
+        )
+        for (provider, account, code), gs in groups.items()
+    )
 
 
 def _customer_of(ctx: AuditContext) -> dict[str, tuple[str, str]]:
@@ -230,6 +264,7 @@ def build_print_view(ctx: AuditContext) -> PrintView:
         else "accounts read only; the totals are lower bounds",
         unread_sentence=sentence,
         unread_codes=codes,
+        gap_groups=_gap_groups(ctx),
         by_legal_status=_by_legal_status(ctx),
         exceptions=exceptions,
         ok_by_rule=tuple(per_rule.values()),

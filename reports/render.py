@@ -50,6 +50,11 @@ def fmt_ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def fmt_day(value: datetime) -> str:
+    """A window bound: the day alone at midnight (windows are whole days), else the time too."""
+    return f"{value:%Y-%m-%d}" if (value.hour, value.minute) == (0, 0) else fmt_ts(value)
+
+
 def md_escape(value: Any) -> str:
     """Escape text for a Markdown table cell; raw HTML in names must not render."""
     text = str(value)
@@ -92,6 +97,7 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["num"] = fmt_num
     env.filters["sci"] = fmt_sci
     env.filters["ts"] = fmt_ts
+    env.filters["day"] = fmt_day
     env.filters["md"] = md_escape
     env.filters["clip"] = clip
     env.filters["breakable"] = breakable

@@ -5,6 +5,7 @@ one unbroken 5,000-character name must not add pages beyond its appendix entry."
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pypdfium2 as pdfium
@@ -145,3 +146,18 @@ def test_breakable_escapes_and_offers_a_break_every_40_characters() -> None:
     out = str(breakable("<b>" + "x" * 85 + " short"))
     assert out.startswith("&lt;b&gt;") and "<b>" not in out
     assert out.count("<wbr>") == 2 and out.endswith(" short")
+
+
+def test_gaps_are_one_row_per_account_and_error() -> None:
+    ctx = sample_context(Catalog.load())
+    (gap,) = ctx.coverage.gaps
+    more = tuple(
+        dataclasses.replace(gap, region=r, collector=c)
+        for r in ("us-east-1", "us-west-2")
+        for c in ("aws.ec2", "aws.bedrock", "aws.sagemaker")
+    )
+    ctx = dataclasses.replace(ctx, coverage=dataclasses.replace(ctx.coverage, gaps=more))
+    (row,) = build_print_view(ctx).gap_groups
+    assert row.units == 6 and row.regions == ("us-east-1", "us-west-2")
+    assert row.collectors == ("aws.bedrock", "aws.ec2", "aws.sagemaker")
+    assert "<strong>AccessDenied</strong> (6)" in render(ctx, "html")
