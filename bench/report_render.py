@@ -29,6 +29,7 @@ from computewatch.reports.layout import clip
 from computewatch.reports.notices import write_notices
 from computewatch.reports.outputs import write_outputs
 from computewatch.reports.pdf import pdf_from_html, print_stylesheet
+from computewatch.reports.quarterly import write_quarterly
 from computewatch.reports.render import make_environment
 from tests.helpers.fleet_report import fleet_context
 
@@ -87,6 +88,9 @@ def run(accounts: int, findings: int, out: Path) -> None:
     combined = [p for p in notices.values() if p.suffix == ".pdf"]
     notice_pages = sum(pages(p) for p in combined)
     print(f"  {f'notices PDF ({breaches}, combined)':<28} {t_notices:8.2f} {notice_pages:6d}")
+    quarterly, t_q = timed(lambda: write_quarterly(ctx, out, env))
+    q_pages = sum(pages(p) for p in quarterly.values() if p.suffix == ".pdf")
+    print(f"  {'quarterly PDF':<28} {t_q:8.2f} {q_pages:6d}")
     data, t_base = timed(lambda: pdf_from_html(baseline_html(ctx), print_stylesheet(ctx)))
     print(f"  {'baseline: bare table PDF':<28} {t_base:8.2f} {pages(data):6d}")
     print(

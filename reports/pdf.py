@@ -24,7 +24,7 @@ PRINT_CSS = """
 }
 body { font-family: "Noto Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans", sans-serif; }
 a { color: inherit; text-decoration: none; }
-th, td { overflow-wrap: anywhere; }  /* long names wrap instead of overflowing the page */
+th, td { overflow-wrap: break-word; }  /* a word too long for its cell wraps instead of overflowing */
 """
 
 

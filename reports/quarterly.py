@@ -4,7 +4,7 @@ large training runs and large computing clusters in the quarter, and when the ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import jinja2
 
 from computewatch.domain import Window
 from computewatch.reports.context import AuditContext, CustomerRollup
+from computewatch.reports.layout import Names
 from computewatch.reports.render import render_template, write_text
 
 TRAINING_THRESHOLDS = (
@@ -35,6 +36,7 @@ class QuarterlyView:
     next_due: tuple[date, ...]
     training: tuple[tuple[CustomerRollup, str], ...]  # customer, thresholds crossed ("" = none)
     clusters: tuple[tuple[CustomerRollup, bool], ...]  # customer, above 1e20 ops/s
+    names: Names = field(default_factory=Names)  # names clipped in tables, in full at the end
 
 
 def build_quarterly(ctx: AuditContext) -> QuarterlyView:

@@ -11,6 +11,7 @@ from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.reports.notices import write_notices
 from computewatch.reports.outputs import check_formats, needed_formats, write_outputs
+from computewatch.reports.quarterly import write_quarterly
 from computewatch.reports.render import make_environment
 from tests.helpers.fleet_report import fleet_context
 from tests.helpers.reports import sample_context
@@ -56,3 +57,14 @@ def test_per_notice_pdfs_on_request(tmp_path: Path) -> None:
     paths = write_notices(ctx, tmp_path, make_environment(), each_pdf=True)
     pdfs = sorted(p.name for p in paths.values() if p.suffix == ".pdf")
     assert len(pdfs) == 2 and pdfs[0].startswith("notice-") and pdfs[1].startswith("notices-")
+
+
+def test_quarterly_clips_a_hostile_name_and_prints_it_in_an_appendix(tmp_path: Path) -> None:
+    ctx = fleet_context(Catalog.load(), accounts=30, findings=0)
+    paths = write_quarterly(ctx, tmp_path, make_environment())
+    (pdf,) = [p for p in paths.values() if p.suffix == ".pdf"]
+    doc = pdfium.PdfDocument(pdf)
+    text = "".join("".join(doc[i].get_textpage().get_text_range().split()) for i in range(len(doc)))
+    assert 2000 // 40 <= text.count("X" * 40) <= 2000 // 40 + 2  # in full once, in the appendix
+    assert "XXX…[N" in text  # clipped in both tables
+    assert len(doc) <= 6
