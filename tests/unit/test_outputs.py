@@ -9,10 +9,11 @@ import pytest
 
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
+from computewatch.reports.layout import LISTING_LIMIT
 from computewatch.reports.notices import write_notices
 from computewatch.reports.outputs import check_formats, needed_formats, write_outputs
-from computewatch.reports.quarterly import write_quarterly
-from computewatch.reports.render import make_environment
+from computewatch.reports.quarterly import build_quarterly, write_quarterly
+from computewatch.reports.render import make_environment, render_template
 from tests.helpers.fleet_report import fleet_context
 from tests.helpers.reports import sample_context
 
@@ -68,3 +69,12 @@ def test_quarterly_clips_a_hostile_name_and_prints_it_in_an_appendix(tmp_path: P
     assert 2000 // 40 <= text.count("X" * 40) <= 2000 // 40 + 2  # in full once, in the appendix
     assert "XXX…[N" in text  # clipped in both tables
     assert len(doc) <= 6
+
+
+def test_quarterly_lists_crossings_and_stops_the_rest_at_the_limit() -> None:
+    ctx = fleet_context(Catalog.load(), accounts=LISTING_LIMIT + 20, findings=0)
+    q = build_quarterly(ctx)
+    measured = sum(1 for c in ctx.customers if c.flop and c.flop.central > 0)  # 3 unreadable
+    assert len(q.training) == LISTING_LIMIT < q.training_total == measured
+    html = render_template(make_environment(), "quarterly.html.j2", q=q)
+    assert f"{measured - LISTING_LIMIT} further customer(s) below every threshold" in html
