@@ -89,7 +89,7 @@ def run(accounts: int, findings: int, out: Path) -> None:
     row("context", t_ctx)
     for fmt in ("json", "csv", "xlsx", "html"):
         _, t = timed(lambda fmt=fmt: write_outputs(ctx, [fmt], out, env))  # type: ignore[misc]
-        print(f"  {fmt:<28} {t:8.2f}")
+        row(fmt, t)
     paths, t_pdf = timed(lambda: write_outputs(ctx, ["pdf"], out, env))
     audit_pages = pages(paths["pdf"])
     row("audit PDF", t_pdf, audit_pages)
