@@ -68,7 +68,7 @@ def deliver(
     )
     env = make_environment(config.templates_dir)
     settings = config.app.reports
-    # Only what the run needs: a one-off `--format json` renders no PDF (DESIGN: rendering).
+    # Only what the run needs: a one-off `--format json` renders no PDF.
     needed = needed_formats(
         formats, bundle=bundle, bundle_formats=settings.bundle_formats, mail=mail != "off"
     )
