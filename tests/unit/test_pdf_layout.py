@@ -161,3 +161,10 @@ def test_gaps_are_one_row_per_account_and_error() -> None:
     assert row.units == 6 and row.regions == ("us-east-1", "us-west-2")
     assert row.collectors == ("aws.bedrock", "aws.ec2", "aws.sagemaker")
     assert "<strong>AccessDenied</strong> (6)" in render(ctx, "html")
+
+
+def test_complete_coverage_headline_says_all_accounts_read() -> None:
+    ctx = fleet_context(Catalog.load(), accounts=3, findings=3)  # none unreadable
+    assert ctx.coverage.status == "complete"
+    html = render(ctx, "html")
+    assert "(all accounts read)" in html and "lower bounds" not in html
