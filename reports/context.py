@@ -226,6 +226,8 @@ class AuditContext:
     breaches: int
     unknowns: int
     country_groups_source: str = ""
+    # (provider, account id, day, accelerator-hours): billing superseding inventory day by day
+    daily_hours: tuple[tuple[str, str, datetime, float], ...] = ()
 
 
 def _gap(e: CoverageEntry) -> GapView:
@@ -393,4 +395,9 @@ def build_audit_context(
         breaches=a.breaches,
         unknowns=a.unknowns,
         country_groups_source=f"{groups.source}, as of {groups.as_of} ({groups.status})",
+        daily_hours=tuple(
+            (p, acct, day, h)
+            for (p, acct), per_day in sorted(a.daily_hours.items())
+            for day, h in sorted(per_day.items())
+        ),
     )

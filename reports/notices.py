@@ -83,20 +83,34 @@ def build_notices(ctx: AuditContext) -> list[NoticeView]:
 
 
 def write_notices(
-    ctx: AuditContext, out_dir: Path, env: jinja2.Environment, pdf: bool = True
+    ctx: AuditContext,
+    out_dir: Path,
+    env: jinja2.Environment,
+    pdf: bool = True,
+    each_pdf: bool = False,
 ) -> dict[str, Path]:
-    """`notice-<finding id>.{html,md,pdf}` for every BREACH; keys name the file for bundling."""
+    """`notice-<finding id>.{html,md}` for every BREACH and, with `pdf`, all of them in one
+    `notices-<period>.pdf` (one layout pass and one font subset for the lot) plus, with
+    `each_pdf`, `notice-<finding id>.pdf` each. Keys name the file for bundling."""
     out: dict[str, Path] = {}
-    for n in build_notices(ctx):
+    notices = build_notices(ctx)
+    for n in notices:
         stem = f"notice-{n.finding.id}"
         html = render_template(env, "notice.html.j2", n=n)
         out[f"{stem}.html"] = write_text(out_dir / f"{stem}.html", html)
         out[f"{stem}.md"] = write_text(
             out_dir / f"{stem}.md", render_template(env, "notice.md.j2", n=n)
         )
-        if pdf:
+        if pdf and each_pdf:
             from computewatch.reports.pdf import stylesheet, write_pdf_bytes
 
             css = stylesheet(f"Threshold notice {n.notice_id}", ctx.report_id)
             out[f"{stem}.pdf"] = write_pdf_bytes(html, css, out_dir / f"{stem}.pdf")
+    if pdf and notices:
+        from computewatch.reports.pdf import stylesheet, write_pdf_bytes
+
+        name = f"notices-{ctx.period_start:%Y-%m-%d}_{ctx.period_end:%Y-%m-%d}.pdf"
+        html = render_template(env, "notices.html.j2", notices=notices, audit=ctx)
+        css = stylesheet(f"Threshold notices ({len(notices)})", ctx.report_id)
+        out[name] = write_pdf_bytes(html, css, out_dir / name)
     return out

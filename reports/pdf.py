@@ -17,13 +17,14 @@ PRINT_CSS = """
 @page {
   size: A4;
   margin: 22mm 15mm 18mm 15mm;
+  font-family: "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", sans-serif;
   @top-left { content: %(title)s; font-size: 8pt; color: #444; }
   @top-right { content: "Report " %(report_id)s; font-size: 8pt; color: #444; }
   @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; }
 }
 body { font-family: "Noto Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans", sans-serif; }
 a { color: inherit; text-decoration: none; }
-th, td { overflow-wrap: anywhere; }  /* long names wrap instead of overflowing the page */
+th, td { overflow-wrap: break-word; }  /* a word too long for its cell wraps instead of overflowing */
 """
 
 

@@ -4,7 +4,7 @@ large training runs and large computing clusters in the quarter, and when the ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import jinja2
 
 from computewatch.domain import Window
 from computewatch.reports.context import AuditContext, CustomerRollup
+from computewatch.reports.layout import LISTING_LIMIT, Names
 from computewatch.reports.render import render_template, write_text
 
 TRAINING_THRESHOLDS = (
@@ -35,6 +36,9 @@ class QuarterlyView:
     next_due: tuple[date, ...]
     training: tuple[tuple[CustomerRollup, str], ...]  # customer, thresholds crossed ("" = none)
     clusters: tuple[tuple[CustomerRollup, bool], ...]  # customer, above 1e20 ops/s
+    names: Names = field(default_factory=Names)  # names clipped in tables, in full at the end
+    training_total: int = 0  # rows before the listing limit (the rest is in the data annex)
+    clusters_total: int = 0
 
 
 def build_quarterly(ctx: AuditContext) -> QuarterlyView:
@@ -51,8 +55,18 @@ def build_quarterly(ctx: AuditContext) -> QuarterlyView:
         for c in sorted(ctx.customers, key=lambda c: -c.implied_cluster_flops)
         if c.implied_cluster_flops > 0
     )
+    # Largest first: every customer above a threshold is listed, the rest up to the limit.
+    shown_training = max(LISTING_LIMIT, sum(1 for _, crossed in training if crossed))
+    shown_clusters = max(LISTING_LIMIT, sum(1 for _, above in clusters if above))
     return QuarterlyView(
-        ctx, quarter.quarter_label(), quarter.due_date(), tuple(nxt), tuple(training), clusters
+        ctx,
+        quarter.quarter_label(),
+        quarter.due_date(),
+        tuple(nxt),
+        tuple(training[:shown_training]),
+        clusters[:shown_clusters],
+        training_total=len(training),
+        clusters_total=len(clusters),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,12 @@ from typing import Any
 import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from computewatch.domain.errors import ComputewatchError, UsageError
 from computewatch.reports.context import AuditContext
 from computewatch.reports.json_report import to_contract, validate_contract
+from computewatch.reports.layout import build_print_view, clip
 
 FORMATS = {"html": "audit.html.j2", "md": "audit.md.j2", "json": None}
 EXTENSIONS = {"html": "html", "md": "md", "json": "json"}
@@ -48,12 +50,28 @@ def fmt_ts(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def fmt_day(value: datetime) -> str:
+    """A window bound: the day alone at midnight (windows are whole days), else the time too."""
+    return f"{value:%Y-%m-%d}" if (value.hour, value.minute) == (0, 0) else fmt_ts(value)
+
+
 def md_escape(value: Any) -> str:
     """Escape text for a Markdown table cell; raw HTML in names must not render."""
     text = str(value)
     for ch in ("\\", "|", "*", "_", "`", "[", "]", "<", ">", "#"):
         text = text.replace(ch, "\\" + ch)
     return text.replace("\n", " ")
+
+
+def breakable(value: Any, every: int = 40) -> Markup:
+    """HTML text with a break opportunity (<wbr>) every `every` characters of a long unbroken
+    run: the line breaker then works in linear time on a 5,000-character name instead of
+    re-measuring the whole word for every line it could fit."""
+    out = []
+    for word in re.split(r"(\s+)", str(value)):
+        chunks = [word[i : i + every] for i in range(0, len(word), every)] or [""]
+        out.append(Markup("<wbr>").join(escape(c) for c in chunks))
+    return Markup("").join(out)
 
 
 def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
@@ -79,7 +97,10 @@ def make_environment(template_dir: Path | None = None) -> jinja2.Environment:
     env.filters["num"] = fmt_num
     env.filters["sci"] = fmt_sci
     env.filters["ts"] = fmt_ts
+    env.filters["day"] = fmt_day
     env.filters["md"] = md_escape
+    env.filters["clip"] = clip
+    env.filters["breakable"] = breakable
     env.globals["Markup"] = Markup
     return env
 
@@ -91,7 +112,8 @@ def render(ctx: AuditContext, fmt: str, env: jinja2.Environment | None = None) -
         doc = to_contract(ctx)
         validate_contract(doc)
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-    return render_template(env or make_environment(), FORMATS[fmt] or "", ctx=ctx)
+    view = build_print_view(ctx)
+    return render_template(env or make_environment(), FORMATS[fmt] or "", ctx=ctx, view=view)
 
 
 def write_text(path: Path, text: str) -> Path:

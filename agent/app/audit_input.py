@@ -8,27 +8,20 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from computewatch.config.settings import REPORT_FORMATS
 from computewatch.domain import Window
 from computewatch.domain.errors import UsageError
-
-# Written into every evidence bundle whatever --format says; asking for them is not an error.
-BUNDLED_FORMATS = ("pdf", "csv")
+from computewatch.reports.outputs import OUTPUT_FORMATS, check_formats
 
 
 def parse_formats(text: str | None, default: list[str]) -> list[str]:
-    """The rendered formats asked for. `pdf` and `csv` are accepted (every bundle has them); an
-    empty value or an empty item is refused rather than silently replaced by the default."""
+    """The formats asked for, in canonical order. An empty value or an empty item is refused
+    rather than silently replaced by the default; the names are checked by the report layer."""
     if text is None:
-        return default
+        return check_formats(default)
     items = [f.strip().lower() for f in text.split(",")]
-    known = (*REPORT_FORMATS, *BUNDLED_FORMATS)
     if not text.strip() or "" in items:
-        raise UsageError(f"--format needs a comma-separated list of {', '.join(known)}")
-    bad = [f for f in items if f not in known]
-    if bad:
-        raise UsageError(f"unknown format(s) {', '.join(bad)}: choose from {', '.join(known)}")
-    return [f for f in dict.fromkeys(items) if f not in BUNDLED_FORMATS]
+        raise UsageError(f"--format needs a comma-separated list of {', '.join(OUTPUT_FORMATS)}")
+    return check_formats(items)
 
 
 def check_period(window: Window, now: datetime) -> None:

@@ -94,8 +94,8 @@ def main(debug: bool) -> None:
 @click.option(
     "--format",
     "formats",
-    help="Comma-separated report formats: html,md,json (default from config); pdf and csv "
-    "are accepted and always written into the evidence bundle.",
+    help="Comma-separated report formats: html,md,json,pdf,csv,xlsx (default from config); "
+    "only these are rendered, plus what the evidence bundle and e-mail need.",
 )
 @click.option(
     "--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), help="Report directory."

@@ -56,15 +56,22 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
         click.echo("  API calls:")
         for op, n in ctx.api_calls:
             click.echo(f"    {op:<45} {n:>6}")
-    for fmt, path in outcome.paths.items():
-        click.echo(f"  {fmt:<5} {path}")
-    if outcome.bundle is not None:
-        click.echo(
-            f"  evidence bundle {outcome.bundle} (check: computewatch verify {outcome.bundle})"
-        )
+    # Every file sits in the output directory; the sealed bundle holds a copy of each.
+    click.echo("  files:")
+    for name, path in outcome.paths.items():
+        click.echo(f"    {name:<12} {path}")
+    for name, path in outcome.delivered.extra.items():
+        if not name.startswith("notice-"):  # quarterly report, combined notices PDF
+            click.echo(f"    {name.split('-')[0]:<12} {path}")
     if outcome.notices:
         click.echo(
-            f"  threshold notices: {len(outcome.notices)} (HTML, Markdown, PDF) in the bundle"
+            f"    threshold notices: {len(outcome.notices)} "
+            f"(notice-<finding id>.html/.md in {outcome.notices[0].parent})"
+        )
+    if outcome.bundle is not None:
+        click.echo(
+            f"  evidence bundle {outcome.bundle}: a sealed copy of the files above "
+            f"(check: computewatch verify {outcome.bundle})"
         )
     if outcome.eml is not None:
         click.echo(f"  e-mail preview {outcome.eml}")

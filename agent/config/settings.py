@@ -15,8 +15,8 @@ from computewatch.config.aws import AwsSettings
 from computewatch.config.azure import AzureSettings
 from computewatch.config.base import EnvVarName, _Strict
 
-ReportFormat = Literal["html", "md", "json"]
-REPORT_FORMATS: tuple[ReportFormat, ...] = ("html", "md", "json")
+ReportFormat = Literal["html", "md", "json", "pdf", "csv", "xlsx"]
+REPORT_FORMATS: tuple[ReportFormat, ...] = ("html", "md", "json", "pdf", "csv", "xlsx")
 
 
 class StoreSettings(_Strict):
@@ -36,6 +36,17 @@ class StoreSettings(_Strict):
 class ReportSettings(_Strict):
     formats: list[ReportFormat] = Field(default_factory=lambda: list(REPORT_FORMATS))
     out_dir: str = "reports"
+    bundle_formats: list[ReportFormat] = Field(
+        default_factory=list,
+        description="formats every evidence bundle holds even when a run asks for fewer "
+        "(e.g. [pdf] if your auditor wants the PDF in every bundle); an e-mailed report always "
+        "renders its PDF and CSV attachments",
+    )
+    per_notice_pdf: bool = Field(
+        default=False,
+        description="also write one PDF per threshold notice (all notices are always in one "
+        "combined notices PDF when PDFs are rendered)",
+    )
     template_dir: str | None = Field(
         default=None,
         description="directory of templates overriding the shipped ones by name (rendered in a "

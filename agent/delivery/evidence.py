@@ -397,9 +397,9 @@ def bundle_reports(
     directory.mkdir(parents=True)
     files = {fmt: Path(shutil.copy2(p, directory / p.name)) for fmt, p in outcome_paths.items()}
     stem = audit_stem(ctx)  # not the first file's: with --format pdf that is a notice
-    if pdf:
+    if pdf and "pdf" not in files:
         files["pdf"] = write_pdf(ctx, directory / f"{stem}.pdf")
-    if csv:
+    if csv and "csv" not in files:
         files.update(write_annex(ctx, directory, stem))
     sha = write_manifest(directory, ctx, at, key)
     store_entry = (

@@ -306,7 +306,10 @@ def write_demo_config(
         },
         "rules": [f"rules/{name}" for name in DEMO_RULE_FILES],
         **({"customers": "customers.yaml"} if org is not None else {}),
-        "reports": {"formats": ["html", "md", "json"], "out_dir": str(out_dir / "reports")},
+        "reports": {
+            "formats": ["html", "md", "json", "pdf", "csv", "xlsx"],
+            "out_dir": str(out_dir / "reports"),
+        },
         # The demo writes the monthly e-mail as an .eml file (a dry run); nothing is sent.
         "mail": {
             "host": "smtp.northwind.example",
@@ -357,7 +360,7 @@ def run_demo(
                     window=window,
                     now=now,
                     out_dir=out_dir / "reports",
-                    formats=["html", "md", "json"] if full else ["json"],
+                    formats=["html", "md", "json", "pdf", "csv", "xlsx"] if full else ["json"],
                     progress=progress,
                     bundle=full,
                     mail="dry-run" if full else "off",

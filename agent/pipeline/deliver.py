@@ -24,8 +24,9 @@ from computewatch.engine import lifecycle
 from computewatch.engine.assess import Assessment
 from computewatch.reports.context import AuditContext, build_audit_context
 from computewatch.reports.notices import write_notices
+from computewatch.reports.outputs import needed_formats, write_outputs
 from computewatch.reports.quarterly import write_quarterly
-from computewatch.reports.render import make_environment, write_reports
+from computewatch.reports.render import make_environment
 from computewatch.store import Store
 
 MailMode = Literal["off", "send", "dry-run"]
@@ -37,6 +38,7 @@ class Delivered:
     paths: dict[str, Path]
     bundle: Path | None = None
     notices: list[Path] = field(default_factory=list)
+    extra: dict[str, Path] = field(default_factory=dict)  # notices and quarterly, by file name
     eml: Path | None = None
     mail_sent: list[str] = field(default_factory=list)
     mail_failed: list[tuple[str, str]] = field(default_factory=list)
@@ -65,36 +67,48 @@ def deliver(
         report_key=report_key,
     )
     env = make_environment(config.templates_dir)
-    out = Delivered(context, write_reports(context, formats, out_dir, env))
+    settings = config.app.reports
+    # Only what the run needs: a one-off `--format json` renders no PDF.
+    needed = needed_formats(
+        formats, bundle=bundle, bundle_formats=settings.bundle_formats, mail=mail != "off"
+    )
+    out = Delivered(context, write_outputs(context, needed, out_dir, env))
     if not bundle:
         return out
-    extra = {**write_notices(context, out_dir, env), **write_quarterly(context, out_dir, env)}
+    pdf = "pdf" in needed
+    extra = {
+        **write_notices(context, out_dir, env, pdf=pdf, each_pdf=settings.per_notice_pdf),
+        **write_quarterly(context, out_dir, env, pdf=pdf),
+    }
     out.notices = [
         p for name, p in extra.items() if name.startswith("notice-") and p.suffix == ".html"
     ]
+    out.extra = extra
     sealed = bundle_reports(
         {**out.paths, **extra},
         context,
         store,
         out_dir,
         created_at=now,
-        signing_key_env=config.app.reports.signing_key_env,
+        signing_key_env=settings.signing_key_env,
+        pdf=False,  # every file was written above; the bundle holds copies of exactly these
+        csv=False,
     )
     out.bundle = sealed.directory
     if mail != "off":
-        settings = config.app.mail
-        if settings is None:
+        mail_settings = config.app.mail
+        if mail_settings is None:
             raise UsageError(f"e-mail asked for, but {config.path} has no 'mail' section")
         kind: ReportKind = "quarterly" if window.hours > 24 * 62 else "monthly"
         if mail == "dry-run":
             files = report_attachments(sealed.files)
-            built = build_message(context, settings, kind, files, now, ledger_anchor(sealed))
+            built = build_message(context, mail_settings, kind, files, now, ledger_anchor(sealed))
             eml = sealed.directory.parent / f"{context.report_id}.eml"
             out.eml = write_eml(built.message, eml)
         else:
             anchor = ledger_anchor(sealed)
-            enqueue_report(store, settings, context, sealed.files, kind, now, anchor)
-            result = deliver_due(store, settings, now)  # a failure stays queued and retries
+            enqueue_report(store, mail_settings, context, sealed.files, kind, now, anchor)
+            result = deliver_due(store, mail_settings, now)  # a failure stays queued and retries
             out.mail_sent, out.mail_failed = result.sent, result.failed
     # Only findings that went out in a report move from "new" to "ongoing".
     store.findings.mark_reported(lifecycle.reported(assessment.findings, assessment.states, now))

@@ -44,6 +44,7 @@ def test_schema_prints_json_schema(what: str) -> None:
         ["--month", "2026-10", "--quarter", "2026-Q4"],
         ["--from", "2026-10-01"],
         ["--format", "pdfx"],
+        ["--format", ""],
         ["--collector", "aws.nope"],
     ],
 )
@@ -78,6 +79,13 @@ def test_audit_subprocess_exit_codes(aws: EmulatedAws, tmp_path: Path) -> None:
     assert any(n.startswith("notice-") for n in loose)
     (bundle,) = [p for p in out.iterdir() if p.is_dir()]
     assert (bundle / "manifest.json").exists() and list(bundle.glob("*.pdf"))
+    # One layout: every file is in the output directory and the bundle holds a copy of each.
+    sealed = {p.name for p in bundle.iterdir()} - {"manifest.json"}
+    assert {"audit-2026-10-01_2026-11-01.pdf", "audit-2026-10-01_2026-11-01.xlsx"} <= sealed
+    assert any(n.startswith("notices-") and n.endswith(".pdf") for n in sealed)  # combined
+    assert sealed <= loose
+    for name in sealed - {n for n in loose if n.startswith("notice")}:
+        assert name in full.stdout
     assert f"computewatch verify {bundle}" in full.stdout
     verified = run_cli(["verify", str(bundle), "--ledger", str(out / "ledger.jsonl")], env)
     assert verified.returncode == 0, verified.stdout + verified.stderr
@@ -91,5 +99,8 @@ def test_audit_subprocess_exit_codes(aws: EmulatedAws, tmp_path: Path) -> None:
         )
         clean = runner.invoke(main, [*base, "--account", org.members["idle"]])
     assert denied.exit_code == 4, denied.output  # coverage incomplete, no breach
+    report_id = re.search(r"audit (CW-[0-9A-F]+):", denied.output)
+    assert report_id is not None
+    assert not list((out / report_id.group(1)).glob("*.pdf"))  # --format json renders no PDF
     assert clean.exit_code == 0, clean.output
     assert OCT.start.strftime("%Y-%m-%d") in clean.output

@@ -47,7 +47,11 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         "md",
         "pdf",
     }
-    notices = sorted(n for n in names if n.startswith("notice-") and n.endswith(".pdf"))
+    notices = sorted(n for n in names if n.startswith("notice-") and n.endswith(".html"))
+    # All notices in one PDF; the workbook; a copy of every sealed file next to the bundle.
+    assert len([n for n in names if n.startswith("notices-") and n.endswith(".pdf")]) == 1
+    assert f"{stem}.xlsx" in names
+    assert names - {"manifest.json"} <= {p.name for p in reports.iterdir()}
     assert (reports / f"{bundle.name}.eml").exists()
     verified = subprocess.run(
         [

@@ -109,4 +109,8 @@ def test_every_format_says_unknown(catalog: Catalog) -> None:
         assert account_section.split("Estimated training compute")[1].startswith(
             f" and TPP-hours: {strong}"
         )
-        assert f"estimated training compute {strong}" in text  # the customer's roll-up
+        if fmt == "md":
+            assert f"estimated training compute {strong}" in text  # the customer's roll-up
+        else:  # the HTML lists customers as a table: the training-FLOP cell says unknown
+            customers = text[text.index('<section id="customers">') :].split("</section>")[0]
+            assert '<td class="n">unknown</td>' in customers

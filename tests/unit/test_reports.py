@@ -82,9 +82,10 @@ def test_html_is_autoescaped(catalog: Catalog) -> None:
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
     assert (
-        html.index("Coverage: what was read")
-        < html.index("Usage per account")
-        < html.index("4. Findings")
+        html.index('<section id="summary">')
+        < html.index('<section id="coverage">')
+        < html.index('<section id="findings">')
+        < html.index('<section id="accounts">')
     )
     assert "unknown, not zero" in html
     assert "Usage unknown" in html  # the failed account is not shown as zero

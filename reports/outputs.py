@@ -1,0 +1,92 @@
+"""Every file a run can write, by format, in one place: which formats exist, which files each one
+writes, and how a run decides what it must render (only what was asked for, what the evidence
+bundle is configured to hold, and what the e-mail attaches).
+
+All files go to the run's output directory under one stem; the sealed bundle
+(`<out_dir>/<report id>/`) holds copies of exactly these files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import jinja2
+
+from computewatch.domain.errors import UsageError
+from computewatch.reports.context import AuditContext
+from computewatch.reports.render import EXTENSIONS, FORMATS, make_environment, render, write_text
+
+OUTPUT_FORMATS = ("html", "md", "json", "pdf", "csv", "xlsx")
+MAIL_FORMATS = ("pdf", "csv")  # what an e-mailed report attaches
+
+
+def stem_of(ctx: AuditContext) -> str:
+    return f"audit-{ctx.period_start:%Y-%m-%d}_{ctx.period_end:%Y-%m-%d}"
+
+
+def _pdf(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) -> dict[str, Path]:
+    from computewatch.reports.pdf import pdf_from_html, print_stylesheet, write_pdf
+
+    data = pdf_from_html(render(ctx, "html", env), print_stylesheet(ctx))
+    return {"pdf": write_pdf(None, out_dir / f"{stem}.pdf", data)}
+
+
+def _csv(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) -> dict[str, Path]:
+    from computewatch.reports.annex import write_annex
+
+    return write_annex(ctx, out_dir, stem)  # keys "csv" (usage) and "csv-findings"
+
+
+def _xlsx(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) -> dict[str, Path]:
+    from computewatch.reports.workbook import write_workbook
+
+    return {"xlsx": write_workbook(ctx, out_dir / f"{stem}.xlsx")}
+
+
+Writer = Callable[[AuditContext, Path, str, jinja2.Environment], dict[str, Path]]
+WRITERS: dict[str, Writer] = {"pdf": _pdf, "csv": _csv, "xlsx": _xlsx}
+
+
+def check_formats(formats: Iterable[str]) -> list[str]:
+    """The formats in canonical order; an unknown or empty name is a usage error (exit 2)."""
+    wanted = list(formats)
+    bad = [f for f in wanted if f not in OUTPUT_FORMATS]
+    if bad or "" in wanted:
+        shown = ", ".join(repr(f) for f in bad) or "''"
+        raise UsageError(f"unknown format(s) {shown}: choose from {', '.join(OUTPUT_FORMATS)}")
+    return [f for f in OUTPUT_FORMATS if f in wanted]
+
+
+def needed_formats(
+    asked: Iterable[str], *, bundle: bool, bundle_formats: Iterable[str] = (), mail: bool = False
+) -> list[str]:
+    """What a run renders: the formats asked for, plus what the bundle must always hold (when a
+    bundle is sealed), plus the e-mail's attachments (when mail goes out). `audit --format json`
+    therefore renders no PDF unless the configuration or the e-mail needs one."""
+    want = set(asked)
+    if bundle:
+        want.update(bundle_formats)
+    if mail:
+        want.update(MAIL_FORMATS)
+    return check_formats(want)
+
+
+def write_outputs(
+    ctx: AuditContext,
+    formats: Iterable[str],
+    out_dir: Path,
+    env: jinja2.Environment | None = None,
+) -> dict[str, Path]:
+    """Write each format to `out_dir/audit-<period>.<ext>` (the CSV annex as two files)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = env or make_environment()
+    stem = stem_of(ctx)
+    paths: dict[str, Path] = {}
+    for fmt in check_formats(formats):
+        if fmt in FORMATS:
+            text = render(ctx, fmt, env)
+            paths[fmt] = write_text(out_dir / f"{stem}.{EXTENSIONS[fmt]}", text)
+        else:
+            paths.update(WRITERS[fmt](ctx, out_dir, stem, env))
+    return paths
