@@ -187,6 +187,9 @@ class Collector(ABC):
     samples: ClassVar[bool] = False
     # True for a billing source whose final days make inventory sampling gaps moot.
     bills_hours: ClassVar[bool] = False
+    # The providers its records carry, when not its own: a billing export's records keep the
+    # account's own cloud ("aws", "azure") so they meet the live collectors' figures.
+    record_providers: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def collect(self, target: Target, ctx: CollectContext) -> Sequence[UsageRecord | Observation]:

@@ -1,0 +1,130 @@
+"""Billing exports as a provider: its discovery reads each export once for the window, and every
+account the export names becomes a unit of the `exports.billing` collector.
+
+The accounts keep their own cloud (`aws` for CUR 2.0 and AWS FOCUS, `azure` for Azure FOCUS), so
+an account read from the export and by the live collectors is one account in the report, and
+the engine reconciles the two. An export that cannot be read is a failed unit of its billing
+account (or of the export itself), with the reason: never zeros.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from computewatch.collectors.base import (
+    ApiCallCounter,
+    CollectContext,
+    Collector,
+    Discovery,
+    Permissions,
+    Provider,
+    Target,
+    failed_coverage,
+)
+from computewatch.collectors.exports.reader import COLLECTOR, ExportRead, read_export
+from computewatch.config.exports import ExportSettings, ExportSource
+from computewatch.domain import Account, Metric, UsageRecord
+
+# Reading exports from S3 (download-then-scan) and running the query in Athena, as the caller.
+EXPORT_ACTIONS = (
+    "s3:GetObject",
+    "s3:ListBucket",
+    "athena:StartQueryExecution",
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+    "glue:GetTable",
+)
+
+
+class ExportHandle:
+    """What a unit's collector reads: the export's result (a ClientFactory by protocol)."""
+
+    def __init__(self, read: ExportRead) -> None:
+        self.read = read
+
+    def client(self, service: str) -> Any:
+        return self.read
+
+
+def failed_account(source: ExportSource) -> Account:
+    ident = source.billing_account or f"export:{source.name}"
+    return Account(source.cloud, ident, f"billing export {source.name}")
+
+
+class ExportsProvider(Provider):
+    name = "exports"
+    permissions = Permissions(caller=EXPORT_ACTIONS)
+
+    def __init__(self, settings: ExportSettings, counter: ApiCallCounter) -> None:
+        self.settings = settings
+        self.counter = counter
+        self.reads: list[ExportRead] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, section: Any, counter: ApiCallCounter) -> ExportsProvider:
+        return cls(section, counter)
+
+    def max_workers(self) -> int:
+        return 2
+
+    def read(self, source: ExportSource, ctx: CollectContext) -> ExportRead:
+        fetch = None
+        if source.engine == "duckdb" and source.location.startswith("s3://"):
+            from computewatch.collectors.exports.remote import S3Fetcher
+
+            fetch = S3Fetcher(source, self.counter)
+        return read_export(source, ctx.window, ctx.catalog, self.settings.base_dir, fetch)
+
+    def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
+        out = Discovery()
+        for source in self.settings.sources:
+            read = self.read(source, ctx)
+            with self._lock:
+                self.reads.append(read)
+            if read.error is not None:
+                account = failed_account(source)
+                out.accounts.append(account)
+                out.failures.extend(
+                    failed_coverage(
+                        source.cloud,
+                        [account.account_id],
+                        [read.region],
+                        collector_names,
+                        ctx.window,
+                        read.error,
+                    )
+                )
+                continue
+            handle = ExportHandle(read)
+            for account_id, seen in sorted(read.accounts.items()):
+                account = Account(source.cloud, account_id, seen.name)
+                out.accounts.append(account)
+                out.targets.append(Target(account, read.region, handle))
+        return out
+
+
+class ExportBillingCollector(Collector):
+    name = COLLECTOR
+    provider = "exports"
+    # The records keep the account's own cloud, so live and export figures meet per account.
+    record_providers = ("aws", "azure")
+    permissions = Permissions(caller=EXPORT_ACTIONS)
+    metrics = (
+        Metric.ACCELERATOR_HOURS,
+        Metric.INSTANCE_HOURS,
+        Metric.TRAINING_JOB_ACCELERATOR_HOURS,
+        Metric.MODEL_INPUT_TOKENS,
+        Metric.MODEL_OUTPUT_TOKENS,
+        Metric.MODEL_CACHE_READ_INPUT_TOKENS,
+        Metric.MODEL_CACHE_WRITE_INPUT_TOKENS,
+    )
+    description = "Billing exports (CUR 2.0, FOCUS 1.0-1.2): accelerator-hours and tokens"
+
+    def collect(self, target: Target, ctx: CollectContext) -> Sequence[UsageRecord]:
+        read: ExportRead = target.clients.client("export")
+        if read.error is not None:
+            raise read.error
+        return list(read.records.get(target.account.account_id, []))
