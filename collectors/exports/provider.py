@@ -10,7 +10,8 @@ account (or of the export itself), with the reason: never zeros.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from computewatch.collectors.base import (
@@ -25,7 +26,8 @@ from computewatch.collectors.base import (
 )
 from computewatch.collectors.exports.reader import COLLECTOR, ExportRead, read_export
 from computewatch.config.exports import ExportSettings, ExportSource
-from computewatch.domain import Account, Metric, UsageRecord
+from computewatch.domain import Account, Metric, UsageRecord, Window
+from computewatch.domain.catalog import Catalog
 
 # Reading exports from S3 (download-then-scan) and running the query in Athena, as the caller.
 EXPORT_ACTIONS = (
@@ -39,13 +41,42 @@ EXPORT_ACTIONS = (
 
 
 class ExportHandle:
-    """What a unit's collector reads: the export's result (a ClientFactory by protocol)."""
+    """What a unit's collector reads: the export's result, read once on first use and shared by
+    every unit of the export (a ClientFactory by protocol)."""
 
-    def __init__(self, read: ExportRead) -> None:
-        self.read = read
+    def __init__(self, load: Callable[[], ExportRead]) -> None:
+        self._load = load
+        self._read: ExportRead | None = None
+        self._lock = threading.Lock()
+
+    def result(self) -> ExportRead:
+        with self._lock:
+            if self._read is None:
+                self._read = self._load()
+            return self._read
 
     def client(self, service: str) -> Any:
-        return self.read
+        return self.result()
+
+
+def export_handle(
+    source: ExportSource,
+    window: Window,
+    catalog: Catalog,
+    counter: ApiCallCounter,
+    base_dir: str = "",
+    session: Any = None,
+    cache_dir: Path | None = None,
+) -> ExportHandle:
+    """The handle of one export for one window (S3 locations are fetched, then scanned)."""
+    fetch = None
+    if source.engine == "duckdb" and source.location.startswith("s3://"):
+        from computewatch.collectors.exports.remote import S3Fetcher
+
+        fetch = S3Fetcher(source, counter, session, cache_dir)
+    return ExportHandle(
+        lambda: read_export(source, window, catalog, base_dir, fetch, counter, session)
+    )
 
 
 def failed_account(source: ExportSource) -> Account:
@@ -70,18 +101,13 @@ class ExportsProvider(Provider):
     def max_workers(self) -> int:
         return 2
 
-    def read(self, source: ExportSource, ctx: CollectContext) -> ExportRead:
-        fetch = None
-        if source.engine == "duckdb" and source.location.startswith("s3://"):
-            from computewatch.collectors.exports.remote import S3Fetcher
-
-            fetch = S3Fetcher(source, self.counter)
-        return read_export(source, ctx.window, ctx.catalog, self.settings.base_dir, fetch)
-
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
         for source in self.settings.sources:
-            read = self.read(source, ctx)
+            handle = export_handle(
+                source, ctx.window, ctx.catalog, self.counter, self.settings.base_dir
+            )
+            read = handle.result()
             with self._lock:
                 self.reads.append(read)
             if read.error is not None:
@@ -98,7 +124,6 @@ class ExportsProvider(Provider):
                     )
                 )
                 continue
-            handle = ExportHandle(read)
             for account_id, seen in sorted(read.accounts.items()):
                 account = Account(source.cloud, account_id, seen.name)
                 out.accounts.append(account)

@@ -104,6 +104,8 @@ def read_export(
     catalog: Catalog,
     base_dir: str,
     fetch: Any = None,
+    counter: Any = None,
+    session: Any = None,
 ) -> ExportRead:
     """Read `source` for `window`; a failure of any period is the whole export's error (a
     month half-read is not a month)."""
@@ -115,7 +117,9 @@ def read_export(
             if source.engine == "athena":
                 from computewatch.collectors.exports.athena import read_period_athena
 
-                read, version, delivery = read_period_athena(source, period, catalog, sink)
+                read, version, delivery = read_period_athena(
+                    source, period, catalog, sink, counter, session
+                )
             else:
                 delivery = (
                     fetch(source, label)
