@@ -161,3 +161,85 @@ def write_delivery(
         }
         (meta / f"{export}-Manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
     return files
+
+
+# FOCUS 1.2 columns used here (a real export has more; readers must not depend on the rest).
+FOCUS_COMMON = [
+    ("BillingAccountId", pa.string()),
+    ("BillingAccountName", pa.string()),
+    ("BillingPeriodStart", pa.timestamp("ms")),
+    ("BillingPeriodEnd", pa.timestamp("ms")),
+    ("SubAccountId", pa.string()),
+    ("SubAccountName", pa.string()),
+    ("ChargeCategory", pa.string()),
+    ("ChargeClass", pa.string()),
+    ("ChargeDescription", pa.string()),
+    ("ChargePeriodStart", pa.timestamp("ms")),
+    ("ChargePeriodEnd", pa.timestamp("ms")),
+    ("ConsumedQuantity", pa.float64()),
+    ("ConsumedUnit", pa.string()),
+    ("PricingQuantity", pa.float64()),
+    ("PricingUnit", pa.string()),
+    ("BilledCost", pa.float64()),
+    ("EffectiveCost", pa.float64()),
+    ("InvoiceId", pa.string()),
+    ("RegionId", pa.string()),
+    ("ResourceId", pa.string()),
+    ("ServiceCategory", pa.string()),
+    ("ServiceName", pa.string()),
+    ("ServiceSubcategory", pa.string()),
+    ("SkuId", pa.string()),
+]
+FOCUS_AWS_SCHEMA = pa.schema(
+    [*FOCUS_COMMON, ("x_ServiceCode", pa.string()), ("x_UsageType", pa.string())]
+)
+FOCUS_AZURE_SCHEMA = pa.schema(
+    [
+        *FOCUS_COMMON,
+        ("x_SkuMeterName", pa.string()),
+        ("x_SkuDetails", pa.string()),
+        ("x_ResellerId", pa.string()),
+        ("x_ResellerName", pa.string()),
+        ("x_CustomerId", pa.string()),
+        ("x_CustomerName", pa.string()),
+    ]
+)
+
+
+def write_azure_delivery(
+    table: pa.Table, root: Path, export: str, period: str, run_id: str, submitted: str
+) -> Path:
+    """Azure Cost Management's layout: `<export>/<YYYYMMDD-YYYYMMDD>/<run id>/part_0_0001.csv`
+    and a `manifest.json` naming the run (Cost Management exports documentation)."""
+    ym = period.replace("-", "")
+    run = root / export / f"{ym}01-{ym}31" / run_id
+    run.mkdir(parents=True, exist_ok=True)
+    path = run / "part_0_0001.csv"
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(table.column_names)
+    for row in table.to_pylist():
+        writer.writerow(
+            [
+                ""
+                if v is None
+                else v.strftime("%Y-%m-%dT%H:%M:%SZ")
+                if isinstance(v, datetime)
+                else v
+                for v in (row[c] for c in table.column_names)
+            ]
+        )
+    path.write_text(buf.getvalue(), "utf-8")
+    manifest = {
+        "manifestVersion": "2024-04-01",
+        "exportConfig": {"exportName": export, "type": "FocusCost", "dataVersion": "1.0r2"},
+        "runInfo": {"runId": run_id, "submittedTime": submitted},
+        "blobs": [
+            {
+                "blobName": f"{export}/{run.parent.name}/{run_id}/{path.name}",
+                "byteCount": path.stat().st_size,
+            }
+        ],
+    }
+    (run / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+    return path

@@ -69,6 +69,9 @@ def locate(root: Path, period: str, export: str, etags: dict[str, str] | None = 
     manifests = sorted(root.glob(f"**/metadata/{part}/*Manifest.json"))
     if manifests:
         return _from_manifest(root, manifests[-1], period, export, etags or {})
+    azure = _azure_run(root, period)
+    if azure is not None:
+        return _from_azure_run(root, azure, period, export, etags or {})
     folders = sorted(p for p in root.glob(f"**/{part}") if p.is_dir())
     files = sorted(f for d in folders for f in d.rglob("*") if f.is_file() and is_data_file(f.name))
     if not files:
@@ -107,3 +110,44 @@ def _from_manifest(
         raise SourceError(SERVICE, "NoDelivery", f"{rel} lists no data files")
     extra = {"exportArn": doc.get("exportArn", "")}
     return Delivery(export, period, execution, tuple(files), columns, rel, extra)
+
+
+def _azure_run(root: Path, period: str) -> Path | None:
+    """Azure Cost Management exports deliver `<export>/<YYYYMMDD-YYYYMMDD>/<run id>/part_*.csv`
+    with a `manifest.json` per run; the latest run (its manifest's `runInfo.submittedTime`) is
+    the delivery."""
+    ym = period.replace("-", "")
+    runs = [
+        d
+        for folder in root.glob(f"**/{ym}01-{ym}*")
+        if folder.is_dir()
+        for d in folder.iterdir()
+        if d.is_dir() and any(is_data_file(f.name) for f in d.iterdir())
+    ]
+    if not runs:
+        return None
+
+    def submitted(run: Path) -> str:
+        try:
+            doc = json.loads((run / "manifest.json").read_text("utf-8"))
+            return str(doc["runInfo"]["submittedTime"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return ""
+
+    return max(runs, key=lambda r: (submitted(r), r.stat().st_mtime))
+
+
+def _from_azure_run(
+    root: Path, run: Path, period: str, export: str, etags: dict[str, str]
+) -> Delivery:
+    files = tuple(_file(root, f, etags) for f in sorted(run.iterdir()) if is_data_file(f.name))
+    manifest = run / "manifest.json"
+    run_id = run.name
+    if manifest.exists():
+        try:
+            run_id = str(json.loads(manifest.read_text("utf-8"))["runInfo"]["runId"])
+        except (ValueError, KeyError, TypeError) as exc:
+            rel = manifest.relative_to(root).as_posix()
+            raise SourceError(SERVICE, "BadManifest", f"{rel}: {exc}") from None
+    rel = manifest.relative_to(root).as_posix() if manifest.exists() else ""
+    return Delivery(export, period, run_id, files, (), rel)

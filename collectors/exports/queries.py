@@ -38,10 +38,9 @@ def _lit(value: str) -> str:
 
 
 def shapes_values(catalog: Catalog, provider: str) -> str:
-    rows = sorted((s.name.lower(), s.chip, s.count) for s in catalog.shapes(provider)) or [
-        ("", "", 0.0)
-    ]
-    return ", ".join(f"({_lit(n)}, {_lit(c)}, {count!r})" for n, c, count in rows)
+    rows = sorted((s.name.lower(), s.name, s.chip, s.count) for s in catalog.shapes(provider))
+    rows = rows or [("", "", "", 0.0)]
+    return ", ".join(f"({_lit(k)}, {_lit(n)}, {_lit(c)}, {count!r})" for k, n, c, count in rows)
 
 
 def accelerated_values(catalog: Catalog, provider: str) -> str:
@@ -58,7 +57,7 @@ def families_values() -> str:
 
 
 CUR2_HOURS = """
-WITH shapes (shape, chip, accelerators) AS (VALUES {shapes}),
+WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
 families (family, training) AS (VALUES {families}),
 accelerated (prefix) AS (VALUES {accelerated}),
 usage_rows AS (
@@ -80,14 +79,15 @@ typed AS (
     CASE WHEN substr(raw_shape, 1, 3) = 'ml.' THEN substr(raw_shape, 4) ELSE raw_shape END AS shape
   FROM usage_rows
 )
-SELECT t.account_id, t.usage_day, t.shape, coalesce(s.chip, 'unknown') AS chip,
+SELECT t.account_id, t.usage_day, coalesce(s.shape_name, t.shape) AS shape,
+  coalesce(s.chip, 'unknown') AS chip,
   coalesce(s.accelerators, 1.0) AS accelerators, f.training, sum(t.amount) AS hours
 FROM typed t
 JOIN families f ON t.family = f.family
 LEFT JOIN shapes s ON t.shape = s.shape
 LEFT JOIN accelerated a ON split_part(t.shape, '.', 1) = a.prefix
 WHERE s.shape IS NOT NULL OR a.prefix IS NOT NULL
-GROUP BY t.account_id, t.usage_day, t.shape, coalesce(s.chip, 'unknown'),
+GROUP BY t.account_id, t.usage_day, coalesce(s.shape_name, t.shape), coalesce(s.chip, 'unknown'),
   coalesce(s.accelerators, 1.0), f.training
 ORDER BY 1, 2, 3, 6
 """
@@ -158,3 +158,130 @@ def render(
         usage_lines=", ".join(_lit(x) for x in USAGE_LINES),
     )
     return Query(name, text.strip())
+
+
+# FOCUS 1.0-1.2. Usage only (ChargeCategory 'Usage'); corrections of earlier periods
+# (ChargeClass 'Correction') are left to the period they correct.
+FOCUS_WHERE = """ChargeCategory = 'Usage'
+    AND coalesce(ChargeClass, '') <> 'Correction'
+    AND BillingPeriodStart = TIMESTAMP '{period_start}'
+    AND ConsumedQuantity > 0"""
+
+# AWS FOCUS_1_2_AWS: the instance type is in x_UsageType, classified like CUR 2.0.
+FOCUS_AWS_HOURS = (
+    """
+WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
+families (family, training) AS (VALUES {families}),
+accelerated (prefix) AS (VALUES {accelerated}),
+usage_rows AS (
+  SELECT SubAccountId AS account_id,
+    CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
+    split_part(x_UsageType, ':', 1) AS head,
+    lower(split_part(x_UsageType, ':', 2)) AS raw_shape,
+    ConsumedQuantity AS amount
+  FROM {table}
+  WHERE """
+    + FOCUS_WHERE
+    + """
+    AND strpos(x_UsageType, ':') > 0
+),
+typed AS (
+  SELECT account_id, usage_day, amount,
+    CASE WHEN strpos(head, '-') > 0 THEN split_part(head, '-', 2) ELSE head END AS family,
+    CASE WHEN substr(raw_shape, 1, 3) = 'ml.' THEN substr(raw_shape, 4) ELSE raw_shape END AS shape
+  FROM usage_rows
+)
+SELECT t.account_id, t.usage_day, coalesce(s.shape_name, t.shape) AS shape,
+  coalesce(s.chip, 'unknown') AS chip,
+  coalesce(s.accelerators, 1.0) AS accelerators, f.training, sum(t.amount) AS hours
+FROM typed t
+JOIN families f ON t.family = f.family
+LEFT JOIN shapes s ON t.shape = s.shape
+LEFT JOIN accelerated a ON split_part(t.shape, '.', 1) = a.prefix
+WHERE s.shape IS NOT NULL OR a.prefix IS NOT NULL
+GROUP BY t.account_id, t.usage_day, coalesce(s.shape_name, t.shape), coalesce(s.chip, 'unknown'),
+  coalesce(s.accelerators, 1.0), f.training
+ORDER BY 1, 2, 3, 6
+"""
+)
+
+FOCUS_AWS_TOKENS = (
+    """
+SELECT SubAccountId AS account_id,
+  CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
+  x_UsageType AS usage_type,
+  x_ServiceCode AS product_code,
+  coalesce(PricingUnit, ConsumedUnit, '') AS unit,
+  sum(coalesce(PricingQuantity, ConsumedQuantity)) AS quantity
+FROM {table}
+WHERE """
+    + FOCUS_WHERE
+    + """
+  AND (x_ServiceCode = 'AmazonBedrock' OR strpos(x_UsageType, 'MP:') > 0)
+  AND strpos(lower(x_UsageType), 'token') > 0
+GROUP BY 1, 2, 3, 4, 5
+ORDER BY 1, 2, 3, 4, 5
+"""
+)
+
+FOCUS_AWS_ACCOUNTS = """
+SELECT SubAccountId AS account_id, max(coalesce(SubAccountName, '')) AS account_name,
+  max(BillingAccountId) AS payer_id, count(*) AS line_items
+FROM {table}
+GROUP BY 1
+ORDER BY 1
+"""
+
+# Azure FocusCost: the VM size is x_SkuDetails' ServiceType (e.g. Standard_ND96isr_H100_v5);
+# SubAccountId is the subscription's resource id.
+FOCUS_AZURE_HOURS = (
+    """
+WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
+usage_rows AS (
+  SELECT lower(replace(SubAccountId, '/subscriptions/', '')) AS account_id,
+    CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
+    lower(json_extract_scalar(x_SkuDetails, '$.ServiceType')) AS shape,
+    ConsumedQuantity AS amount
+  FROM {table}
+  WHERE """
+    + FOCUS_WHERE
+    + """
+    AND strpos(lower(ConsumedUnit), 'hour') > 0
+)
+SELECT u.account_id, u.usage_day, s.shape_name AS shape, s.chip, s.accelerators,
+  FALSE AS training,
+  sum(u.amount) AS hours
+FROM usage_rows u
+JOIN shapes s ON u.shape = s.shape
+GROUP BY u.account_id, u.usage_day, s.shape_name, s.chip, s.accelerators
+ORDER BY 1, 2, 3
+"""
+)
+
+FOCUS_AZURE_TOKENS = (
+    """
+SELECT lower(replace(SubAccountId, '/subscriptions/', '')) AS account_id,
+  CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
+  x_SkuMeterName AS meter,
+  coalesce(ConsumedUnit, '') AS unit,
+  sum(ConsumedQuantity) AS quantity
+FROM {table}
+WHERE """
+    + FOCUS_WHERE
+    + """
+  AND strpos(lower(x_SkuMeterName), 'token') > 0
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
+"""
+)
+
+FOCUS_AZURE_ACCOUNTS = """
+SELECT lower(replace(SubAccountId, '/subscriptions/', '')) AS account_id,
+  max(coalesce(SubAccountName, '')) AS account_name,
+  max(BillingAccountId) AS payer_id, count(*) AS line_items,
+  max(coalesce(x_ResellerId, '')) AS reseller_id, max(coalesce(x_ResellerName, '')) AS reseller,
+  max(coalesce(x_CustomerId, '')) AS customer_id, max(coalesce(x_CustomerName, '')) AS customer
+FROM {table}
+GROUP BY 1
+ORDER BY 1
+"""
