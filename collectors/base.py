@@ -31,6 +31,7 @@ from computewatch.domain import (
     Window,
 )
 from computewatch.domain.catalog import Catalog
+from computewatch.domain.deliveries import ExportDelivery
 from computewatch.domain.errors import SourceError
 
 
@@ -227,6 +228,11 @@ class Provider(ABC):
     def concurrency_limits(self) -> dict[str, int]:
         """Per-collector concurrency overrides from the provider's config."""
         return {}
+
+    def deliveries(self) -> list[ExportDelivery]:
+        """Billing-export periods this provider ingested in the run (provenance; a re-delivered
+        period replaces the store's figures of that period). None for live APIs."""
+        return []
 
 
 def failed_coverage(

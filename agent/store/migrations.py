@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from computewatch.store.exports import export_deliveries
 from computewatch.store.schema import (
     COVERAGE_INDEXES,
     accounts,
@@ -49,8 +50,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "evidence ledger and mail outbox", _create([evidence_ledger, outbox])),
     (5, "produced reports (daemon catch-up)", _create([produced_reports])),
     (6, "coverage indexes (sampling reads, carried coverage)", _create_indexes(COVERAGE_INDEXES)),
+    (13, "billing export deliveries (provenance, restatements)", _create([export_deliveries])),
 ]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+SCHEMA_VERSION = max(v for v, _, _ in MIGRATIONS)
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")
 
 
@@ -86,14 +88,21 @@ def schema_version(engine: Engine) -> int:
     return int(v or 0)
 
 
+def applied_versions(engine: Engine) -> set[int]:
+    with engine.connect() as conn:
+        return {int(v) for v in conn.execute(sa.select(schema_migrations.c.version)).scalars()}
+
+
 def migrate(engine: Engine) -> int:
     """Apply pending migrations; returns the schema version now in place. Safe when several
     processes open a new store at once (the daemon and a CLI command)."""
     with migration_lock(engine):
         with engine.begin() as conn:
             schema_migrations.create(conn, checkfirst=True)
-        for version, description, apply in MIGRATIONS:
-            if version <= schema_version(engine):
+        # Every migration not applied yet, in version order (not only those above the highest
+        # applied: versions are assigned to parallel work and may land out of order).
+        for version, description, apply in sorted(MIGRATIONS, key=lambda m: m[0]):
+            if version in applied_versions(engine):
                 continue
             with engine.begin() as conn:
                 apply(conn)

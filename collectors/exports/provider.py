@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from computewatch.collectors.exports.reader import COLLECTOR, ExportRead, read_e
 from computewatch.config.exports import ExportSettings, ExportSource
 from computewatch.domain import Account, Metric, UsageRecord, Window
 from computewatch.domain.catalog import Catalog
+from computewatch.domain.deliveries import AccountClaim, ExportDelivery
+from computewatch.domain.window import month_start, shift_months
 
 # Reading exports from S3 (download-then-scan) and running the query in Athena, as the caller.
 EXPORT_ACTIONS = (
@@ -100,6 +103,50 @@ class ExportsProvider(Provider):
 
     def max_workers(self) -> int:
         return 2
+
+    def deliveries(self) -> list[ExportDelivery]:
+        """Every period read without error in this run, with what the export says per account."""
+        out = []
+        with self._lock:
+            reads = list(self.reads)
+        for read in reads:
+            if read.error is not None:
+                continue
+            claims = tuple(
+                AccountClaim(
+                    read.source.cloud,
+                    a.account_id,
+                    a.name,
+                    a.reseller_id,
+                    a.reseller_name,
+                    a.customer_id,
+                    a.customer_name,
+                )
+                for a in sorted(read.accounts.values(), key=lambda a: a.account_id)
+            )
+            for p in read.periods:
+                start = month_start(datetime.fromisoformat(f"{p.billing_period}-01T00:00:00+00:00"))
+                out.append(
+                    ExportDelivery(
+                        export=p.export,
+                        provider=read.source.cloud,
+                        region=read.region,
+                        collector=COLLECTOR,
+                        billing_period=p.billing_period,
+                        period_start=start,
+                        period_end=shift_months(start, 1),
+                        delivery_id=p.delivery_id,
+                        format=p.format,
+                        schema_version=p.schema_version,
+                        manifest=p.manifest,
+                        files=tuple(
+                            (str(f["name"]), str(f["etag"]), int(str(f["size"]))) for f in p.files
+                        ),
+                        queries=p.queries,
+                        accounts=claims,
+                    )
+                )
+        return out
 
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
