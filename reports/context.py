@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from computewatch.config.customers import Customer, Registry
@@ -20,6 +20,7 @@ from computewatch.engine.assess import Assessment
 from computewatch.engine.estimates import MethodNote
 from computewatch.engine.usage import AccountUsage
 from computewatch.reports.charts import ChartsView, build_charts
+from computewatch.reports.exports_view import ExportsView, exports_view
 
 SCHEMA_ID = "computewatch.audit/1"
 
@@ -226,6 +227,7 @@ class AuditContext:
     breaches: int
     unknowns: int
     country_groups_source: str = ""
+    exports: ExportsView = field(default_factory=ExportsView)
 
 
 def _gap(e: CoverageEntry) -> GapView:
@@ -393,4 +395,5 @@ def build_audit_context(
         breaches=a.breaches,
         unknowns=a.unknowns,
         country_groups_source=f"{groups.source}, as of {groups.as_of} ({groups.status})",
+        exports=exports_view(a),
     )
