@@ -12,9 +12,9 @@ from computewatch.config.base import _Strict
 class AthenaSettings(_Strict):
     """Run the same query text in Amazon Athena, in the payer account (the data stays there)."""
 
-    database: str
-    table: str
-    workgroup: str = "primary"
+    database: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    table: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    workgroup: str = Field(default="primary", pattern=r"^[A-Za-z0-9._-]+$")
     output_location: str = Field(pattern=r"^s3://.+", description="s3:// folder for results")
     region: str = "us-east-1"
     max_bytes_scanned: int | None = Field(

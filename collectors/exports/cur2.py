@@ -82,6 +82,10 @@ def read_cur2(
         out.accounts[str(account_id)] = AccountSeen(
             str(account_id), str(name or ""), str(payer or ""), line_items=int(items)
         )
+    if not out.accounts:
+        raise SourceError(
+            SERVICE, "NoDelivery", f"export {export}: no rows for {period_start:%Y-%m}"
+        )
     for account_id, day, shape, chip, count, training, qty in run(hours):
         sink.hours(
             str(account_id),

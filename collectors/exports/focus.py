@@ -97,6 +97,8 @@ def read_focus(
             seen.reseller_id, seen.reseller_name = str(row[4]), str(row[5])
             seen.customer_id, seen.customer_name = str(row[6]), str(row[7])
         out.accounts[seen.account_id] = seen
+    if not out.accounts:
+        raise SourceError(SERVICE, "NoDelivery", f"export {source.name}: no rows for {start[:7]}")
     for account_id, day, shape, chip, count, training, qty in run(hours):
         sink.hours(
             str(account_id),

@@ -117,6 +117,7 @@ SELECT line_item_usage_account_id AS account_id,
   min(bill_billing_period_start_date) AS first_period,
   max(bill_billing_period_start_date) AS last_period
 FROM {table}
+WHERE bill_billing_period_start_date = TIMESTAMP '{period_start}'
 GROUP BY 1
 ORDER BY 1
 """
@@ -228,6 +229,7 @@ FOCUS_AWS_ACCOUNTS = """
 SELECT SubAccountId AS account_id, max(coalesce(SubAccountName, '')) AS account_name,
   max(BillingAccountId) AS payer_id, count(*) AS line_items
 FROM {table}
+WHERE BillingPeriodStart = TIMESTAMP '{period_start}'
 GROUP BY 1
 ORDER BY 1
 """
@@ -282,6 +284,7 @@ SELECT lower(replace(SubAccountId, '/subscriptions/', '')) AS account_id,
   max(coalesce(x_ResellerId, '')) AS reseller_id, max(coalesce(x_ResellerName, '')) AS reseller,
   max(coalesce(x_CustomerId, '')) AS customer_id, max(coalesce(x_CustomerName, '')) AS customer
 FROM {table}
+WHERE BillingPeriodStart = TIMESTAMP '{period_start}'
 GROUP BY 1
 ORDER BY 1
 """

@@ -85,15 +85,25 @@ def read_period_duckdb(
 
 
 def read_format(
-    run: Any, table: str, source: ExportSource, period: date, catalog: Catalog, sink: RecordSink
+    run: Any,
+    table: str,
+    source: ExportSource,
+    period: date,
+    catalog: Catalog,
+    sink: RecordSink,
+    one_delivery: bool = True,
 ) -> PeriodRead:
-    """The measures of one period, by format (the same for DuckDB and Athena)."""
+    """The measures of one period, by format (the same for DuckDB and Athena). `one_delivery`:
+    the table is one period's delivery, whose rows must all belong to that period (an Athena
+    table holds every period, and each query filters its own)."""
     if source.format == "cur2":
-        check_period(run, table, "bill_billing_period_start_date", period, source.name)
+        if one_delivery:
+            check_period(run, table, "bill_billing_period_start_date", period, source.name)
         return read_cur2(run, table, period, catalog, sink, source.name)
     from computewatch.collectors.exports.focus import read_focus
 
-    check_period(run, table, "BillingPeriodStart", period, source.name)
+    if one_delivery:
+        check_period(run, table, "BillingPeriodStart", period, source.name)
     focus: PeriodRead = read_focus(run, table, period, catalog, sink, source)
     return focus
 
