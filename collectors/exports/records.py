@@ -35,10 +35,17 @@ class RecordSink:
         self.collector = collector
         self.window = window
         self._sums: dict[Key, float] = defaultdict(float)
+        self._days: dict[date, bool] = {}
 
     def add(self, account: str, metric: Metric, dims: Dimensions, day: date, qty: float) -> None:
-        if qty > 0 and self.window.contains(day_start(day)):
+        if qty > 0 and self._inside(day):
             self._sums[(account, metric, dims, day)] += qty
+
+    def _inside(self, day: date) -> bool:
+        inside = self._days.get(day)
+        if inside is None:
+            inside = self._days[day] = self.window.contains(day_start(day))
+        return inside
 
     def hours(
         self,
@@ -61,10 +68,12 @@ class RecordSink:
 
     def by_account(self) -> dict[str, list[UsageRecord]]:
         out: dict[str, list[UsageRecord]] = defaultdict(list)
+        starts = {day: day_start(day) for day in self._days}
         for (account, metric, dims, day), qty in sorted(
-            self._sums.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][3], str(kv[0][2]))
+            self._sums.items(),
+            key=lambda kv: (kv[0][0], kv[0][1], kv[0][3], kv[0][2].sku, kv[0][2].model),
         ):
-            start = day_start(day)
+            start = starts[day]
             out[account].append(
                 UsageRecord(
                     self.provider,
