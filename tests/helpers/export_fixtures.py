@@ -48,7 +48,7 @@ def line(account: str, day: int, usage_type: str, amount: float, **kw: Any) -> d
         "bill_payer_account_id": PAYER,
         "bill_payer_account_name": "example-payer",
         "line_item_usage_account_id": account,
-        "line_item_usage_account_name": NAMES[account],
+        "line_item_usage_account_name": NAMES.get(account, account),
         "line_item_line_item_type": "Usage",
         "line_item_usage_start_date": start,
         "line_item_usage_end_date": start.replace(hour=6),
