@@ -120,6 +120,7 @@ def run_ours(root: Path, store_url: str) -> dict[str, float]:
     if read.error is not None:
         raise SystemExit(f"export failed: {read.error}")
     records = [r for rs in read.records.values() for r in rs]
+    read_seconds = time.perf_counter() - t0
     with Store.open(store_url) as store:
         run = store.runs.start(Window.month(PERIOD), utc(2026, 11, 2), "bench", "0" * 64)
         store.usage.write(run, records, utc(2026, 11, 2))
@@ -127,6 +128,7 @@ def run_ours(root: Path, store_url: str) -> dict[str, float]:
     return {
         "seconds": time.perf_counter() - t0,
         "peak_mib": peak_mib(),
+        "read_seconds": read_seconds,
         "records": len(records),
         "accelerator_hours": hours,
     }
@@ -138,8 +140,10 @@ def run_baseline(root: Path) -> dict[str, float]:
     files = sorted(str(p) for p in root.rglob("*.parquet"))
     t0 = time.perf_counter()
     con = duckdb.connect(config={"threads": 2})
-    got = con.execute(BASELINE.format(files=json.dumps(files).replace('"', "'"))).fetchall()
-    return {"seconds": time.perf_counter() - t0, "peak_mib": peak_mib(), "groups": len(got)}
+    sql = BASELINE.format(files=json.dumps(files).replace('"', "'"))
+    # Fetched as Arrow (no Python object per group): the fastest way to get the groups out.
+    got = con.execute(sql).to_arrow_table()
+    return {"seconds": time.perf_counter() - t0, "peak_mib": peak_mib(), "groups": got.num_rows}
 
 
 def measure(phase: str, root: Path, store_url: str) -> dict[str, float]:
