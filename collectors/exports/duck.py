@@ -34,10 +34,9 @@ class DuckScan:
     def __init__(self, delivery: Delivery, fmt: Format, memory_limit: str = "768MB") -> None:
         self.delivery = delivery
         self.fmt = fmt
-        self.con = duckdb.connect(
-            config={"memory_limit": memory_limit, "threads": 2, "enable_progress_bar": False}
-        )
+        self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")  # no terminal noise in logs
         self.version = ""
         self.columns: tuple[str, ...] = ()
 
