@@ -17,6 +17,7 @@ from typing import Any
 from computewatch.collectors.aws.common import client_config, new_session, translate_errors
 from computewatch.collectors.exports.cur2 import PeriodRead
 from computewatch.collectors.exports.delivery import Delivery
+from computewatch.collectors.exports.measures import read_format
 from computewatch.collectors.exports.queries import Query
 from computewatch.collectors.exports.records import RecordSink
 from computewatch.config.exports import AthenaSettings, ExportSource
@@ -116,8 +117,6 @@ def read_period_athena(
     counter: Any,
     session: Any = None,
 ) -> tuple[PeriodRead, str, Delivery]:
-    from computewatch.collectors.exports.reader import read_format
-
     assert source.athena is not None  # the config requires it for engine athena
     runner = AthenaRunner(source.athena, counter, session)
     read = read_format(runner.run, runner.table, source, period, catalog, sink, one_delivery=False)

@@ -11,9 +11,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from computewatch.collectors.exports.cur2 import AccountSeen, PeriodRead, check_period, read_cur2
+from computewatch.collectors.exports.cur2 import AccountSeen, PeriodRead
 from computewatch.collectors.exports.delivery import Delivery, locate
 from computewatch.collectors.exports.duck import VIEW, DuckScan
+from computewatch.collectors.exports.measures import read_format
 from computewatch.collectors.exports.queries import Query
 from computewatch.collectors.exports.records import RecordSink
 from computewatch.collectors.exports.schema import FORMATS
@@ -82,30 +83,6 @@ def read_period_duckdb(
             return scan.rows(q.duckdb())
 
         return read_format(run, VIEW, source, period, catalog, sink), scan.version
-
-
-def read_format(
-    run: Any,
-    table: str,
-    source: ExportSource,
-    period: date,
-    catalog: Catalog,
-    sink: RecordSink,
-    one_delivery: bool = True,
-) -> PeriodRead:
-    """The measures of one period, by format (the same for DuckDB and Athena). `one_delivery`:
-    the table is one period's delivery, whose rows must all belong to that period (an Athena
-    table holds every period, and each query filters its own)."""
-    if source.format == "cur2":
-        if one_delivery:
-            check_period(run, table, "bill_billing_period_start_date", period, source.name)
-        return read_cur2(run, table, period, catalog, sink, source.name)
-    from computewatch.collectors.exports.focus import read_focus
-
-    if one_delivery:
-        check_period(run, table, "BillingPeriodStart", period, source.name)
-    focus: PeriodRead = read_focus(run, table, period, catalog, sink, source)
-    return focus
 
 
 def read_export(
