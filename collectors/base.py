@@ -31,6 +31,7 @@ from computewatch.domain import (
     Window,
 )
 from computewatch.domain.catalog import Catalog
+from computewatch.domain.deliveries import ExportDelivery
 from computewatch.domain.errors import SourceError
 
 
@@ -187,6 +188,9 @@ class Collector(ABC):
     samples: ClassVar[bool] = False
     # True for a billing source whose final days make inventory sampling gaps moot.
     bills_hours: ClassVar[bool] = False
+    # The providers its records carry, when not its own: a billing export's records keep the
+    # account's own cloud ("aws", "azure") so they meet the live collectors' figures.
+    record_providers: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def collect(self, target: Target, ctx: CollectContext) -> Sequence[UsageRecord | Observation]:
@@ -224,6 +228,11 @@ class Provider(ABC):
     def concurrency_limits(self) -> dict[str, int]:
         """Per-collector concurrency overrides from the provider's config."""
         return {}
+
+    def deliveries(self) -> list[ExportDelivery]:
+        """Billing-export periods this provider ingested in the run (provenance; a re-delivered
+        period replaces the store's figures of that period). None for live APIs."""
+        return []
 
 
 def failed_coverage(

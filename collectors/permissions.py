@@ -145,11 +145,22 @@ def azure_role_json(registry: Registry | None = None) -> str:
     return json.dumps(azure_role(registry), indent=2) + "\n"
 
 
+def aws_export_policy_json(registry: Registry | None = None) -> str:
+    """The policy of the identity that reads billing exports in the payer account: the export
+    bucket (s3:ListBucket, s3:GetObject) and, for the Athena engine, the query calls. Scope its
+    Resource to the export bucket, the Athena workgroup and the CUR table when deploying."""
+    known = registry or builtin()
+    actions = sorted({a for _, p in declared("exports", known) for a in p.actions})
+    statement = {"Sid": "BillingExportRead", "Effect": "Allow", "Action": actions, "Resource": "*"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2) + "\n"
+
+
 # Document name -> (file it is shipped as in config/, generator).
 DOCUMENTS: dict[str, tuple[str, Callable[[Registry | None], str]]] = {
     "aws-policy": ("aws-iam-policy.json", aws_policy_json),
     "aws-member-role": ("aws-member-role.cfn.yaml", aws_member_role),
     "azure-role": ("azure-custom-role.json", azure_role_json),
+    "aws-export-policy": ("aws-export-policy.json", aws_export_policy_json),
 }
 
 

@@ -29,6 +29,7 @@ BUILTIN_MODULES = (
     "computewatch.collectors.azure.provider",
     "computewatch.collectors.azure.vms",
     "computewatch.collectors.azure.openai",
+    "computewatch.collectors.exports.provider",
 )
 
 T = TypeVar("T", type[Collector], type[Provider])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from computewatch.config.customers import Customer, Registry
@@ -20,6 +20,7 @@ from computewatch.engine.assess import Assessment
 from computewatch.engine.estimates import MethodNote
 from computewatch.engine.usage import AccountUsage
 from computewatch.reports.charts import ChartsView, build_charts
+from computewatch.reports.exports_view import ExportsView, exports_view
 
 SCHEMA_ID = "computewatch.audit/1"
 
@@ -228,6 +229,7 @@ class AuditContext:
     country_groups_source: str = ""
     # (provider, account id, day, accelerator-hours): billing superseding inventory day by day
     daily_hours: tuple[tuple[str, str, datetime, float], ...] = ()
+    exports: ExportsView = field(default_factory=ExportsView)
 
 
 def _gap(e: CoverageEntry) -> GapView:
@@ -400,4 +402,5 @@ def build_audit_context(
             for (p, acct), per_day in sorted(a.daily_hours.items())
             for day, h in sorted(per_day.items())
         ),
+        exports=exports_view(a),
     )

@@ -118,8 +118,10 @@ def undeclared(calls: set[str]) -> list[str]:
     """The calls (as counted) that the shipped IAM policy or Azure role does not grant."""
     from computewatch.collectors.azure.common import rbac_action
 
-    policy = json.loads((REPO / "config" / "aws-iam-policy.json").read_text("utf-8"))
-    iam = {a for statement in policy["Statement"] for a in statement["Action"]}
+    iam: set[str] = set()
+    for name in ("aws-iam-policy.json", "aws-export-policy.json"):  # exports: the payer's reader
+        policy = json.loads((REPO / "config" / name).read_text("utf-8"))
+        iam |= {a for statement in policy["Statement"] for a in statement["Action"]}
     role = json.loads((REPO / "config" / "azure-custom-role.json").read_text("utf-8"))
     rbac = {a.lower() for a in role["Actions"]}
     missing = []

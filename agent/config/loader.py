@@ -67,6 +67,10 @@ def load_config(path: Path, collectors: Mapping[str, str] | None = None) -> Load
     if data is None:
         data = {}
     app = validate(AppConfig, data, smap)
+    if app.exports is not None and not app.exports.base_dir:
+        # Relative export folders are relative to the config file, like rules and customers.
+        exports = app.exports.model_copy(update={"base_dir": str(path.parent.resolve())})
+        app = app.model_copy(update={"exports": exports})
     rule_paths = [path.parent / p if not Path(p).is_absolute() else Path(p) for p in app.rules]
     known = set(country_groups().groups)
     for i, group in enumerate(app.restricted_country_groups):

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from computewatch.config.aws import AwsSettings
 from computewatch.config.azure import AzureSettings
 from computewatch.config.base import EnvVarName, _Strict
+from computewatch.config.exports import ExportSettings
 
 ReportFormat = Literal["html", "md", "json", "pdf", "csv", "xlsx"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("html", "md", "json", "pdf", "csv", "xlsx")
@@ -210,6 +211,7 @@ class AppConfig(_Strict):
     store: StoreSettings = StoreSettings()
     aws: AwsSettings | None = None
     azure: AzureSettings | None = None
+    exports: ExportSettings | None = None
     rules: list[str] = Field(default=[], description="rule files, relative to this file")
     customers: str | None = Field(
         default=None, description="customer registry (YAML or CSV), relative to this file"

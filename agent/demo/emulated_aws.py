@@ -263,7 +263,11 @@ def align_emulator_iam() -> None:
 
     def aligned_request(self: Any) -> Any:
         if self._method in ("GET", "HEAD", "DELETE") and not self._body:
-            self._data = b""  # sign the empty payload, as the client did
+            saved, self._data = self._data, b""  # sign the empty payload, as the client did
+            try:
+                return create(self)
+            finally:
+                self._data = saved  # S3's AccessDenied reads the parsed data afterwards
         return create(self)
 
     setattr(IAMRequestBase, "__init__", aligned_init)  # noqa: B010

@@ -15,6 +15,8 @@ class Method(StrEnum):
     LAUNCH_TIME_ESTIMATE = "launch-time-estimate"
     # From a service's own job records (SageMaker training, Bedrock customization jobs).
     JOB_HISTORY = "job-history"
+    # From a billing export (CUR 2.0, FOCUS): the delivery used is recorded with the run.
+    BILLING_EXPORT = "billing-export"
 
 
 class CoverageStatus(StrEnum):

@@ -24,6 +24,7 @@ from computewatch.domain import (
     Window,
 )
 from computewatch.domain.catalog import Catalog
+from computewatch.domain.deliveries import ExportDelivery
 from computewatch.engine.estimates import (
     MethodNote,
     implied_cluster_flops,
@@ -32,6 +33,7 @@ from computewatch.engine.estimates import (
     training_flop,
 )
 from computewatch.engine.evaluate import evaluate_window, rule_windows
+from computewatch.engine.export_kyc import export_claim_findings
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import scope_usage, scopes_for
 from computewatch.engine.usage import AccountUsage, build_account_usage, daily_accelerator_hours
@@ -85,6 +87,8 @@ class Assessment:
     methodology: tuple[MethodNote, ...]
     registry: Registry
     states: Mapping[str, FindingState] = field(default_factory=dict)
+    # Billing-export deliveries the figures rest on (provenance printed in the report).
+    deliveries: tuple[ExportDelivery, ...] = ()
 
     @property
     def breaches(self) -> int:
@@ -93,6 +97,16 @@ class Assessment:
     @property
     def unknowns(self) -> int:
         return sum(1 for f in self.findings if f.status is FindingStatus.UNKNOWN)
+
+    def with_exports(self, deliveries: Sequence[ExportDelivery]) -> Assessment:
+        """The same assessment with the export deliveries used and the findings the exports'
+        customer and reseller names give (engine.export_kyc), in finding order."""
+        extra = export_claim_findings(deliveries, self.registry, self.window)
+        ordered = sorted(
+            (*self.findings, *extra),
+            key=lambda f: (STATUS_ORDER[f.status], f.rule.id, f.scope_key, f.window.start),
+        )
+        return dataclasses.replace(self, deliveries=tuple(deliveries), findings=tuple(ordered))
 
     def with_states(self, states: Mapping[str, FindingState]) -> Assessment:
         """The same assessment with each finding's lifecycle (engine.lifecycle) attached."""

@@ -50,6 +50,9 @@ class AccountUsage:
     tpp: TppHours | None = None
     # chip -> (billing, inventory estimate) accelerator-hours over the days both sources cover.
     reconciliation: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # (metric, chip or model) -> (billing export, live collectors) where both cover the account:
+    # accelerator-hours over the days both cover, tokens over the window.
+    export_reconciliation: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -114,17 +117,53 @@ def merge_hours(u: AccountUsage, rows: Iterable[DailyRow]) -> None:
         by_day[(r.metric, r.day)].append(r)
     for (metric, _), day_rows in sorted(by_day.items()):
         d = metric_def(metric)
+        top = max(billing_rank(r.method) for r in day_rows)
+        for r in day_rows:
+            if billing_rank(r.method) == top:
+                u.methods[metric].add(r.method)
+                u.add(d.metric, key_of(d, r.accelerator, "", r.sku), r.quantity)
+        if d.key is Key.CHIP and top == EXPORT_RANK:
+            reconcile_export(u, metric, day_rows)
         billed = [r for r in day_rows if r.method == Method.BILLING]
-        others = [r for r in day_rows if r.method != Method.BILLING]
-        for r in billed or others:
-            u.methods[metric].add(r.method)
-            u.add(d.metric, key_of(d, r.accelerator, "", r.sku), r.quantity)
+        others = [r for r in day_rows if billing_rank(r.method) == 0]
         if d.key is Key.CHIP and billed and others:
             for chip in sorted({r.accelerator for r in day_rows}):
                 b = sum(r.quantity for r in billed if r.accelerator == chip)
                 i = sum(r.quantity for r in others if r.accelerator == chip)
                 pb, pi = u.reconciliation.get(chip, (0.0, 0.0))
                 u.reconciliation[chip] = (pb + b, pi + i)
+
+
+# Per day, the best billing source replaces the others (never added to them): a billing export
+# (the payer's complete record) over Cost Explorer over the inventory estimates.
+BILLING_RANKS: dict[str, int] = {str(Method.BILLING_EXPORT): 2, str(Method.BILLING): 1}
+EXPORT_RANK = BILLING_RANKS[str(Method.BILLING_EXPORT)]
+
+
+ALL_MODELS = "all models"
+
+
+def billing_rank(method: str) -> int:
+    return BILLING_RANKS.get(str(method), 0)
+
+
+def reconcile_export(u: AccountUsage, metric: str, day_rows: Sequence[DailyRow]) -> None:
+    """Export against the best live source of the same day, per chip (only where live exists)."""
+    live = [r for r in day_rows if billing_rank(r.method) < EXPORT_RANK]
+    if not live:
+        return
+    best = max(billing_rank(r.method) for r in live)
+    for chip in sorted({r.accelerator for r in day_rows}):
+        e = sum(
+            r.quantity
+            for r in day_rows
+            if r.method == Method.BILLING_EXPORT and r.accelerator == chip
+        )
+        v = sum(
+            r.quantity for r in live if billing_rank(r.method) == best and r.accelerator == chip
+        )
+        pe, pv = u.export_reconciliation.get((metric, chip), (0.0, 0.0))
+        u.export_reconciliation[(metric, chip)] = (pe + e, pv + v)
 
 
 def daily_accelerator_hours(
@@ -137,8 +176,9 @@ def daily_accelerator_hours(
             grouped[(r.provider, r.account_id, r.day)].append(r)
     out: dict[tuple[str, str], dict[datetime, float]] = defaultdict(dict)
     for (provider, account, day), day_rows in grouped.items():
-        billed = [r for r in day_rows if r.method == Method.BILLING]
-        out[(provider, account)][day] = sum(r.quantity for r in (billed or day_rows))
+        top = max(billing_rank(r.method) for r in day_rows)
+        best = [r for r in day_rows if billing_rank(r.method) == top]
+        out[(provider, account)][day] = sum(r.quantity for r in best)
     return dict(out)
 
 
@@ -174,6 +214,8 @@ def build_account_usage(
     for key, rows in grouped.items():
         if key in out:
             merge_hours(out[key], rows)
+    totals = list(totals)
+    exported = {(t.provider, t.account_id) for t in totals if t.method == Method.BILLING_EXPORT}
     for t in totals:
         u = out.get((t.provider, t.account_id))
         if u is None or t.metric in BILLED_METRICS:
@@ -181,8 +223,21 @@ def build_account_usage(
         d = metric_def(t.metric)
         if d.combine is not d.combine.SUM:
             continue  # peaks come from their own aggregate
+        dim = key_of(d, t.accelerator, t.model, t.sku)
+        if u.key in exported and d.key is Key.MODEL:
+            # The export is the account's billing record: live token figures are set aside,
+            # kept to print the variance.
+            is_export = t.method == Method.BILLING_EXPORT
+            for k in (dim, ALL_MODELS):  # billed names and model ids differ: compare totals too
+                e, v = u.export_reconciliation.get((t.metric, k), (0.0, 0.0))
+                u.export_reconciliation[(t.metric, k)] = (
+                    e + (t.quantity if is_export else 0.0),
+                    v + (0.0 if is_export else t.quantity),
+                )
+            if not is_export:
+                continue
         u.methods[t.metric].add(t.method)
-        u.add(d.metric, key_of(d, t.accelerator, t.model, t.sku), t.quantity)
+        u.add(d.metric, dim, t.quantity)
     for p in peaks:
         u = out.get((p.provider, p.account_id))
         if u is not None:

@@ -60,6 +60,7 @@ def assess_run(
         band=(util.low, util.central, util.high),
         hour_sources=hour_sources(),
     )
+    assessment = assessment.with_exports(store.exports.for_window(window))
     previous = store.findings.states(f.id for f in assessment.findings)
     states = lifecycle.advance(assessment.findings, previous, now)
     store.findings.save(assessment.findings, states, run_id)

@@ -140,6 +140,9 @@ def collect(
     """Read every unit of the window and store records, observations, coverage and accounts."""
     ctx = collect_context(config, window, now, store, catalog, only, until_read)
     result = run_collection(provider_list, ctx, accounts, progress)
+    for provider in provider_list:  # billing exports: a re-delivered period replaces its figures
+        for delivery in provider.deliveries():
+            store.exports.replace_period(delivery, run_id, now, accounts)
     written = store.usage.write(run_id, result.records, now)
     store.usage.write_observations(run_id, result.observations)
     coverage = write_coverage(store, run_id, result, now)

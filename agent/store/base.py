@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from computewatch.domain.errors import StoreError, StoreUnavailable
 from computewatch.store import migrations
 from computewatch.store.coverage import CoverageRepo
+from computewatch.store.exports import ExportRepo
 from computewatch.store.findings import FindingRepo
 from computewatch.store.ledger import LedgerRepo
 from computewatch.store.outbox import OutboxRepo
@@ -86,6 +87,7 @@ class Store:
         self.ledger = LedgerRepo(engine, url)
         self.outbox = OutboxRepo(engine, url)
         self.reports = ReportRepo(engine, url)
+        self.exports = ExportRepo(engine, url)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from computewatch.store.exports import export_deliveries
 from computewatch.store.schema import (
     COVERAGE_INDEXES,
     accounts,
@@ -51,8 +52,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (5, "produced reports (daemon catch-up)", _create([produced_reports])),
     (6, "coverage indexes (sampling reads, carried coverage)", _create_indexes(COVERAGE_INDEXES)),
     (12, "run processes (host, pid, start: abandoned runs)", _create([run_processes])),
+    (13, "billing export deliveries (provenance, restatements)", _create([export_deliveries])),
 ]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+SCHEMA_VERSION = max(v for v, _, _ in MIGRATIONS)
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")
 
 
@@ -102,7 +104,7 @@ def migrate(engine: Engine) -> int:
         with engine.begin() as conn:
             schema_migrations.create(conn, checkfirst=True)
         applied = applied_versions(engine)
-        for version, description, apply in MIGRATIONS:
+        for version, description, apply in sorted(MIGRATIONS, key=lambda m: m[0]):
             if version in applied:
                 continue
             with engine.begin() as conn:

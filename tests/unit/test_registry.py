@@ -48,7 +48,7 @@ class DemoCollector(Collector):
 def test_builtin_finds_every_provider_and_collector_once() -> None:
     reg = builtin()
     assert reg is builtin()  # built once
-    assert reg.provider_names() == ["aws", "azure"]
+    assert reg.provider_names() == ["aws", "azure", "exports"]
     assert reg.collector_names() == [
         "aws.bedrock",
         "aws.costexplorer",
@@ -56,6 +56,7 @@ def test_builtin_finds_every_provider_and_collector_once() -> None:
         "aws.sagemaker",
         "azure.openai",
         "azure.vms",
+        "exports.billing",
     ]
     assert reg.collectors_for("azure") == ["azure.openai", "azure.vms"]
     assert reg.collector("aws.costexplorer").scope == "organization"

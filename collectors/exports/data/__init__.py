@@ -1,0 +1,1 @@
+"""Declarative tables of the exports collectors (meter maps, versioned)."""

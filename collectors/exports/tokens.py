@@ -1,0 +1,75 @@
+"""Bedrock usage types in billing exports -> model x direction, and pricing units -> tokens.
+
+Bedrock bills each token type as its own usage type (Amazon Bedrock user guide, "Understanding
+your Amazon Bedrock Cost and Usage Report data"): `<region>-<model>-input-tokens`,
+`-output-tokens`, `-cache-read-input-token-count`, `-cache-write-input-token-count`, with
+service-tier, batch and cross-region variants in the middle; Marketplace models bill as
+`<region>-MP:<region>_InputTokenCount-Units`. Quantities come in the pricing unit's blocks
+(1K or 1M tokens). Tables, not code: an unknown unit is refused (never guessed), an unknown
+usage type keeps its billed name as the model.
+"""
+
+from __future__ import annotations
+
+from computewatch.domain import Metric
+
+# (marker, metric): the first marker the usage type ends with (or, for `mantle`, contains) wins.
+DIRECTIONS: tuple[tuple[str, Metric], ...] = (
+    ("-cache-read-input-token-count", Metric.MODEL_CACHE_READ_INPUT_TOKENS),
+    ("-cache-write-input-token-count", Metric.MODEL_CACHE_WRITE_INPUT_TOKENS),
+    ("-mantle-input-tokens", Metric.MODEL_INPUT_TOKENS),
+    ("-mantle-output-tokens", Metric.MODEL_OUTPUT_TOKENS),
+    ("-input-tokens", Metric.MODEL_INPUT_TOKENS),
+    ("-output-tokens", Metric.MODEL_OUTPUT_TOKENS),
+    ("_inputtokencount-units", Metric.MODEL_INPUT_TOKENS),
+    ("_outputtokencount-units", Metric.MODEL_OUTPUT_TOKENS),
+)
+
+# Variants billed under their own usage type; the tokens belong to the same model.
+VARIANTS = (
+    "-cross-region-global",
+    "-cross-region",
+    "-batch",
+    "-global",
+    "-flex",
+    "-priority",
+    "-latency-optimized",
+)
+
+# Pricing units (lower-cased) -> tokens per unit.
+UNITS: dict[str, float] = {
+    "tokens": 1.0,
+    "token": 1.0,
+    "count": 1.0,
+    "units": 1.0,
+    "1k tokens": 1e3,
+    "1k": 1e3,
+    "1m tokens": 1e6,
+    "1m": 1e6,
+}
+
+
+def tokens_per_unit(unit: str) -> float | None:
+    """How many tokens one unit of `unit` is (None: not a unit we know)."""
+    return UNITS.get(" ".join(unit.lower().split()))
+
+
+def parse_usage_type(usage_type: str, product_code: str) -> tuple[str, Metric] | None:
+    """(model as billed, metric) of a Bedrock token usage type; None if it is not one."""
+    low = usage_type.lower()
+    for marker, metric in DIRECTIONS:
+        pos = low.rfind(marker)
+        if pos < 0 or (not marker.startswith("-mantle") and not low.endswith(marker)):
+            continue
+        if "mp:" in low:  # Marketplace: the product code names the listing
+            return f"marketplace:{product_code}", metric
+        stem = usage_type[:pos]
+        head, sep, rest = stem.partition("-")
+        if sep and head.isupper() and head.isalnum() and len(head) <= 5:
+            stem = rest  # drop the region code (USE1-, EUC1-, ...)
+        for variant in VARIANTS:
+            if stem.lower().endswith(variant):
+                stem = stem[: -len(variant)]
+                break
+        return stem or usage_type, metric
+    return None

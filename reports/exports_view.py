@@ -1,0 +1,72 @@
+"""What the reports show of billing exports: the delivery each period rests on, and where an
+export and the live collectors both cover an account, both figures and the variance (per chip and
+per model). Formats the engine's figures; never recomputes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from computewatch.domain.metrics import metric_def
+from computewatch.engine.assess import Assessment
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    export: str
+    billing_period: str
+    delivery_id: str
+    format: str
+    schema_version: str
+    manifest: str
+    files: tuple[tuple[str, str, int], ...]
+    queries: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportVariance:
+    account: str  # "aws:111100000001"
+    name: str
+    metric: str  # the metric's title
+    key: str  # chip or model
+    export: float
+    live: float
+
+    @property
+    def variance_pct(self) -> float | None:
+        """Live against the export (the billing record)."""
+        return None if self.export == 0 else 100.0 * (self.live - self.export) / self.export
+
+
+@dataclass(frozen=True, slots=True)
+class ExportsView:
+    deliveries: tuple[DeliveryView, ...] = ()
+    variances: tuple[ExportVariance, ...] = ()
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.deliveries or self.variances)
+
+
+def exports_view(a: Assessment) -> ExportsView:
+    deliveries = tuple(
+        DeliveryView(
+            d.export,
+            d.billing_period,
+            d.delivery_id,
+            d.format,
+            d.schema_version,
+            d.manifest,
+            d.files,
+            d.queries,
+        )
+        for d in a.deliveries
+    )
+    variances = []
+    for u in a.accounts:
+        for (metric, key), (export, live) in sorted(u.export_reconciliation.items()):
+            if live == 0 and metric_def(metric).key.value == "model":
+                continue  # no live figure for this model: nothing to compare
+            variances.append(
+                ExportVariance(u.label, u.account.name, metric_def(metric).title, key, export, live)
+            )
+    return ExportsView(deliveries, tuple(variances))

@@ -1,0 +1,77 @@
+"""store.exports: billing-export deliveries; a re-delivered period replaces its figures."""
+
+from __future__ import annotations
+
+from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window, utc
+from computewatch.domain.deliveries import AccountClaim, ExportDelivery
+from computewatch.domain.window import DAY
+from computewatch.store import Store
+
+OCT = Window.month("2026-10")
+REGION = "export:cur"
+
+
+def delivery(delivery_id: str) -> ExportDelivery:
+    return ExportDelivery(
+        export="cur",
+        provider="aws",
+        region=REGION,
+        collector="exports.billing",
+        billing_period="2026-10",
+        period_start=OCT.start,
+        period_end=OCT.end,
+        delivery_id=delivery_id,
+        format="cur2",
+        schema_version="2.0",
+        manifest="cur/metadata/BILLING_PERIOD=2026-10/cur-Manifest.json",
+        files=(("cur/data/BILLING_PERIOD=2026-10/cur-00001.snappy.parquet", "e7a1", 1024),),
+        queries=(("hours", "ab" * 32),),
+        accounts=(AccountClaim("aws", "111100000001", "atlas", customer_name="Atlas Ltd."),),
+    )
+
+
+def rec(account: str, day: int, qty: float, region: str = REGION) -> UsageRecord:
+    start = utc(2026, 10, day)
+    return UsageRecord(
+        "aws",
+        account,
+        region,
+        "exports.billing",
+        Metric.ACCELERATOR_HOURS,
+        "accelerator-hours",
+        Dimensions(sku="p5.48xlarge", accelerator="H100"),
+        start,
+        start + DAY,
+        qty,
+        Method.BILLING_EXPORT,
+    )
+
+
+def test_a_redelivery_replaces_the_period_and_keeps_its_provenance(store: Store) -> None:
+    run = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    assert store.exports.replace_period(delivery("exec-a"), run, utc(2026, 11, 2)) == ""
+    store.usage.write(
+        run, [rec("111100000001", 1, 80.0), rec("111100000002", 2, 8.0)], utc(2026, 11, 2)
+    )
+    other = rec("111100000001", 1, 5.0, region="export:other")  # another export: untouched
+    store.usage.write(run, [other], utc(2026, 11, 2))
+    # The re-delivery no longer has account ...002: its figure must not linger.
+    assert store.exports.replace_period(delivery("exec-b"), run, utc(2026, 11, 3)) == "exec-a"
+    store.usage.write(run, [rec("111100000001", 1, 96.0)], utc(2026, 11, 3))
+    got = {(t.account_id, t.quantity) for t in store.usage.totals(OCT)}
+    assert got == {("111100000001", 96.0 + 5.0)}
+    (stored,) = store.exports.for_window(OCT)
+    assert stored == delivery("exec-b")
+    assert store.exports.previous_of("cur", "2026-10") == "exec-a"
+    # The same delivery again is idempotent.
+    assert store.exports.replace_period(delivery("exec-b"), run, utc(2026, 11, 4)) == ""
+    assert store.exports.for_window(Window.month("2026-11")) == []
+
+
+def test_a_run_limited_to_some_accounts_replaces_only_theirs(store: Store) -> None:
+    run = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    store.usage.write(
+        run, [rec("111100000001", 1, 80.0), rec("111100000002", 2, 8.0)], utc(2026, 11, 2)
+    )
+    store.exports.replace_period(delivery("exec-a"), run, utc(2026, 11, 2), {"111100000001"})
+    assert {t.account_id for t in store.usage.totals(OCT)} == {"111100000002"}

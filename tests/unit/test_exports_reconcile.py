@@ -1,0 +1,67 @@
+"""A billing export is the account's billing record: per day it replaces Cost Explorer and the
+inventory (never added to them), tokens included, and both figures are kept for the variance."""
+
+from __future__ import annotations
+
+from computewatch.domain import Account, CoverageEntry, CoverageStatus, DailyRow, Metric, Total
+from computewatch.domain.window import utc
+from computewatch.engine.usage import ALL_MODELS, build_account_usage
+
+ACC = Account("aws", "111100000001", "atlas")
+D1, D2 = utc(2026, 10, 1), utc(2026, 10, 2)
+
+
+def row(method: str, day: object, qty: float, chip: str = "H100") -> DailyRow:
+    return DailyRow(
+        "aws", ACC.account_id, "accelerator_hours", chip, "p5.48xlarge", method, day, qty
+    )  # type: ignore[arg-type]
+
+
+def tokens(method: str, model: str, qty: float) -> Total:
+    return Total("aws", ACC.account_id, "model_input_tokens", "", model, "", method, qty)
+
+
+def ok() -> CoverageEntry:
+    return CoverageEntry(
+        "aws",
+        ACC.account_id,
+        "export:cur",
+        "exports.billing",
+        D1,
+        utc(2026, 11, 1),
+        CoverageStatus.OK,
+    )
+
+
+def test_the_export_replaces_live_hours_day_by_day_and_keeps_the_variance() -> None:
+    rows = [
+        row("billing-export", D1, 80.0),
+        row("billing", D1, 72.0),
+        row("sampled", D1, 64.0),
+        row("sampled", D2, 16.0),  # a day the export does not have: inventory stays
+    ]
+    (u,) = build_account_usage([ACC], [], rows, [], [ok()])
+    assert u.accelerator_hours == {"H100": 96.0}
+    assert u.methods["accelerator_hours"] == {"billing-export", "sampled"}
+    assert u.export_reconciliation == {("accelerator_hours", "H100"): (80.0, 72.0)}
+    assert u.reconciliation == {"H100": (72.0, 64.0)}  # Cost Explorer vs inventory, as before
+
+
+def test_exported_tokens_replace_the_live_metrics_and_are_compared() -> None:
+    totals = [
+        tokens("billing-export", "Claude3.5Sonnet", 2_000_000.0),
+        tokens("metrics", "anthropic.claude-3-5-sonnet-20240620-v1:0", 1_900_000.0),
+    ]
+    (u,) = build_account_usage([ACC], totals, [], [], [ok()])
+    assert u.of(Metric.MODEL_INPUT_TOKENS) == {"Claude3.5Sonnet": 2_000_000.0}
+    assert u.export_reconciliation[("model_input_tokens", ALL_MODELS)] == (2_000_000.0, 1_900_000.0)
+
+
+def test_without_an_export_nothing_changes() -> None:
+    totals = [tokens("metrics", "m", 5.0)]
+    (u,) = build_account_usage(
+        [ACC], totals, [row("billing", D1, 8.0), row("sampled", D1, 6.0)], [], [ok()]
+    )
+    assert u.of(Metric.MODEL_INPUT_TOKENS) == {"m": 5.0}
+    assert u.accelerator_hours == {"H100": 8.0}
+    assert u.export_reconciliation == {}
