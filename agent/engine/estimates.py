@@ -73,6 +73,17 @@ def max_usable_flops(catalog: Catalog) -> float:
     return max(v for v in values if v is not None)
 
 
+def max_usable_ops(catalog: Catalog) -> float:
+    """The fastest catalogued chip at its highest dense precision (bound for unknown chips)."""
+    values = [
+        f.value
+        for c in catalog.chips()
+        for f in (c.max_dense_ops, c.peak_dense_flops)
+        if f.usable and f.value is not None
+    ]
+    return max(values)
+
+
 def tpp_hours(hours_by_chip: Mapping[str, float], catalog: Catalog) -> TppHours:
     """Accelerator-hours weighted by Total Processing Performance (ECCN 3A090's measure), and the
     chips left out because their TPP is unconfirmed or unknown."""
@@ -87,16 +98,20 @@ def tpp_hours(hours_by_chip: Mapping[str, float], catalog: Catalog) -> TppHours:
 
 
 def implied_cluster_flops(peak_by_chip: Mapping[str, float], catalog: Catalog) -> float:
-    """Peak concurrent accelerators x their peak dense FLOP/s: the theoretical cluster rate."""
+    """Peak concurrent accelerators x their theoretical maximum dense ops/s.
+
+    The 702.7 proposal's cluster threshold counts theoretical maximum performance, so the chip's
+    highest-throughput dense precision (FP8/FP4/INT8) is used where the catalog has it, else the
+    BF16 figure (which can only understate)."""
     total = 0.0
     for chip_name, count in peak_by_chip.items():
         chip = catalog.chip(chip_name)
-        if (
-            chip is not None
-            and chip.peak_dense_flops.usable
-            and chip.peak_dense_flops.value is not None
-        ):
-            total += count * chip.peak_dense_flops.value
+        if chip is None:
+            continue
+        for fig in (chip.max_dense_ops, chip.peak_dense_flops):
+            if fig.usable and fig.value is not None:
+                total += count * fig.value
+                break
     return total
 
 
