@@ -117,6 +117,7 @@ class CustomerView:
     address: str
     beneficial_owners: tuple[str, ...]
     intermediary: str | None  # legal name of the reseller the accounts are held through
+    ultimate_parent: str | None = None  # "Name (CC)": the headquarters test looks through it
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,11 @@ def _customer_view(c: Customer, registry: Registry) -> CustomerView:
         address=c.address,
         beneficial_owners=tuple(f"{o.name} ({o.country})" for o in c.beneficial_owners),
         intermediary=None if middle is None else middle.legal_name,
+        ultimate_parent=(
+            None
+            if c.ultimate_parent is None
+            else f"{c.ultimate_parent.name} ({c.ultimate_parent.country})"
+        ),
     )
 
 

@@ -84,6 +84,11 @@ class Customer(Doc):
     address: str
     beneficial_owners: list[str]
     intermediary: str | None = Field(description="the reseller the accounts are held through")
+    ultimate_parent: str | None = Field(
+        default=None,
+        description='"Name (CC)" of the ultimate parent; its headquarters country counts for the '
+        "country groups (headquarters test)",
+    )
 
 
 class Reconciliation(Doc):

@@ -74,6 +74,7 @@ def _customer(c: CustomerView) -> Customer:
         address=c.address,
         beneficial_owners=list(c.beneficial_owners),
         intermediary=c.intermediary,
+        ultimate_parent=c.ultimate_parent,
     )
 
 

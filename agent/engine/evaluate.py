@@ -85,6 +85,8 @@ def _judge_scope(rule: Rule, su: ScopeUsage, window: Window, catalog: Catalog) -
         notes.insert(0, f"coverage {usage.coverage}: the value is a lower bound")
     if m is not None and m.note:
         notes.append(m.note)
+    if su.scope.basis:
+        notes.append(su.scope.basis)
     return make_finding(rule, status, su, window, m, "; ".join(notes), evidence_of(usage))
 
 

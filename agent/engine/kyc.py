@@ -69,4 +69,6 @@ def _finding(rule: Rule, su: ScopeUsage, window: Window, m: Measured | None) -> 
     detail = "" if m is not None else "no usage could be read"
     if m is not None and not su.complete:
         detail = f"coverage {su.usage.coverage}: usage may be missing"
+    if su.scope.basis:
+        detail = "; ".join(filter(None, [detail, su.scope.basis]))
     return make_finding(rule, status, su, window, m, detail, [])
