@@ -15,6 +15,7 @@ from computewatch.config.customers import Customer, Registry
 from computewatch.domain import CoverageEntry, Finding, FindingState, RunInfo
 from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 from computewatch.domain.countries import country_groups
+from computewatch.domain.legal import LEGEND, framing
 from computewatch.domain.metrics import METRICS, Group, Key, MetricDef, token_metrics
 from computewatch.engine.assess import Assessment
 from computewatch.engine.estimates import MethodNote
@@ -191,6 +192,8 @@ class FindingView:
     scope_label: str
     lifecycle: str
     first_seen: datetime | None
+    # "threshold crossed (bill, not law)": how the finding is worded (computewatch.domain.legal)
+    framing: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +230,7 @@ class AuditContext:
     breaches: int
     unknowns: int
     country_groups_source: str = ""
+    legal_status_legend: tuple[tuple[str, str], ...] = tuple(LEGEND.items())
 
 
 def _gap(e: CoverageEntry) -> GapView:
@@ -329,6 +333,7 @@ def _finding_view(f: Finding, state: FindingState | None, labels: dict[str, str]
         scope_label=labels.get(f.scope_key, f.scope_key),
         lifecycle="new" if state is None else str(state.lifecycle),
         first_seen=None if state is None else state.first_seen,
+        framing=framing(str(f.rule.legal_status), str(f.status)),
     )
 
 

@@ -121,6 +121,11 @@ class Finding(Doc):
     lifecycle: Literal["new", "ongoing", "resolved", "none"]
     first_seen: str | None
     scope_label: str
+    framing: str = Field(
+        default="",
+        description='how the finding is worded: "threshold crossed (bill, not law)" for a rule '
+        "that is not law; see legal_status_legend",
+    )
 
 
 class Run(Doc):
@@ -209,6 +214,12 @@ class AuditReport(Doc):
     customers: list[CustomerRollup]
     findings: list[Finding]
     run: Run
+    legal_status_legend: dict[str, str] = Field(
+        default={}, description="legal_status -> what it means (in force, proposed, bill, ...)"
+    )
+    country_groups_source: str = Field(
+        default="", description="the EAR country groups used, with their as-of date"
+    )
 
 
 def contract_schema() -> dict[str, Any]:

@@ -112,6 +112,7 @@ def _finding(f: FindingView) -> Finding:
         legal_basis=f.legal_basis,
         citation=f.citation,
         legal_status=f.legal_status,  # type: ignore[arg-type]
+        framing=f.framing,
         detail=f.detail,
         evidence=[*f.evidence, *(f"account {m}" for m in f.members)],
         lifecycle=f.lifecycle,  # type: ignore[arg-type]
@@ -189,6 +190,8 @@ def build_report(ctx: AuditContext) -> AuditReport:
             config_digest=ctx.config_digest,
             api_calls=dict(ctx.api_calls),
         ),
+        legal_status_legend=dict(ctx.legal_status_legend),
+        country_groups_source=ctx.country_groups_source,
     )
 
 

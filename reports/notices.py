@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from computewatch.domain.legal import certification_applies
 from computewatch.reports.context import (
     AccountView,
     AuditContext,
@@ -34,6 +35,7 @@ class NoticeView:
     flop_low: float | None
     flop_central: float | None
     flop_high: float | None
+    certification: bool = False  # only where an obligation to report exists (domain.legal)
 
 
 def _members(ctx: AuditContext, f: FindingView) -> tuple[AccountView, ...]:
@@ -51,7 +53,7 @@ def _customer(
     return next(iter(owners.values())) if len(owners) == 1 else None
 
 
-def build_notices(ctx: AuditContext) -> list[NoticeView]:
+def build_notices(ctx: AuditContext, attest_internal: bool = False) -> list[NoticeView]:
     notices = []
     for f in ctx.findings:
         if f.status != "BREACH":
@@ -77,6 +79,7 @@ def build_notices(ctx: AuditContext) -> list[NoticeView]:
                 flop_low=sum(x.low for x in flops) if flops else None,
                 flop_central=sum(x.central for x in flops) if flops else None,
                 flop_high=sum(x.high for x in flops) if flops else None,
+                certification=certification_applies(f.legal_status, attest_internal),
             )
         )
     return notices

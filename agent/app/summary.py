@@ -50,7 +50,7 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
             why = f" ({f.detail})" if f.status == FindingStatus.UNKNOWN and f.detail else ""
             click.echo(
                 f"  {f.status:<7} {f.rule_id} {f.scope_label or f.scope_key}: "
-                f"{value} {f.comparison} {f.threshold:,.4g}{why}"
+                f"{value} {f.comparison} {f.threshold:,.4g} — {f.framing}{why}"
             )
     if verbose:
         click.echo("  API calls:")

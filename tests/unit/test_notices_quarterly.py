@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from computewatch.domain import LegalStatus
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.reports.charts import bar_chart
@@ -17,7 +18,7 @@ from tests.helpers.reports import CHINESE, HTML_NAME, sample_context
 def test_one_notice_per_breach_with_identity_and_certification(
     catalog: Catalog, tmp_path: Path
 ) -> None:
-    ctx = sample_context(catalog, rule_title=HTML_NAME)
+    ctx = sample_context(catalog, rule_title=HTML_NAME, legal_status=LegalStatus.IN_FORCE)
     (notice,) = build_notices(ctx)
     assert notice.finding.scope_key == "aws:111111111111"
     assert notice.customer is not None and notice.customer.legal_name == CHINESE
@@ -36,6 +37,48 @@ def test_one_notice_per_breach_with_identity_and_certification(
         assert section in html
     assert CHINESE in html and "Signature" in html
     assert "<b>Bold" not in html and "&lt;b&gt;Bold" in html  # the rule title is escaped
+
+
+@pytest.mark.parametrize(
+    ("status", "phrase"),
+    [
+        (LegalStatus.BILL, "THRESHOLD CROSSED (BILL, NOT LAW)"),
+        (LegalStatus.PROPOSED, "THRESHOLD CROSSED (PROPOSED, NOT LAW)"),
+        (LegalStatus.REVOKED, "THRESHOLD CROSSED (REVOKED, NOT LAW)"),
+        (LegalStatus.INTERNAL_POLICY, "THRESHOLD CROSSED (INTERNAL POLICY, NOT LAW)"),
+    ],
+)
+def test_notices_for_rules_that_are_not_law_carry_no_certification(
+    catalog: Catalog, tmp_path: Path, status: LegalStatus, phrase: str
+) -> None:
+    ctx = sample_context(catalog, legal_status=status)
+    (notice,) = build_notices(ctx)
+    assert not notice.certification and notice.finding.framing == phrase.lower().replace(
+        "internal policy", "internal policy"
+    )
+    paths = write_notices(ctx, tmp_path, make_environment(), pdf=False)
+    for suffix in ("html", "md"):
+        text = paths[f"notice-{notice.finding.id}.{suffix}"].read_text("utf-8")
+        assert phrase in text and "Signature" not in text and "BREACH" not in text
+        assert "Legal status of the rules" in text and "not law" in text  # the legend
+        assert "as of" in text  # country groups' as-of date
+
+
+def test_internal_policy_notice_certified_when_the_operator_attests(catalog: Catalog) -> None:
+    (notice,) = build_notices(sample_context(catalog), attest_internal=True)
+    assert notice.certification
+
+
+def test_every_report_carries_the_legend(catalog: Catalog) -> None:
+    ctx = sample_context(catalog)
+    env = make_environment()
+    for template in ("audit.html.j2", "audit.md.j2"):
+        text = render_template(env, template, ctx=ctx)
+        assert "Legal status of the rules" in text and "internal-policy" in text
+    q = build_quarterly(ctx)
+    for template in ("quarterly.html.j2", "quarterly.md.j2"):
+        text = render_template(env, template, q=q)
+        assert "Legal status of the rules" in text and "as of" in text
 
 
 def test_notice_pdf_prints_the_chinese_name(catalog: Catalog, tmp_path: Path) -> None:
