@@ -44,6 +44,7 @@ class Chip:
     tpp: Figure
     die_area_mm2: Figure
     max_dense_ops: Figure  # highest-throughput dense precision (702.7's theoretical maximum)
+    peak_dense_fp8_flops: Figure  # FP8 training peak, where the chip has one
     eccn_3a090: str  # derived by computewatch.domain.eccn: "3A090.a", ..., "unconfirmed"
 
     @property
@@ -96,6 +97,9 @@ class Catalog:
                 tpp=tpp,
                 die_area_mm2=area,
                 max_dense_ops=self._figure(name, "max_dense_ops", raw, required=False),
+                peak_dense_fp8_flops=self._figure(
+                    name, "peak_dense_fp8_flops", raw, required=False
+                ),
                 eccn_3a090=eccn.classify_bounded(
                     tpp.value if tpp.usable else None,
                     area.value if area.usable else None,
