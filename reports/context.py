@@ -19,6 +19,7 @@ from computewatch.domain.legal import LEGEND, framing
 from computewatch.domain.metrics import METRICS, Group, Key, MetricDef, token_metrics
 from computewatch.engine.assess import Assessment
 from computewatch.engine.estimates import MethodNote
+from computewatch.engine.training_runs import TrainingRun
 from computewatch.engine.usage import AccountUsage
 from computewatch.reports.charts import ChartsView, build_charts
 
@@ -231,6 +232,7 @@ class AuditContext:
     unknowns: int
     country_groups_source: str = ""
     legal_status_legend: tuple[tuple[str, str], ...] = tuple(LEGEND.items())
+    training_runs: tuple[TrainingRun, ...] = ()
 
 
 def _gap(e: CoverageEntry) -> GapView:
@@ -404,4 +406,5 @@ def build_audit_context(
         breaches=a.breaches,
         unknowns=a.unknowns,
         country_groups_source=f"{groups.source}, as of {groups.as_of} ({groups.status})",
+        training_runs=a.training_runs,
     )

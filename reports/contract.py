@@ -128,6 +128,24 @@ class Finding(Doc):
     )
 
 
+class TrainingRun(Doc):
+    """Sustained multi-accelerator use detected in the stored history (engine.training_runs)."""
+
+    owner: str = Field(description='"customer:<id>" or "<provider>:<account>" if unregistered')
+    label: str
+    start: str
+    end: str = Field(description="exclusive; the day after the last active day")
+    ongoing: bool
+    accounts: list[str]
+    chips: list[str]
+    peak_concurrent_accelerators: float = Field(description="highest day-average concurrency")
+    accelerator_hours: float
+    compute_capacity: AccountBand = Field(description="FLOP band over the run (upper-bound screen)")
+    thresholds_crossed: list[str] = Field(
+        description="per-run thresholds the central value exceeds"
+    )
+
+
 class Run(Doc):
     id: int
     tool_version: str
@@ -219,6 +237,9 @@ class AuditReport(Doc):
     )
     country_groups_source: str = Field(
         default="", description="the EAR country groups used, with their as-of date"
+    )
+    training_runs: list[TrainingRun] = Field(
+        default=[], description="training runs detected across every window read from the store"
     )
 
 

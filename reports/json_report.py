@@ -33,6 +33,7 @@ from computewatch.reports.contract import (
     Run,
     Scope,
     Tokens,
+    TrainingRun,
 )
 
 SCHEMA_FILE = "schemas/audit-1.schema.json"
@@ -191,6 +192,27 @@ def build_report(ctx: AuditContext) -> AuditReport:
             api_calls=dict(ctx.api_calls),
         ),
         legal_status_legend=dict(ctx.legal_status_legend),
+        training_runs=[
+            TrainingRun(
+                owner=r.owner,
+                label=r.label,
+                start=r.start.isoformat(),
+                end=r.end.isoformat(),
+                ongoing=r.ongoing,
+                accounts=list(r.accounts),
+                chips=list(r.chips),
+                peak_concurrent_accelerators=r.peak_concurrent,
+                accelerator_hours=r.accelerator_hours,
+                compute_capacity=AccountBand(
+                    low=r.flop.low,
+                    central=r.flop.central,
+                    high=r.flop.high,
+                    excluded_accelerator_hours=dict(r.flop.excluded_hours),
+                ),
+                thresholds_crossed=list(r.crossed),
+            )
+            for r in ctx.training_runs
+        ],
         country_groups_source=ctx.country_groups_source,
     )
 

@@ -1,6 +1,11 @@
 """The quarterly report, in the shape of the notices the proposed 15 CFR 702.7 would require:
 large training runs and large computing clusters in the quarter, and when the next notices are due
-(15 January, April, July and October, for the quarter just ended)."""
+(15 January, April, July and October, for the quarter just ended).
+
+Which filing it is modelled on matters: 702.7 asks a US person about its *own* runs and clusters;
+per-customer rented usage is the shape of the KYC proposal's foreign-person report (proposed
+15 CFR 7.308). Both are proposals; the header says so, and fields usage data cannot fill are marked
+for the operator."""
 
 from __future__ import annotations
 
@@ -35,6 +40,10 @@ class QuarterlyView:
     next_due: tuple[date, ...]
     training: tuple[tuple[CustomerRollup, str], ...]  # customer, thresholds crossed ("" = none)
     clusters: tuple[tuple[CustomerRollup, bool], ...]  # customer, above 1e20 ops/s
+    partial: bool = False  # the audited data does not cover the whole quarter
+    quarter_start: date | None = None
+    quarter_end: date | None = None  # last day
+    nil: bool = False  # nothing to report: no run, no customer compute, no cluster
 
 
 def build_quarterly(ctx: AuditContext) -> QuarterlyView:
@@ -51,8 +60,18 @@ def build_quarterly(ctx: AuditContext) -> QuarterlyView:
         for c in sorted(ctx.customers, key=lambda c: -c.implied_cluster_flops)
         if c.implied_cluster_flops > 0
     )
+    partial = ctx.period_start > quarter.start or ctx.period_end < quarter.end
     return QuarterlyView(
-        ctx, quarter.quarter_label(), quarter.due_date(), tuple(nxt), tuple(training), clusters
+        ctx,
+        quarter.quarter_label(),
+        quarter.due_date(),
+        tuple(nxt),
+        tuple(training),
+        clusters,
+        partial=partial,
+        quarter_start=quarter.start.date(),
+        quarter_end=quarter.last_day(),
+        nil=not training and not clusters and not ctx.training_runs,
     )
 
 

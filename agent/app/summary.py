@@ -52,6 +52,14 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
                 f"  {f.status:<7} {f.rule_id} {f.scope_label or f.scope_key}: "
                 f"{value} {f.comparison} {f.threshold:,.4g} — {f.framing}{why}"
             )
+    for r in ctx.training_runs:
+        end = "ongoing" if r.ongoing else f"{r.end:%Y-%m-%d}"
+        crossed = f"; crosses {', '.join(r.crossed)}" if r.crossed else ""
+        click.echo(
+            f"  training run {r.label}: {r.start:%Y-%m-%d} to {end}, peak {r.peak_concurrent:,.0f} "
+            f"accelerators, {r.accelerator_hours:,.0f} accelerator-hours, "
+            f"{r.flop.central:.3g} FLOP capacity used{crossed}"
+        )
     if verbose:
         click.echo("  API calls:")
         for op, n in ctx.api_calls:

@@ -34,6 +34,7 @@ from computewatch.engine.estimates import (
 from computewatch.engine.evaluate import evaluate_window, rule_windows
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import scope_usage, scopes_for
+from computewatch.engine.training_runs import TrainingRun, detect_training_runs
 from computewatch.engine.usage import AccountUsage, build_account_usage, daily_accelerator_hours
 
 STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}
@@ -85,6 +86,7 @@ class Assessment:
     methodology: tuple[MethodNote, ...]
     registry: Registry
     states: Mapping[str, FindingState] = field(default_factory=dict)
+    training_runs: tuple[TrainingRun, ...] = ()  # engine.training_runs, from every window read
 
     @property
     def breaches(self) -> int:
@@ -208,6 +210,11 @@ def assess(
         catalog=catalog,
         band=band,
         daily_hours=daily_accelerator_hours(aggregates[window].daily),
+        training_runs=tuple(
+            detect_training_runs(
+                [r for agg in aggregates.values() for r in agg.daily], registry, catalog, band, now
+            )
+        ),
     )
 
 
@@ -222,6 +229,7 @@ def compose(
     catalog: Catalog,
     band: Band,
     daily_hours: Mapping[tuple[str, str], Mapping[datetime, float]] | None = None,
+    training_runs: Sequence[TrainingRun] = (),
 ) -> Assessment:
     """The Assessment of usage already rolled up per account and findings already judged."""
     ordered_usages = sorted(usages, key=lambda u: u.key)
@@ -254,4 +262,5 @@ def compose(
         daily_hours=daily_hours or {},
         methodology=tuple(methodology(catalog, *band)),
         registry=registry,
+        training_runs=tuple(training_runs),
     )

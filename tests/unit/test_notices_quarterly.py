@@ -144,3 +144,17 @@ def test_user_templates_override_by_name_in_a_sandbox(catalog: Catalog, tmp_path
         render(ctx, "md", make_environment(tmp_path))
     with pytest.raises(UsageError, match="does not exist"):
         make_environment(tmp_path / "missing")
+
+
+def test_quarterly_says_what_it_is_modelled_on_and_flags_a_partial_quarter(
+    catalog: Catalog,
+) -> None:
+    q = build_quarterly(sample_context(catalog))  # October only: Q4 is partial
+    assert q.partial and (q.quarter_start, q.quarter_end) == (date(2026, 10, 1), date(2026, 12, 31))
+    env = make_environment()
+    for template in ("quarterly.html.j2", "quarterly.md.j2"):
+        text = render_template(env, template, q=q)
+        assert "PARTIAL QUARTER" in text and "7.308" in text and "702.7" in text
+        assert "own" in text and "Six-month look-ahead" in text
+        assert text.count("not derivable from usage data") >= 4  # location, co-location, 300G, plan
+        assert "Contact person" in text and "Detected training runs" in text
