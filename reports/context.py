@@ -120,6 +120,8 @@ class CustomerView:
     beneficial_owners: tuple[str, ...]
     intermediary: str | None  # legal name of the reseller the accounts are held through
     ultimate_parent: str | None = None  # "Name (CC)": the headquarters test looks through it
+    contact: str = ""
+    payment_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +266,8 @@ def _customer_view(c: Customer, registry: Registry) -> CustomerView:
             if c.ultimate_parent is None
             else f"{c.ultimate_parent.name} ({c.ultimate_parent.country})"
         ),
+        contact=c.contact,
+        payment_source=c.payment_source,
     )
 
 

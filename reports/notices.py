@@ -14,6 +14,7 @@ from pathlib import Path
 import jinja2
 
 from computewatch.domain.legal import certification_applies
+from computewatch.engine.training_runs import TrainingRun
 from computewatch.reports.context import (
     AccountView,
     AuditContext,
@@ -36,6 +37,7 @@ class NoticeView:
     flop_central: float | None
     flop_high: float | None
     certification: bool = False  # only where an obligation to report exists (domain.legal)
+    runs: tuple[TrainingRun, ...] = ()  # detected training runs of the notice's customer
 
 
 def _members(ctx: AuditContext, f: FindingView) -> tuple[AccountView, ...]:
@@ -51,6 +53,18 @@ def _customer(
         return next((c.customer for c in ctx.customers if c.customer.id == cid), None)
     owners = {a.customer.id: a.customer for a in accounts if a.customer is not None}
     return next(iter(owners.values())) if len(owners) == 1 else None
+
+
+def _runs(
+    ctx: AuditContext, f: FindingView, accounts: tuple[AccountView, ...]
+) -> tuple[TrainingRun, ...]:
+    """Training runs that overlap the finding's window and belong to its accounts."""
+    keys = {f"{a.provider}:{a.account_id}" for a in accounts}
+    return tuple(
+        r
+        for r in ctx.training_runs
+        if keys & set(r.accounts) and r.start < f.window_end and r.end > f.window_start
+    )
 
 
 def build_notices(ctx: AuditContext, attest_internal: bool = False) -> list[NoticeView]:
@@ -80,6 +94,7 @@ def build_notices(ctx: AuditContext, attest_internal: bool = False) -> list[Noti
                 flop_central=sum(x.central for x in flops) if flops else None,
                 flop_high=sum(x.high for x in flops) if flops else None,
                 certification=certification_applies(f.legal_status, attest_internal),
+                runs=_runs(ctx, f, accounts),
             )
         )
     return notices

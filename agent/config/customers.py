@@ -62,6 +62,10 @@ class Customer(_Strict):
         description="ultimate parent and the country of its headquarters: the D:5 / Macau rules "
         "reach entities headquartered there or whose ultimate parent is (BIS guidance, 13 May 2025)",
     )
+    contact: str = Field(default="", description="customer contact (foreign-person report field)")
+    payment_source: str = Field(
+        default="", description="how the customer pays (card, invoice, reseller)"
+    )
     accounts: list[AccountRef] = []
 
 

@@ -158,3 +158,13 @@ def test_quarterly_says_what_it_is_modelled_on_and_flags_a_partial_quarter(
         assert "own" in text and "Six-month look-ahead" in text
         assert text.count("not derivable from usage data") >= 4  # location, co-location, 300G, plan
         assert "Contact person" in text and "Detected training runs" in text
+
+
+def test_notice_carries_the_foreign_person_report_fields(catalog: Catalog, tmp_path: Path) -> None:
+    ctx = sample_context(catalog, legal_status=LegalStatus.PROPOSED)
+    paths = write_notices(ctx, tmp_path, make_environment(), pdf=False)
+    for name, path in paths.items():
+        text = path.read_text("utf-8")
+        assert "Customer contact" in text and "Payment source" in text, name
+        assert "Access IP addresses" in text and "Training run start and end" in text
+        assert "to be completed" in text
