@@ -48,6 +48,8 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
         if f.status != FindingStatus.OK:
             value = "unknown" if f.value is None else f"{f.value:,.4g}"
             why = f" ({f.detail})" if f.status == FindingStatus.UNKNOWN and f.detail else ""
+            if f.status == FindingStatus.BREACH and "headquarters test" in f.detail:
+                why = " (" + f.detail[f.detail.index("headquarters test") :] + ")"
             click.echo(
                 f"  {f.status:<7} {f.rule_id} {f.scope_label or f.scope_key}: "
                 f"{value} {f.comparison} {f.threshold:,.4g} — {f.framing}{why}"
