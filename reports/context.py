@@ -18,7 +18,7 @@ from computewatch.domain.countries import country_groups
 from computewatch.domain.legal import LEGEND, framing
 from computewatch.domain.metrics import METRICS, Group, Key, MetricDef, token_metrics
 from computewatch.engine.assess import Assessment
-from computewatch.engine.estimates import MethodNote
+from computewatch.engine.estimates import MethodNote, implied_cluster_flops
 from computewatch.engine.training_runs import TrainingRun
 from computewatch.engine.usage import AccountUsage
 from computewatch.reports.charts import ChartsView, build_charts
@@ -200,6 +200,25 @@ class FindingView:
 
 
 @dataclass(frozen=True, slots=True)
+class PeakView:
+    """An account's true simultaneous peak (from stored intervals), per-region peaks and the
+    implied cluster rate per region (a cluster is regional)."""
+
+    account: str
+    total: float
+    by_chip: tuple[tuple[str, float], ...]
+    by_region: tuple[tuple[str, tuple[tuple[str, float], ...]], ...]
+    cluster_ops_by_region: tuple[tuple[str, float | None], ...]  # None: a chip without a figure
+
+
+def _region_ops(chips: dict[str, float], catalog: Catalog) -> float | None:
+    """Implied cluster rate of one region; unknown (not zero) if a chip has no usable figure."""
+    if any(implied_cluster_flops({c: 1.0}, catalog) == 0 for c in chips):
+        return None
+    return implied_cluster_flops(chips, catalog)
+
+
+@dataclass(frozen=True, slots=True)
 class CoverageView:
     status: str
     accounts_total: int
@@ -235,6 +254,7 @@ class AuditContext:
     country_groups_source: str = ""
     legal_status_legend: tuple[tuple[str, str], ...] = tuple(LEGEND.items())
     training_runs: tuple[TrainingRun, ...] = ()
+    simultaneous_peaks: tuple[PeakView, ...] = ()
 
 
 def _gap(e: CoverageEntry) -> GapView:
@@ -411,4 +431,14 @@ def build_audit_context(
         unknowns=a.unknowns,
         country_groups_source=f"{groups.source}, as of {groups.as_of} ({groups.status})",
         training_runs=a.training_runs,
+        simultaneous_peaks=tuple(
+            PeakView(
+                f"{provider}:{account}",
+                p.total,
+                tuple(p.by_chip.items()),
+                tuple((r, tuple(chips.items())) for r, chips in p.by_region.items()),
+                tuple((r, _region_ops(chips, catalog)) for r, chips in p.by_region.items()),
+            )
+            for (provider, account), p in sorted(a.simultaneous_peaks.items())
+        ),
     )

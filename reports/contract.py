@@ -146,6 +146,19 @@ class TrainingRun(Doc):
     )
 
 
+class SimultaneousPeak(Doc):
+    """From the stored intervals: the most accelerators running at one instant, per region, and
+    the implied cluster rate per region (highest dense precision)."""
+
+    account: str
+    total: float = Field(description="all chips at one instant, across regions")
+    by_chip: dict[str, float]
+    by_region: dict[str, dict[str, float]]
+    cluster_ops_by_region: dict[str, float | None] = Field(
+        description="region -> implied ops/s; null where a chip has no usable figure"
+    )
+
+
 class Run(Doc):
     id: int
     tool_version: str
@@ -240,6 +253,10 @@ class AuditReport(Doc):
     )
     training_runs: list[TrainingRun] = Field(
         default=[], description="training runs detected across every window read from the store"
+    )
+    simultaneous_peaks: list[SimultaneousPeak] = Field(
+        default=[],
+        description="true simultaneous peaks from stored intervals (accounts with sampled usage)",
     )
 
 

@@ -32,6 +32,7 @@ from computewatch.reports.contract import (
     Reconciliation,
     Run,
     Scope,
+    SimultaneousPeak,
     Tokens,
     TrainingRun,
 )
@@ -212,6 +213,16 @@ def build_report(ctx: AuditContext) -> AuditReport:
                 thresholds_crossed=list(r.crossed),
             )
             for r in ctx.training_runs
+        ],
+        simultaneous_peaks=[
+            SimultaneousPeak(
+                account=p.account,
+                total=p.total,
+                by_chip=dict(p.by_chip),
+                by_region={r: dict(chips) for r, chips in p.by_region},
+                cluster_ops_by_region=dict(p.cluster_ops_by_region),
+            )
+            for p in ctx.simultaneous_peaks
         ],
         country_groups_source=ctx.country_groups_source,
     )

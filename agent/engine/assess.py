@@ -18,12 +18,15 @@ from computewatch.domain import (
     Finding,
     FindingState,
     FindingStatus,
+    Observation,
     Peak,
     Rule,
     Total,
     Window,
 )
 from computewatch.domain.catalog import Catalog
+from computewatch.engine.concurrency import SimultaneousPeak
+from computewatch.engine.concurrency import simultaneous_peaks as peaks_from_intervals
 from computewatch.engine.estimates import (
     MethodNote,
     implied_cluster_flops,
@@ -87,6 +90,8 @@ class Assessment:
     registry: Registry
     states: Mapping[str, FindingState] = field(default_factory=dict)
     training_runs: tuple[TrainingRun, ...] = ()  # engine.training_runs, from every window read
+    # engine.concurrency: per account, the true simultaneous peak and the per-region peaks
+    simultaneous_peaks: Mapping[tuple[str, str], SimultaneousPeak] = field(default_factory=dict)
 
     @property
     def breaches(self) -> int:
@@ -193,9 +198,10 @@ def assess(
     restricted: Sequence[str],
     catalog: Catalog,
     band: Band,
+    observations: Sequence[Observation] = (),
 ) -> Assessment:
     """The assessment of `window`; `aggregates` holds the audited window and every window of
-    `extra_windows(rules, window)`."""
+    `extra_windows(rules, window)`; `observations` the stored intervals (true simultaneous peak)."""
     usage_by_window = {
         w: account_usage(accounts, agg, coverage, catalog, band) for w, agg in aggregates.items()
     }
@@ -215,6 +221,7 @@ def assess(
                 [r for agg in aggregates.values() for r in agg.daily], registry, catalog, band, now
             )
         ),
+        simultaneous_peaks=peaks_from_intervals(observations, window),
     )
 
 
@@ -230,6 +237,7 @@ def compose(
     band: Band,
     daily_hours: Mapping[tuple[str, str], Mapping[datetime, float]] | None = None,
     training_runs: Sequence[TrainingRun] = (),
+    simultaneous_peaks: Mapping[tuple[str, str], SimultaneousPeak] | None = None,
 ) -> Assessment:
     """The Assessment of usage already rolled up per account and findings already judged."""
     ordered_usages = sorted(usages, key=lambda u: u.key)
@@ -263,4 +271,5 @@ def compose(
         methodology=tuple(methodology(catalog, *band)),
         registry=registry,
         training_runs=tuple(training_runs),
+        simultaneous_peaks=simultaneous_peaks or {},
     )

@@ -3,7 +3,7 @@ the findings' lifecycle is carried forward and persisted."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from computewatch.config.loader import LoadedConfig
 from computewatch.domain import Window
@@ -47,6 +47,9 @@ def assess_run(
         restricted=config.app.restricted_country_groups,
         catalog=catalog,
         band=(util.low, util.central, util.high),
+        # Every stored observation is evidence of running time in the window, including those
+        # made after an as-of `now` (a re-audit of a past month); hence no cut-off at `now`.
+        observations=store.usage.observations(window, before=datetime.max.replace(tzinfo=UTC)),
     )
     previous = store.findings.states(f.id for f in assessment.findings)
     states = lifecycle.advance(assessment.findings, previous, now)
