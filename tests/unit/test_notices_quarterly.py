@@ -75,6 +75,7 @@ def test_every_report_carries_the_legend(catalog: Catalog) -> None:
     for template in ("audit.html.j2", "audit.md.j2"):
         text = render_template(env, template, ctx=ctx)
         assert "Legal status of the rules" in text and "internal-policy" in text
+        assert "threshold crossed (internal policy, not law)" in text  # the BREACH, as worded
     q = build_quarterly(ctx)
     for template in ("quarterly.html.j2", "quarterly.md.j2"):
         text = render_template(env, template, q=q)
