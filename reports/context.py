@@ -15,12 +15,15 @@ from computewatch.config.customers import Customer, Registry
 from computewatch.domain import CoverageEntry, Finding, FindingState, RunInfo
 from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 from computewatch.domain.countries import country_groups
+from computewatch.domain.legal import LEGEND, framing
 from computewatch.domain.metrics import METRICS, Group, Key, MetricDef, token_metrics
 from computewatch.engine.assess import Assessment
 from computewatch.engine.estimates import MethodNote
+from computewatch.engine.training_runs import TrainingRun
 from computewatch.engine.usage import AccountUsage
 from computewatch.reports.charts import ChartsView, build_charts
 from computewatch.reports.exports_view import ExportsView, exports_view
+from computewatch.reports.peaks_view import PeakView, peak_views
 
 SCHEMA_ID = "computewatch.audit/1"
 
@@ -118,6 +121,9 @@ class CustomerView:
     address: str
     beneficial_owners: tuple[str, ...]
     intermediary: str | None  # legal name of the reseller the accounts are held through
+    ultimate_parent: str | None = None  # "Name (CC)": the headquarters test looks through it
+    contact: str = ""
+    payment_source: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +197,8 @@ class FindingView:
     scope_label: str
     lifecycle: str
     first_seen: datetime | None
+    # "threshold crossed (bill, not law)": how the finding is worded (computewatch.domain.legal)
+    framing: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +238,9 @@ class AuditContext:
     # (provider, account id, day, accelerator-hours): billing superseding inventory day by day
     daily_hours: tuple[tuple[str, str, datetime, float], ...] = ()
     exports: ExportsView = field(default_factory=ExportsView)
+    legal_status_legend: tuple[tuple[str, str], ...] = tuple(LEGEND.items())
+    training_runs: tuple[TrainingRun, ...] = ()
+    simultaneous_peaks: tuple[PeakView, ...] = ()
 
 
 def _gap(e: CoverageEntry) -> GapView:
@@ -256,6 +267,13 @@ def _customer_view(c: Customer, registry: Registry) -> CustomerView:
         address=c.address,
         beneficial_owners=tuple(f"{o.name} ({o.country})" for o in c.beneficial_owners),
         intermediary=None if middle is None else middle.legal_name,
+        ultimate_parent=(
+            None
+            if c.ultimate_parent is None
+            else f"{c.ultimate_parent.name} ({c.ultimate_parent.country})"
+        ),
+        contact=c.contact,
+        payment_source=c.payment_source,
     )
 
 
@@ -327,6 +345,7 @@ def _finding_view(f: Finding, state: FindingState | None, labels: dict[str, str]
         scope_label=labels.get(f.scope_key, f.scope_key),
         lifecycle="new" if state is None else str(state.lifecycle),
         first_seen=None if state is None else state.first_seen,
+        framing=framing(str(f.rule.legal_status), str(f.status)),
     )
 
 
@@ -403,4 +422,6 @@ def build_audit_context(
             for day, h in sorted(per_day.items())
         ),
         exports=exports_view(a),
+        training_runs=a.training_runs,
+        simultaneous_peaks=peak_views(a, catalog),
     )

@@ -84,6 +84,11 @@ class Customer(Doc):
     address: str
     beneficial_owners: list[str]
     intermediary: str | None = Field(description="the reseller the accounts are held through")
+    ultimate_parent: str | None = Field(
+        default=None,
+        description='"Name (CC)" of the ultimate parent; its headquarters country counts for the '
+        "country groups (headquarters test)",
+    )
 
 
 class Reconciliation(Doc):
@@ -116,6 +121,42 @@ class Finding(Doc):
     lifecycle: Literal["new", "ongoing", "resolved", "none"]
     first_seen: str | None
     scope_label: str
+    framing: str = Field(
+        default="",
+        description='how the finding is worded: "threshold crossed (bill, not law)" for a rule '
+        "that is not law; see legal_status_legend",
+    )
+
+
+class TrainingRun(Doc):
+    """Sustained multi-accelerator use detected in the stored history (engine.training_runs)."""
+
+    owner: str = Field(description='"customer:<id>" or "<provider>:<account>" if unregistered')
+    label: str
+    start: str
+    end: str = Field(description="exclusive; the day after the last active day")
+    ongoing: bool
+    accounts: list[str]
+    chips: list[str]
+    peak_concurrent_accelerators: float = Field(description="highest day-average concurrency")
+    accelerator_hours: float
+    compute_capacity: AccountBand = Field(description="FLOP band over the run (upper-bound screen)")
+    thresholds_crossed: list[str] = Field(
+        description="per-run thresholds the central value exceeds"
+    )
+
+
+class SimultaneousPeak(Doc):
+    """From the stored intervals: the most accelerators running at one instant, per region, and
+    the implied cluster rate per region (highest dense precision)."""
+
+    account: str
+    total: float = Field(description="all chips at one instant, across regions")
+    by_chip: dict[str, float]
+    by_region: dict[str, dict[str, float]]
+    cluster_ops_by_region: dict[str, float | None] = Field(
+        description="region -> implied ops/s; null where a chip has no usable figure"
+    )
 
 
 class Run(Doc):
@@ -204,6 +245,19 @@ class AuditReport(Doc):
     customers: list[CustomerRollup]
     findings: list[Finding]
     run: Run
+    legal_status_legend: dict[str, str] = Field(
+        default={}, description="legal_status -> what it means (in force, proposed, bill, ...)"
+    )
+    country_groups_source: str = Field(
+        default="", description="the EAR country groups used, with their as-of date"
+    )
+    training_runs: list[TrainingRun] = Field(
+        default=[], description="training runs detected across every window read from the store"
+    )
+    simultaneous_peaks: list[SimultaneousPeak] = Field(
+        default=[],
+        description="true simultaneous peaks from stored intervals (accounts with sampled usage)",
+    )
 
 
 def contract_schema() -> dict[str, Any]:

@@ -32,7 +32,9 @@ from computewatch.reports.contract import (
     Reconciliation,
     Run,
     Scope,
+    SimultaneousPeak,
     Tokens,
+    TrainingRun,
 )
 
 SCHEMA_FILE = "schemas/audit-1.schema.json"
@@ -74,6 +76,7 @@ def _customer(c: CustomerView) -> Customer:
         address=c.address,
         beneficial_owners=list(c.beneficial_owners),
         intermediary=c.intermediary,
+        ultimate_parent=c.ultimate_parent,
     )
 
 
@@ -111,6 +114,7 @@ def _finding(f: FindingView) -> Finding:
         legal_basis=f.legal_basis,
         citation=f.citation,
         legal_status=f.legal_status,  # type: ignore[arg-type]
+        framing=f.framing,
         detail=f.detail,
         evidence=[*f.evidence, *(f"account {m}" for m in f.members)],
         lifecycle=f.lifecycle,  # type: ignore[arg-type]
@@ -188,6 +192,39 @@ def build_report(ctx: AuditContext) -> AuditReport:
             config_digest=ctx.config_digest,
             api_calls=dict(ctx.api_calls),
         ),
+        legal_status_legend=dict(ctx.legal_status_legend),
+        training_runs=[
+            TrainingRun(
+                owner=r.owner,
+                label=r.label,
+                start=r.start.isoformat(),
+                end=r.end.isoformat(),
+                ongoing=r.ongoing,
+                accounts=list(r.accounts),
+                chips=list(r.chips),
+                peak_concurrent_accelerators=r.peak_concurrent,
+                accelerator_hours=r.accelerator_hours,
+                compute_capacity=AccountBand(
+                    low=r.flop.low,
+                    central=r.flop.central,
+                    high=r.flop.high,
+                    excluded_accelerator_hours=dict(r.flop.excluded_hours),
+                ),
+                thresholds_crossed=list(r.crossed),
+            )
+            for r in ctx.training_runs
+        ],
+        simultaneous_peaks=[
+            SimultaneousPeak(
+                account=p.account,
+                total=p.total,
+                by_chip=dict(p.by_chip),
+                by_region={r: dict(chips) for r, chips in p.by_region},
+                cluster_ops_by_region=dict(p.cluster_ops_by_region),
+            )
+            for p in ctx.simultaneous_peaks
+        ],
+        country_groups_source=ctx.country_groups_source,
     )
 
 

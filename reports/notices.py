@@ -13,6 +13,8 @@ from pathlib import Path
 
 import jinja2
 
+from computewatch.domain.legal import certification_applies
+from computewatch.engine.training_runs import TrainingRun
 from computewatch.reports.context import (
     AccountView,
     AuditContext,
@@ -34,6 +36,8 @@ class NoticeView:
     flop_low: float | None
     flop_central: float | None
     flop_high: float | None
+    certification: bool = False  # only where an obligation to report exists (domain.legal)
+    runs: tuple[TrainingRun, ...] = ()  # detected training runs of the notice's customer
 
 
 def _members(ctx: AuditContext, f: FindingView) -> tuple[AccountView, ...]:
@@ -51,7 +55,19 @@ def _customer(
     return next(iter(owners.values())) if len(owners) == 1 else None
 
 
-def build_notices(ctx: AuditContext) -> list[NoticeView]:
+def _runs(
+    ctx: AuditContext, f: FindingView, accounts: tuple[AccountView, ...]
+) -> tuple[TrainingRun, ...]:
+    """Training runs that overlap the finding's window and belong to its accounts."""
+    keys = {f"{a.provider}:{a.account_id}" for a in accounts}
+    return tuple(
+        r
+        for r in ctx.training_runs
+        if keys & set(r.accounts) and r.start < f.window_end and r.end > f.window_start
+    )
+
+
+def build_notices(ctx: AuditContext, attest_internal: bool = False) -> list[NoticeView]:
     notices = []
     for f in ctx.findings:
         if f.status != "BREACH":
@@ -77,6 +93,8 @@ def build_notices(ctx: AuditContext) -> list[NoticeView]:
                 flop_low=sum(x.low for x in flops) if flops else None,
                 flop_central=sum(x.central for x in flops) if flops else None,
                 flop_high=sum(x.high for x in flops) if flops else None,
+                certification=certification_applies(f.legal_status, attest_internal),
+                runs=_runs(ctx, f, accounts),
             )
         )
     return notices

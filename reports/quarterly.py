@@ -1,6 +1,11 @@
 """The quarterly report, in the shape of the notices the proposed 15 CFR 702.7 would require:
 large training runs and large computing clusters in the quarter, and when the next notices are due
-(15 January, April, July and October, for the quarter just ended)."""
+(15 January, April, July and October, for the quarter just ended).
+
+Which filing it is modelled on matters: 702.7 asks a US person about its *own* runs and clusters;
+per-customer rented usage is the shape of the KYC proposal's foreign-person report (proposed
+15 CFR 7.308). Both are proposals; the header says so, and fields usage data cannot fill are marked
+for the operator."""
 
 from __future__ import annotations
 
@@ -39,6 +44,10 @@ class QuarterlyView:
     names: Names = field(default_factory=Names)  # names clipped in tables, in full at the end
     training_total: int = 0  # rows before the listing limit (the rest is in the data annex)
     clusters_total: int = 0
+    partial: bool = False  # the audited data does not cover the whole quarter
+    quarter_start: date | None = None
+    quarter_end: date | None = None  # last day
+    nil: bool = False  # nothing to report: no run, no customer compute, no cluster
 
 
 def build_quarterly(ctx: AuditContext) -> QuarterlyView:
@@ -58,6 +67,7 @@ def build_quarterly(ctx: AuditContext) -> QuarterlyView:
     # Largest first: every customer above a threshold is listed, the rest up to the limit.
     shown_training = max(LISTING_LIMIT, sum(1 for _, crossed in training if crossed))
     shown_clusters = max(LISTING_LIMIT, sum(1 for _, above in clusters if above))
+    partial = ctx.period_start > quarter.start or ctx.period_end < quarter.end
     return QuarterlyView(
         ctx,
         quarter.quarter_label(),
@@ -67,6 +77,10 @@ def build_quarterly(ctx: AuditContext) -> QuarterlyView:
         clusters[:shown_clusters],
         training_total=len(training),
         clusters_total=len(clusters),
+        partial=partial,
+        quarter_start=quarter.start.date(),
+        quarter_end=quarter.last_day(),
+        nil=not training and not clusters and not ctx.training_runs,
     )
 
 

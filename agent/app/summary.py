@@ -48,10 +48,20 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
         if f.status != FindingStatus.OK:
             value = "unknown" if f.value is None else f"{f.value:,.4g}"
             why = f" ({f.detail})" if f.status == FindingStatus.UNKNOWN and f.detail else ""
+            if f.status == FindingStatus.BREACH and "headquarters test" in f.detail:
+                why = " (" + f.detail[f.detail.index("headquarters test") :] + ")"
             click.echo(
                 f"  {f.status:<7} {f.rule_id} {f.scope_label or f.scope_key}: "
-                f"{value} {f.comparison} {f.threshold:,.4g}{why}"
+                f"{value} {f.comparison} {f.threshold:,.4g} — {f.framing}{why}"
             )
+    for r in ctx.training_runs:
+        end = "ongoing" if r.ongoing else f"{r.end:%Y-%m-%d}"
+        crossed = f"; crosses {', '.join(r.crossed)}" if r.crossed else ""
+        click.echo(
+            f"  training run {r.label}: {r.start:%Y-%m-%d} to {end}, peak {r.peak_concurrent:,.0f} "
+            f"accelerators, {r.accelerator_hours:,.0f} accelerator-hours, "
+            f"{r.flop.central:.3g} FLOP capacity used{crossed}"
+        )
     if verbose:
         click.echo("  API calls:")
         for op, n in ctx.api_calls:

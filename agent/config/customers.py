@@ -69,6 +69,15 @@ class Customer(_Strict):
     intermediary: str | None = Field(
         default=None, description="id of the reseller the accounts are held through"
     )
+    ultimate_parent: Owner | None = Field(
+        default=None,
+        description="ultimate parent and the country of its headquarters: the D:5 / Macau rules "
+        "reach entities headquartered there or whose ultimate parent is (BIS guidance, 13 May 2025)",
+    )
+    contact: str = Field(default="", description="customer contact (foreign-person report field)")
+    payment_source: str = Field(
+        default="", description="how the customer pays (card, invoice, reseller)"
+    )
     accounts: list[AccountRef] = []
 
 
@@ -93,7 +102,17 @@ class Registry:
         return None if cid is None else self.customers[cid]
 
     def groups(self, customer: Customer) -> frozenset[str]:
-        return country_groups().of(customer.country)
+        """Country groups by headquarters test: the customer's own country and its ultimate
+        parent's, so a Singapore subsidiary of a PRC parent is in D:5 like its parent."""
+        own = country_groups().of(customer.country)
+        return own | self.groups_via_parent(customer)
+
+    def groups_via_parent(self, customer: Customer) -> frozenset[str]:
+        """Groups the customer is in only through its ultimate parent's headquarters."""
+        parent = customer.ultimate_parent
+        if parent is None:
+            return frozenset()
+        return country_groups().of(parent.country) - country_groups().of(customer.country)
 
     def intermediary_of(self, customer: Customer) -> Customer | None:
         return None if customer.intermediary is None else self.customers[customer.intermediary]
@@ -155,7 +174,8 @@ def _read_csv_text(path: Path) -> str:
 
 def _from_csv(path: Path) -> list[dict[str, Any]]:
     """CSV columns: id, legal_name, country, address, beneficial_owners ('Name (CC); ...'),
-    intermediary, aws_accounts, azure_subscriptions (separated by ';' or spaces)."""
+    intermediary, ultimate_parent ('Name (CC)'), aws_accounts, azure_subscriptions (separated by
+    ';' or spaces)."""
     rows: list[dict[str, Any]] = []
     text = _read_csv_text(path)
     for row in csv.DictReader(io.StringIO(text)):
@@ -170,8 +190,15 @@ def _from_csv(path: Path) -> list[dict[str, Any]]:
             for provider, column in (("aws", "aws_accounts"), ("azure", "azure_subscriptions"))
             for value in (row.get(column) or "").replace(";", " ").split()
         ]
+        parent = (row.get("ultimate_parent") or "").strip()
+        name, _, rest = parent.rpartition("(")
         rows.append(
             {
+                "ultimate_parent": (
+                    {"name": name.strip() or parent, "country": rest.rstrip(") ").strip()}
+                    if parent
+                    else None
+                ),
                 "id": row.get("id", ""),
                 "legal_name": row.get("legal_name", ""),
                 "country": row.get("country", ""),

@@ -61,11 +61,12 @@ class ReportSettings(_Strict):
 
 
 class Utilization(_Strict):
-    """Model FLOP utilization band used for training-compute estimates (published runs: 35-45 %)."""
+    """Utilization band of the compute-capacity estimate; the defaults and their published sources
+    are in computewatch.engine.estimates.BAND_SOURCES (high applies to the FP8 peak where present)."""
 
-    low: float = Field(default=0.25, gt=0, le=1)
+    low: float = Field(default=0.10, gt=0, le=1)
     central: float = Field(default=0.40, gt=0, le=1)
-    high: float = Field(default=0.55, gt=0, le=1)
+    high: float = Field(default=0.60, gt=0, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> Utilization:

@@ -1,7 +1,7 @@
 """The demo's know-your-customer registry (fictional names), written once account ids are known.
 
 It shows what a compliance officer must see: an end customer in Country Group D:5 behind a
-reseller, one customer on both clouds, an account nobody is registered for, and a registered
+reseller, a Singapore customer in D:5 through its PRC ultimate parent, one customer on both clouds, an account nobody is registered for, and a registered
 customer whose account could not be read.
 """
 
@@ -52,11 +52,14 @@ def demo_customers(aws: dict[str, str]) -> dict[str, Any]:
                 "accounts": [acct("meridian-genomics"), {"provider": "azure", "id": BOREALIS}],
             },
             {
+                # Headquartered in Singapore, but its ultimate parent is in the PRC: the D:5 rules
+                # reach it through the parent (headquarters test, BIS guidance of 13 May 2025).
                 "id": "kestrel-analytics",
-                "legal_name": "Kestrel Analytics Ltd",
-                "country": "GB",
-                "address": "21 Foundry Lane, Manchester M1, United Kingdom",
+                "legal_name": "Kestrel Analytics Pte. Ltd.",
+                "country": "SG",
+                "address": "8 Marina View, #20-01, Singapore 018960",
                 "intermediary": "northwind-resale",
+                "ultimate_parent": {"name": "红隼数据科技集团有限公司", "country": "CN"},
                 "accounts": [acct("kestrel-analytics")],
             },
             {

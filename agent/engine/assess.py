@@ -18,6 +18,7 @@ from computewatch.domain import (
     Finding,
     FindingState,
     FindingStatus,
+    Observation,
     Peak,
     Rule,
     Total,
@@ -25,6 +26,8 @@ from computewatch.domain import (
 )
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.deliveries import ExportDelivery
+from computewatch.engine.concurrency import SimultaneousPeak
+from computewatch.engine.concurrency import simultaneous_peaks as peaks_from_intervals
 from computewatch.engine.estimates import (
     MethodNote,
     implied_cluster_flops,
@@ -36,6 +39,7 @@ from computewatch.engine.evaluate import evaluate_window, rule_windows
 from computewatch.engine.export_kyc import export_claim_findings
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import scope_usage, scopes_for
+from computewatch.engine.training_runs import TrainingRun, detect_training_runs
 from computewatch.engine.usage import AccountUsage, build_account_usage, daily_accelerator_hours
 
 STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}
@@ -89,6 +93,9 @@ class Assessment:
     states: Mapping[str, FindingState] = field(default_factory=dict)
     # Billing-export deliveries the figures rest on (provenance printed in the report).
     deliveries: tuple[ExportDelivery, ...] = ()
+    training_runs: tuple[TrainingRun, ...] = ()  # engine.training_runs, from every window read
+    # engine.concurrency: per account, the true simultaneous peak and the per-region peaks
+    simultaneous_peaks: Mapping[tuple[str, str], SimultaneousPeak] = field(default_factory=dict)
 
     @property
     def breaches(self) -> int:
@@ -216,9 +223,11 @@ def assess(
     catalog: Catalog,
     band: Band,
     hour_sources: frozenset[str] | None = None,
+    observations: Sequence[Observation] = (),
 ) -> Assessment:
     """The assessment of `window`; `aggregates` holds the audited window and every window of
-    `extra_windows(rules, window)`. `hour_sources`: the collectors that read accelerator-hours."""
+    `extra_windows(rules, window)`. `hour_sources`: the collectors that read accelerator-hours;
+    `observations`: the stored intervals (true simultaneous peak)."""
     usage_by_window = {
         w: account_usage(accounts, agg, coverage, catalog, band, hour_sources)
         for w, agg in aggregates.items()
@@ -234,6 +243,12 @@ def assess(
         catalog=catalog,
         band=band,
         daily_hours=daily_accelerator_hours(aggregates[window].daily),
+        training_runs=tuple(
+            detect_training_runs(
+                [r for agg in aggregates.values() for r in agg.daily], registry, catalog, band, now
+            )
+        ),
+        simultaneous_peaks=peaks_from_intervals(observations, window),
     )
 
 
@@ -248,6 +263,8 @@ def compose(
     catalog: Catalog,
     band: Band,
     daily_hours: Mapping[tuple[str, str], Mapping[datetime, float]] | None = None,
+    training_runs: Sequence[TrainingRun] = (),
+    simultaneous_peaks: Mapping[tuple[str, str], SimultaneousPeak] | None = None,
 ) -> Assessment:
     """The Assessment of usage already rolled up per account and findings already judged."""
     ordered_usages = sorted(usages, key=lambda u: u.key)
@@ -280,4 +297,6 @@ def compose(
         daily_hours=daily_hours or {},
         methodology=tuple(methodology(catalog, *band)),
         registry=registry,
+        training_runs=tuple(training_runs),
+        simultaneous_peaks=simultaneous_peaks or {},
     )

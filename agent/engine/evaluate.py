@@ -85,6 +85,8 @@ def _judge_scope(rule: Rule, su: ScopeUsage, window: Window, catalog: Catalog) -
         notes.insert(0, f"coverage {usage.coverage}: the value is a lower bound")
     if m is not None and m.note:
         notes.append(m.note)
+    if su.scope.basis:
+        notes.append(su.scope.basis)
     return make_finding(rule, status, su, window, m, "; ".join(notes), evidence_of(usage))
 
 
@@ -125,11 +127,19 @@ def make_finding(
 
 
 def rule_windows(rule: Rule, audit: Window) -> list[Window]:
-    """The windows a rule is judged over within the audited period (calendar periods are clipped;
-    a rolling window ends where the audited period ends)."""
+    """The windows a rule is judged over (calendar months are clipped to the audited period; a
+    quarter is read from its first day, since its thresholds are cumulative over the quarter, up to
+    the audit's end; a rolling window ends where the audited period ends). A window that starts
+    before the audited period is judged on what the store holds there (see judge_rules)."""
     if rule.window == "audit_period":
         return [audit]
     if rule.window == "rolling_days":
         return [Window(audit.end - timedelta(days=rule.window_days), audit.end)]
-    periods = audit.calendar_quarters() if rule.window == "quarter" else audit.calendar_months()
+    if rule.window == "quarter":
+        return [
+            Window(q.start, min(q.end, audit.end))
+            for q in audit.calendar_quarters()
+            if audit.intersection(q) is not None
+        ]
+    periods = audit.calendar_months()
     return [part for period in periods if (part := audit.intersection(period)) is not None]

@@ -13,8 +13,24 @@ from computewatch.engine.measures import Measured
 from computewatch.engine.scopes import ScopeUsage, scope_usage, scopes_for
 from computewatch.engine.usage import AccountUsage
 
-KYC_BASIS = "Customer Identification Program for IaaS providers and their foreign resellers"
+KYC_BASIS = (
+    "Customer Identification Program for IaaS providers and their foreign resellers (BIS proposed "
+    "rule, not adopted; its foreign-person training-run report, proposed 15 CFR 7.308, rested on "
+    "EO 14110 §4.2(c), revoked by EO 14148 on 20 Jan 2025)"
+)
 KYC_CITATION = "BIS proposed rule, 89 FR 5698 (29 Jan 2024), proposed 15 CFR 7.300-7.310"
+# In force: BIS's policy statement of 13 May 2025 on the knowledge-based licence requirements of
+# 15 CFR 744 for IaaS that helps train AI models for parties headquartered in D:5 or Macau.
+RESTRICTED_BASIS = (
+    "BIS policy statement of 13 May 2025 (controls that may apply to advanced computing ICs and "
+    "other commodities used to train AI models) and its red-flag guidance: the knowledge-based "
+    "licence requirements of 15 CFR 744.6, 744.22 and 744.23 reach US persons, including IaaS "
+    "providers, that support training of AI models for or on behalf of parties headquartered in, or "
+    "whose ultimate parent is headquartered in, D:5 or Macau, where there is knowledge of a WMD or "
+    "military-intelligence end use. Usage here is a red flag calling for due diligence, not a "
+    "violation by itself"
+)
+RESTRICTED_CITATION = "15 CFR 744.6, 744.22, 744.23; BIS policy statement and guidance, 13 May 2025"
 UNREGISTERED = Rule(
     id="kyc-unregistered-account",
     title="Accelerator or frontier-model usage on an account with no registered customer",
@@ -34,9 +50,11 @@ def restricted_rule(restricted: Sequence[str]) -> Rule:
     return replace(
         UNREGISTERED,
         id="kyc-restricted-country-usage",
-        title=f"Accelerator or frontier-model usage by a customer in country group {' / '.join(restricted)}",
-        legal_basis=KYC_BASIS
-        + "; remote access to 3A090-class chips (Remote Access Security Act, H.R. 2683)",
+        title="Accelerator or frontier-model usage by a party headquartered (or with ultimate parent) "
+        f"in country group {' / '.join(restricted)}: red flag for due diligence",
+        legal_basis=RESTRICTED_BASIS,
+        citation=RESTRICTED_CITATION,
+        legal_status=LegalStatus.IN_FORCE,
         scope="customer",
         severity="critical",
         country_groups=tuple(restricted),
@@ -69,4 +87,6 @@ def _finding(rule: Rule, su: ScopeUsage, window: Window, m: Measured | None) -> 
     detail = "" if m is not None else "no usage could be read"
     if m is not None and not su.complete:
         detail = f"coverage {su.usage.coverage}: usage may be missing"
+    if su.scope.basis:
+        detail = "; ".join(filter(None, [detail, su.scope.basis]))
     return make_finding(rule, status, su, window, m, detail, [])

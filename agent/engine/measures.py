@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from computewatch.domain import Rule
 from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 from computewatch.domain.metrics import DERIVED_METRICS, METRICS, Key, metric_def
-from computewatch.engine.estimates import implied_cluster_flops, max_usable_flops
+from computewatch.engine.estimates import implied_cluster_flops, max_usable_ops
 from computewatch.engine.usage import AccountUsage
 
 
@@ -32,9 +32,7 @@ def chip_selected(rule: Rule, chip: str, catalog: Catalog) -> bool | None:
         if chip == UNKNOWN_CHIP:
             return None
         info = catalog.chip(chip)
-        if info is None or info.eccn_3a090 == "unconfirmed":
-            return None
-        return info.eccn_3a090 == "yes"
+        return None if info is None else info.controlled_3a090
     return True
 
 
@@ -67,7 +65,7 @@ def _cluster_flops(rule: Rule, usage: AccountUsage, catalog: Catalog) -> Measure
 
     def flops(chip: str) -> float:
         known = implied_cluster_flops({chip: 1.0}, catalog)
-        return known if known > 0 else max_usable_flops(catalog)  # unknown: assume the fastest
+        return known if known > 0 else max_usable_ops(catalog)  # unknown: assume the fastest
 
     m = _per_chip(rule, peaks, catalog, flops)
     missing = [c for c in peaks if implied_cluster_flops({c: 1.0}, catalog) == 0]

@@ -23,6 +23,7 @@ class Scope:
     label: str
     members: tuple[AccountUsage, ...]
     uncertain: tuple[AccountUsage, ...] = ()
+    basis: str = ""  # why the scope is in the rule's country groups, when not self-evident
 
 
 def combine(label: Account, usages: Sequence[AccountUsage]) -> AccountUsage:
@@ -114,9 +115,29 @@ def scopes_for(
         if owner is not None:
             grouped[owner].append(u)
     return [
-        Scope(kind, key, registry.customers[key].legal_name, tuple(members))
+        Scope(
+            kind,
+            key,
+            registry.customers[key].legal_name,
+            tuple(members),
+            basis=_basis(registry, key, groups),
+        )
         for key, members in sorted(grouped.items())
     ]
+
+
+def _basis(registry: Registry, customer_id: str, groups: Sequence[str]) -> str:
+    """When the customer is in the rule's groups only through its ultimate parent's headquarters,
+    that reason (the reader must see why a Singapore company is in D:5)."""
+    c = registry.customers[customer_id]
+    via = sorted(registry.groups_via_parent(c) & set(groups))
+    if not via or c.ultimate_parent is None:
+        return ""
+    p = c.ultimate_parent
+    return (
+        f"headquarters test: in {', '.join(via)} through ultimate parent {p.name}, {p.country} "
+        f"(own headquarters {c.country})"
+    )
 
 
 def registry_groups(registry: Registry) -> set[str]:

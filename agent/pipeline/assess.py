@@ -3,7 +3,7 @@ the findings' lifecycle is carried forward and persisted."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
@@ -59,6 +59,9 @@ def assess_run(
         catalog=catalog,
         band=(util.low, util.central, util.high),
         hour_sources=hour_sources(),
+        # Every stored observation is evidence of running time in the window, including those
+        # made after an as-of `now` (a re-audit of a past month); hence no cut-off at `now`.
+        observations=store.usage.observations(window, before=datetime.max.replace(tzinfo=UTC)),
     )
     assessment = assessment.with_exports(store.exports.for_window(window))
     previous = store.findings.states(f.id for f in assessment.findings)

@@ -33,8 +33,8 @@ def test_classify_gpu_neuron_and_unknown(catalog: Catalog) -> None:
         "NeuronInfo": {"NeuronDevices": [{"Name": "Trainium", "Count": 16}]},
     }
     odd = {
-        "InstanceType": "g4ad.xlarge",
-        "GpuInfo": {"Gpus": [{"Name": "Radeon Pro V520", "Count": 1}]},
+        "InstanceType": "g9z.xlarge",
+        "GpuInfo": {"Gpus": [{"Name": "Z9000", "Count": 1}]},
     }
     assert classify_type_info(gpu, catalog) == Accelerators(
         "A100", 8, "ec2:DescribeInstanceTypes", "A100"
@@ -43,11 +43,7 @@ def test_classify_gpu_neuron_and_unknown(catalog: Catalog) -> None:
         "Trainium", 16, "ec2:DescribeInstanceTypes", "Trainium"
     )
     unknown = classify_type_info(odd, catalog)
-    assert (
-        unknown is not None
-        and unknown.chip == UNKNOWN_CHIP
-        and unknown.api_name == "Radeon Pro V520"
-    )
+    assert unknown is not None and unknown.chip == UNKNOWN_CHIP and unknown.api_name == "Z9000"
     assert classify_type_info({"InstanceType": "m5.large"}, catalog) is None
 
 
@@ -156,8 +152,8 @@ def test_organization_audit_exact_figures(
     assert a.findings("internal-3a090-hours-month", "big-h100")[0]["status"] == "BREACH"
     assert a.findings("internal-3a090-hours-month", "mixed")[0]["status"] == "OK"
     assert (
-        a.findings("internal-3a090-hours-month", "neuron")[0]["status"] == "UNKNOWN"
-    )  # Trainium: unconfirmed
+        a.findings("internal-3a090-hours-month", "neuron")[0]["status"] == "BREACH"
+    )  # Trainium: TPP 3,040 is at least 3A090.b for any physical die
     denied_f = a.findings("internal-3a090-hours-month", "denied")[0]
     assert denied_f["status"] == "UNKNOWN" and denied_f["value"] is None
     assert a.report["coverage"]["status"] == "partial"

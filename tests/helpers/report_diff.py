@@ -41,6 +41,8 @@ def normalize(doc: dict[str, Any]) -> Any:
         key=lambda f: (f["status"], f["rule"], f["scope"]["key"], f["window"]["start"])
     )
     d["accounts"].sort(key=lambda a: (a["provider"], a["account_id"]))
+    d.get("simultaneous_peaks", []).sort(key=lambda p: p["account"])
+    d.get("training_runs", []).sort(key=lambda r: (r["owner"], r["start"]))
     return _numbers(d)
 
 

@@ -34,6 +34,7 @@ def sample_context(
     account_name: str = CHINESE,
     rule_title: str = "Large training run",
     other_names: tuple[str, ...] = (HTML_NAME, LONG_NAME),
+    legal_status: LegalStatus = LegalStatus.INTERNAL_POLICY,
 ) -> AuditContext:
     """Account 1 (named `account_name`) used H100s and Claude; account 2 could not be read."""
     bad = CoverageEntry(
@@ -74,7 +75,7 @@ def sample_context(
         title=rule_title,
         legal_basis="Internal policy",
         citation="",
-        legal_status=LegalStatus.INTERNAL_POLICY,
+        legal_status=legal_status,
         metric="accelerator_hours",
         scope="account",
         window="calendar_month",

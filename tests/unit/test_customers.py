@@ -17,10 +17,11 @@ def test_yaml_and_csv_examples_agree() -> None:
     assert set(yaml_reg.customers) == set(csv_reg.customers)
     for cid, c in yaml_reg.customers.items():
         other = csv_reg.customers[cid]
-        assert (c.legal_name, c.country, c.intermediary) == (
+        assert (c.legal_name, c.country, c.intermediary, c.ultimate_parent) == (
             other.legal_name,
             other.country,
             other.intermediary,
+            other.ultimate_parent,
         )
         assert {(a.provider, a.id) for a in c.accounts} == {
             (a.provider, a.id) for a in other.accounts

@@ -37,8 +37,9 @@ def test_utilization_band_changes_the_flop_band_and_the_methodology_only(catalog
     assert a.excluded_hours == b.excluded_hours
     notes_a = {n.topic: n.text for n in methodology(catalog, 0.25, 0.40, 0.55)}
     notes_b = {n.topic: n.text for n in methodology(catalog, 0.30, 0.35, 0.60)}
-    assert {t for t in notes_a if notes_a[t] != notes_b[t]} == {"Training compute estimate"}
-    assert "35%" in notes_b["Training compute estimate"]
+    topic = "Compute capacity used (FLOP band)"
+    assert {t for t in notes_a if notes_a[t] != notes_b[t]} == {topic}
+    assert "35%" in notes_b[topic] and "upper-bound screen" in notes_b[topic]
 
 
 def record(account: str, day: int, chip: str, rid: str, qty: float) -> UsageRecord:

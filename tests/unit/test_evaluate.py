@@ -70,7 +70,9 @@ READ, FAIL = CoverageStatus.OK, CoverageStatus.FAILED
         ({"H100": 60, "T4": 500}, [READ], OK, 60),  # T4 is not 3A090
         ({"H100": 60}, [READ, FAIL], UNKNOWN, 60),  # one failed region makes it UNKNOWN
         ({}, [FAIL, FAIL], UNKNOWN, None),  # nothing read: value unknown, not 0
-        ({"Trainium": 500}, [READ], UNKNOWN, 0),  # 3A090 class unconfirmed
+        ({"A10G": 500}, [READ], UNKNOWN, 0),  # 3A090 class unconfirmed (no datasheet)
+        ({"Trainium": 500}, [READ], BREACH, 500),  # TPP 3,040: at least 3A090.b for any die
+        ({"L4": 500}, [READ], BREACH, 500),  # 3A090.a by performance density
         ({"unknown": 500}, [READ], UNKNOWN, 0),  # unknown accelerator
         ({"unknown": 30, "H100": 60}, [READ], OK, 60),  # cannot reach 100 even if all were 3A090
         ({}, [READ], OK, 0),  # a measured zero

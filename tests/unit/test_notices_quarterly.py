@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from computewatch.domain import LegalStatus
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.reports.charts import bar_chart
@@ -17,7 +18,7 @@ from tests.helpers.reports import CHINESE, HTML_NAME, sample_context
 def test_one_notice_per_breach_with_identity_and_certification(
     catalog: Catalog, tmp_path: Path
 ) -> None:
-    ctx = sample_context(catalog, rule_title=HTML_NAME)
+    ctx = sample_context(catalog, rule_title=HTML_NAME, legal_status=LegalStatus.IN_FORCE)
     (notice,) = build_notices(ctx)
     assert notice.finding.scope_key == "aws:111111111111"
     assert notice.customer is not None and notice.customer.legal_name == CHINESE
@@ -36,6 +37,49 @@ def test_one_notice_per_breach_with_identity_and_certification(
         assert section in html
     assert CHINESE in html and "Signature" in html
     assert "<b>Bold" not in html and "&lt;b&gt;Bold" in html  # the rule title is escaped
+
+
+@pytest.mark.parametrize(
+    ("status", "phrase"),
+    [
+        (LegalStatus.BILL, "THRESHOLD CROSSED (BILL, NOT LAW)"),
+        (LegalStatus.PROPOSED, "THRESHOLD CROSSED (PROPOSED, NOT LAW)"),
+        (LegalStatus.REVOKED, "THRESHOLD CROSSED (REVOKED, NOT LAW)"),
+        (LegalStatus.INTERNAL_POLICY, "THRESHOLD CROSSED (INTERNAL POLICY, NOT LAW)"),
+    ],
+)
+def test_notices_for_rules_that_are_not_law_carry_no_certification(
+    catalog: Catalog, tmp_path: Path, status: LegalStatus, phrase: str
+) -> None:
+    ctx = sample_context(catalog, legal_status=status)
+    (notice,) = build_notices(ctx)
+    assert not notice.certification and notice.finding.framing == phrase.lower().replace(
+        "internal policy", "internal policy"
+    )
+    paths = write_notices(ctx, tmp_path, make_environment(), pdf=False)
+    for suffix in ("html", "md"):
+        text = paths[f"notice-{notice.finding.id}.{suffix}"].read_text("utf-8")
+        assert phrase in text and "Signature" not in text and "BREACH" not in text
+        assert "Legal status of the rules" in text and "not law" in text  # the legend
+        assert "as of" in text  # country groups' as-of date
+
+
+def test_internal_policy_notice_certified_when_the_operator_attests(catalog: Catalog) -> None:
+    (notice,) = build_notices(sample_context(catalog), attest_internal=True)
+    assert notice.certification
+
+
+def test_every_report_carries_the_legend(catalog: Catalog) -> None:
+    ctx = sample_context(catalog)
+    env = make_environment()
+    for fmt in ("html", "md"):
+        text = render(ctx, fmt, env)
+        assert "Legal status of the rules" in text and "internal-policy" in text
+        assert "threshold crossed (internal policy, not law)" in text  # the BREACH, as worded
+    q = build_quarterly(ctx)
+    for template in ("quarterly.html.j2", "quarterly.md.j2"):
+        text = render_template(env, template, q=q)
+        assert "Legal status of the rules" in text and "as of" in text
 
 
 def test_notice_pdf_prints_the_chinese_name(catalog: Catalog, tmp_path: Path) -> None:
@@ -74,7 +118,8 @@ def test_quarterly_lists_training_and_clusters(catalog: Catalog) -> None:
         customer.customer.legal_name == CHINESE and crossed == ""
     )  # 6,000 H100-hours ~ 8.5e21 FLOP
     ((cluster, above),) = q.clusters
-    assert cluster.implied_cluster_flops == pytest.approx(8 * 9.89e14) and not above
+    # 702.7 counts the theoretical maximum: H100 FP8 dense 1,979 TFLOPS (datasheet 3,958 sparse)
+    assert cluster.implied_cluster_flops == pytest.approx(8 * 1.979e15) and not above
     html = render_template(make_environment(), "quarterly.html.j2", q=q)
     assert "proposed" in html and "2027-01-15" in html
 
@@ -100,3 +145,27 @@ def test_user_templates_override_by_name_in_a_sandbox(catalog: Catalog, tmp_path
         render(ctx, "md", make_environment(tmp_path))
     with pytest.raises(UsageError, match="does not exist"):
         make_environment(tmp_path / "missing")
+
+
+def test_quarterly_says_what_it_is_modelled_on_and_flags_a_partial_quarter(
+    catalog: Catalog,
+) -> None:
+    q = build_quarterly(sample_context(catalog))  # October only: Q4 is partial
+    assert q.partial and (q.quarter_start, q.quarter_end) == (date(2026, 10, 1), date(2026, 12, 31))
+    env = make_environment()
+    for template in ("quarterly.html.j2", "quarterly.md.j2"):
+        text = render_template(env, template, q=q)
+        assert "PARTIAL QUARTER" in text and "7.308" in text and "702.7" in text
+        assert "own" in text and "Six-month look-ahead" in text
+        assert text.count("not derivable from usage data") >= 4  # location, co-location, 300G, plan
+        assert "Contact person" in text and "Detected training runs" in text
+
+
+def test_notice_carries_the_foreign_person_report_fields(catalog: Catalog, tmp_path: Path) -> None:
+    ctx = sample_context(catalog, legal_status=LegalStatus.PROPOSED)
+    paths = write_notices(ctx, tmp_path, make_environment(), pdf=False)
+    for name, path in paths.items():
+        text = path.read_text("utf-8")
+        assert "Customer contact" in text and "Payment source" in text, name
+        assert "Access IP addresses" in text and "Training run start and end" in text
+        assert "to be completed" in text

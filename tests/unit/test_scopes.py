@@ -192,7 +192,8 @@ def test_kyc_findings(catalog: Catalog) -> None:
                 (utc(2026, 12, 1), utc(2026, 12, 10)),
             ],
         ),
-        ("quarter", 0, [(utc(2026, 10, 15), utc(2026, 12, 10))]),
+        # A quarter's thresholds are cumulative: read from its first day (issue 13).
+        ("quarter", 0, [(utc(2026, 10, 1), utc(2026, 12, 10))]),
         ("rolling_days", 30, [(utc(2026, 11, 10), utc(2026, 12, 10))]),
         ("audit_period", 0, [(utc(2026, 10, 15), utc(2026, 12, 10))]),
     ],
@@ -207,7 +208,7 @@ def test_quarters_split_at_quarter_boundaries() -> None:
     audit = Window(utc(2026, 9, 1), utc(2026, 11, 1))
     got = rule_windows(replace(RULE, window="quarter"), audit)
     assert [(w.start, w.end) for w in got] == [
-        (utc(2026, 9, 1), utc(2026, 10, 1)),
+        (utc(2026, 7, 1), utc(2026, 10, 1)),  # Q3 from its first day: cumulative
         (utc(2026, 10, 1), utc(2026, 11, 1)),
     ]
 
