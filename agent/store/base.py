@@ -3,7 +3,8 @@
 `Store.open(url)` reuses the process's engine for the URL (created, and the schema migrated, on
 the first open), so a /metrics scrape or a daemon job costs a pooled connection, not an engine and
 a migration check. Repositories by concern hang off the store: `store.usage`, `store.coverage`,
-`store.runs`, `store.findings`, `store.ledger`, `store.outbox`, `store.reports`.
+`store.runs`, `store.findings`, `store.ledger`, `store.outbox`, `store.reports`,
+`store.intervals`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from computewatch.domain.errors import StoreError
 from computewatch.store import migrations
 from computewatch.store.coverage import CoverageRepo
 from computewatch.store.findings import FindingRepo
+from computewatch.store.intervals import IntervalRepo
 from computewatch.store.ledger import LedgerRepo
 from computewatch.store.outbox import OutboxRepo
 from computewatch.store.reports import ReportRepo
@@ -82,6 +84,7 @@ class Store:
         self.ledger = LedgerRepo(engine, url)
         self.outbox = OutboxRepo(engine, url)
         self.reports = ReportRepo(engine, url)
+        self.intervals = IntervalRepo(engine, url)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -19,6 +19,7 @@ from computewatch.domain import (
     UsageRecord,
     Window,
 )
+from computewatch.store.intervals import fold
 from computewatch.store.schema import accounts, observations, usage
 from computewatch.store.sql import Repository, aware, maybe_aware
 
@@ -62,8 +63,11 @@ class UsageRepo(Repository):
                 "collected_at": collected_at,
             }
         update = ["unit", "period_end", "quantity", "method", "run_id", "collected_at"]
+        # An hourly run re-derives days whose figures mostly stand: only a changed figure is
+        # rewritten (run_id and collected_at then name the run that last changed it).
+        changed = ["unit", "period_end", "quantity", "method"]
         with self.engine.begin() as conn:
-            self._upsert(conn, usage, list(rows.values()), ["key"], update)
+            self._upsert(conn, usage, list(rows.values()), ["key"], update, changed)
         return len(rows)
 
     def write_observations(self, run_id: int, items: Iterable[Observation]) -> None:
@@ -90,6 +94,7 @@ class UsageRepo(Repository):
         update = ["sku", "accelerator", "count", "state", "started_at", "ended_at", "run_id"]
         with self.engine.begin() as conn:
             self._upsert(conn, observations, list(rows.values()), key, update)
+            fold(conn, run_id, self._observed(rows.values()))
 
     def save_accounts(self, items: Iterable[Account]) -> None:
         """Upsert account names (the latest name wins)."""
@@ -103,6 +108,10 @@ class UsageRepo(Repository):
         }
         with self.engine.begin() as conn:
             self._upsert(conn, accounts, list(rows.values()), ["provider", "account_id"], ["name"])
+
+    @staticmethod
+    def _observed(rows: Iterable[dict[str, Any]]) -> list[Observation]:
+        return [Observation(**{k: v for k, v in r.items() if k != "run_id"}) for r in rows]
 
     # -- reads --------------------------------------------------------------------------------
     def observations(self, window: Window, before: datetime) -> list[Observation]:

@@ -22,11 +22,12 @@ def migrations_recorded(store: Store) -> int:
 
 
 def test_migrations_are_versioned_and_idempotent(store: Store) -> None:
-    assert [v for v, _, _ in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
+    versions = [v for v, _, _ in MIGRATIONS]
+    assert versions == sorted(set(versions)) and versions[0] == 1
     assert store.schema_version() == SCHEMA_VERSION
     assert store.migrate() == SCHEMA_VERSION
     assert store.migrate() == SCHEMA_VERSION
-    assert migrations_recorded(store) == SCHEMA_VERSION
+    assert migrations_recorded(store) == len(MIGRATIONS)
 
 
 def test_a_store_from_an_older_version_is_upgraded(store: Store, store_url: str) -> None:
@@ -43,7 +44,7 @@ def test_a_store_from_an_older_version_is_upgraded(store: Store, store_url: str)
     with Store.open(store_url) as upgraded:
         names = {i["name"] for i in sa.inspect(upgraded.engine).get_indexes("coverage")}
         assert {"ix_coverage_reads", "ix_coverage_period"} <= names
-        assert upgraded.schema_version() == SCHEMA_VERSION == 6
+        assert upgraded.schema_version() == SCHEMA_VERSION
 
 
 def test_one_engine_per_url_reused_and_not_disposed_by_close(
@@ -84,7 +85,7 @@ def test_threads_opening_a_new_store_share_one_engine_and_migrate_once(store_url
         t.join(timeout=120)
     assert errors == []
     assert len(engines) == 8 and len({id(e) for e in engines}) == 1
-    assert migrations_recorded(Store.open(store_url)) == SCHEMA_VERSION
+    assert migrations_recorded(Store.open(store_url)) == len(MIGRATIONS)
 
 
 def test_concurrent_first_open_migrates_once(store_url: str) -> None:
@@ -108,7 +109,7 @@ def test_concurrent_first_open_migrates_once(store_url: str) -> None:
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, [err for _, err in results]
     assert {out.strip() for out, _ in results} == {str(SCHEMA_VERSION)}
-    assert migrations_recorded(Store.open(store_url)) == SCHEMA_VERSION
+    assert migrations_recorded(Store.open(store_url)) == len(MIGRATIONS)
 
 
 def test_unreachable_store_is_a_clear_error() -> None:
