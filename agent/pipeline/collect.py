@@ -89,7 +89,7 @@ def collect_context(
         now=now,
         catalog=catalog,
         final_days=final_days,
-        history=store.intervals.history(window),
+        history=store.intervals.history(window, before=now),
         derived_through=derived_through(store, window, sampling),
         reads=store.coverage.read_times(sampling, window.start, now),
         max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),

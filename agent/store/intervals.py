@@ -171,13 +171,15 @@ def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
 class IntervalRepo(Repository):
     """`store.intervals`: what sampled collectors derive usage from."""
 
-    def history(self, window: Window) -> dict[Unit, list[Observation]]:
+    def history(self, window: Window, before: datetime) -> dict[Unit, list[Observation]]:
         """Per unit, one observation per stored interval that can prove time inside `window`
-        (started before its end, ending after its start): proving exactly what the raw
-        observations it was folded from prove together, with the newest one's instance data."""
+        (started before its end, ending after its start) and was first observed before
+        `before`: proving what the raw observations it was folded from prove together, with the
+        newest one's instance data."""
         stmt = (
             sa.select(_T)
             .where(_T.c.end_at > window.start, _T.c.start_at < window.end)
+            .where(_T.c.first_observed_at < before)
             .order_by(_T.c.last_observed_at, _T.c.id)
         )
         out: dict[Unit, list[Observation]] = defaultdict(list)
