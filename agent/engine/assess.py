@@ -11,10 +11,12 @@ from datetime import datetime
 from computewatch.config.customers import Customer, Registry
 from computewatch.domain import (
     Account,
+    BilledTotal,
     CoverageEntry,
     CoverageLevel,
     CoverageStatus,
     DailyRow,
+    DailyTotal,
     Finding,
     FindingState,
     FindingStatus,
@@ -34,7 +36,12 @@ from computewatch.engine.estimates import (
 from computewatch.engine.evaluate import evaluate_window, rule_windows
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import scope_usage, scopes_for
-from computewatch.engine.usage import AccountUsage, build_account_usage, daily_accelerator_hours
+from computewatch.engine.usage import (
+    AccountUsage,
+    build_account_usage,
+    daily_accelerator_hours,
+    hours_by_day,
+)
 
 STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}
 Band = tuple[float, float, float]
@@ -48,6 +55,10 @@ class Aggregates:
     totals: Sequence[Total] = ()
     daily: Sequence[DailyRow] = ()
     peaks: Sequence[Peak] = ()
+    # Summed in the store instead of `daily` (one row per account and chip, not per day), and
+    # the per-day accelerator-hours of the audited window for its chart.
+    billed: Sequence[BilledTotal] = ()
+    daily_hours: Sequence[DailyTotal] = ()
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ def account_usage(
     band: Band,
 ) -> list[AccountUsage]:
     """Per account: quantities, coverage level and the derived estimates (FLOP band, TPP-hours)."""
-    usages = build_account_usage(accounts, agg.totals, agg.daily, agg.peaks, coverage)
+    usages = build_account_usage(accounts, agg.totals, agg.daily, agg.peaks, coverage, agg.billed)
     for u in usages:
         if u.coverage is not CoverageLevel.FAILED:
             u.flop = training_flop(u.accelerator_hours, catalog, *band)
@@ -207,7 +218,11 @@ def assess(
         registry=registry,
         catalog=catalog,
         band=band,
-        daily_hours=daily_accelerator_hours(aggregates[window].daily),
+        daily_hours=(
+            hours_by_day(aggregates[window].daily_hours)
+            if aggregates[window].daily_hours
+            else daily_accelerator_hours(aggregates[window].daily)
+        ),
     )
 
 

@@ -15,6 +15,13 @@ from computewatch.pipeline.collect import Collected
 from computewatch.store import Store
 
 
+def account_scope(store: Store, collected: Collected) -> list[tuple[str, str]] | None:
+    """The run's accounts for the aggregates' filter, or None when they are every account the
+    store knows (no IN list of a thousand accounts; the engine ignores rows of other accounts)."""
+    keys = [(a.provider, a.account_id) for a in collected.accounts]
+    return None if set(store.usage.account_names()) <= set(keys) else keys
+
+
 def assess_run(
     config: LoadedConfig,
     store: Store,
@@ -25,13 +32,14 @@ def assess_run(
     now: datetime,
     catalog: Catalog,
 ) -> Assessment:
-    keys = [(a.provider, a.account_id) for a in collected.accounts]
+    keys = account_scope(store, collected)
     windows = [window, *extra_windows(config.rules.rules, window)]
     aggregates = {
         w: Aggregates(
             totals=store.usage.totals(w, keys),
-            daily=store.usage.daily_totals(w, BILLED_METRICS, keys),
             peaks=store.usage.peaks(w, keys),
+            billed=store.usage.billed(w, BILLED_METRICS, keys),
+            daily_hours=store.usage.daily_hours(w, keys) if w == window else (),
         )
         for w in windows
     }

@@ -221,5 +221,6 @@ api_error_counts = sa.Table(
 STATE_INDEXES = [
     sa.Index("ix_usage_method_period", usage.c.method, usage.c.period_start),
     sa.Index("ix_usage_period", usage.c.period_start, usage.c.metric),
+    sa.Index("ix_usage_metric_period", usage.c.metric, usage.c.period_start),
     sa.Index("ix_findings_lifecycle", findings.c.lifecycle, findings.c.status),
 ]

@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from computewatch.domain import (
     Account,
+    BilledTotal,
     DailyRow,
+    DailyTotal,
     Metric,
     Observation,
     Peak,
@@ -19,6 +21,7 @@ from computewatch.domain import (
     UsageRecord,
     Window,
 )
+from computewatch.store import aggregates
 from computewatch.store.intervals import fold
 from computewatch.store.schema import accounts, observations, usage
 from computewatch.store.sql import Repository, aware, maybe_aware
@@ -236,3 +239,18 @@ class UsageRepo(Repository):
                 DailyRow(r[0], r[1], r[2], r[3], r[4], r[5], aware(r[6]), float(r[7]))
                 for r in conn.execute(stmt)
             ]
+
+    def billed(
+        self, window: Window, metrics: Iterable[str], account_keys: AccountKeys = None
+    ) -> list[BilledTotal]:
+        """Metrics billing supersedes day by day, summed in one statement: one row per account,
+        metric, chip, sku and method (see `store.aggregates`)."""
+        stmt = aggregates.billed_totals(window, metrics, lambda q: _scope(q, window, account_keys))
+        with self.engine.connect() as conn:
+            return [aggregates.to_billed(r) for r in conn.execute(stmt)]
+
+    def daily_hours(self, window: Window, account_keys: AccountKeys = None) -> list[DailyTotal]:
+        """Accelerator-hours per account and day (billing superseding inventory), one statement."""
+        stmt = aggregates.daily_hours(window, lambda q: _scope(q, window, account_keys))
+        with self.engine.connect() as conn:
+            return [aggregates.to_daily(r) for r in conn.execute(stmt)]
