@@ -4,7 +4,7 @@
 the first open), so a /metrics scrape or a daemon job costs a pooled connection, not an engine and
 a migration check. Repositories by concern hang off the store: `store.usage`, `store.coverage`,
 `store.runs`, `store.findings`, `store.ledger`, `store.outbox`, `store.reports`,
-`store.intervals`.
+`store.intervals`, `store.retention`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from computewatch.store.intervals import IntervalRepo
 from computewatch.store.ledger import LedgerRepo
 from computewatch.store.outbox import OutboxRepo
 from computewatch.store.reports import ReportRepo
+from computewatch.store.retention import RetentionRepo
 from computewatch.store.runs import RunRepo
 from computewatch.store.sql import reason, redact
 from computewatch.store.usage import UsageRepo
@@ -85,6 +86,7 @@ class Store:
         self.outbox = OutboxRepo(engine, url)
         self.reports = ReportRepo(engine, url)
         self.intervals = IntervalRepo(engine, url)
+        self.retention = RetentionRepo(engine, url)
 
     @classmethod
     def open(cls, url: str) -> Store:

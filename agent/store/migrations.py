@@ -17,6 +17,7 @@ from computewatch.store.schema import (
     STATE_INDEXES,
     accounts,
     api_error_counts,
+    compactions,
     coverage,
     evidence_ledger,
     findings,
@@ -95,6 +96,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (6, "coverage indexes (sampling reads, carried coverage)", _create_indexes(COVERAGE_INDEXES)),
     (8, "proven intervals (incremental sampling)", _create([proven_intervals])),
     (9, "unit state, API error counters, query indexes", _unit_state),
+    (10, "compactions (retention of sealed months)", _create([compactions])),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")

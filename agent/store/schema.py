@@ -224,3 +224,17 @@ STATE_INDEXES = [
     sa.Index("ix_usage_metric_period", usage.c.metric, usage.c.period_start),
     sa.Index("ix_findings_lifecycle", findings.c.lifecycle, findings.c.status),
 ]
+
+# Added by migration 10: what retention compacted, month by month (the sealed bundle and the
+# daily usage stay; raw observations and superseded per-read coverage go).
+compactions = sa.Table(
+    "compactions",
+    metadata,
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("compacted_at", TS, nullable=False),
+    sa.Column("report_id", sa.String(64), nullable=False),
+    sa.Column("observations_deleted", sa.Integer, nullable=False),
+    sa.Column("coverage_deleted", sa.Integer, nullable=False),
+    sa.Column("coverage_kept", sa.Integer, nullable=False),
+    sa.Column("intervals_kept", sa.Integer, nullable=False),
+)
