@@ -80,7 +80,8 @@ def rows(store: Store) -> dict[str, int]:
     out = {}
     with store.engine.connect() as conn:
         for t in ("observations", "proven_intervals", "usage", "coverage", "findings"):
-            out[t] = int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar() or 0)
+            count = sa.select(sa.func.count()).select_from(sa.table(t))
+            out[t] = int(conn.execute(count).scalar() or 0)
     return out
 
 
@@ -234,9 +235,9 @@ def main() -> None:
         f"runs hourly on day 1 and {args.days}, every {args.every} h between"
     )
     print(
-        "| backend | hourly job day 1 (wall / CPU) | day %d (wall / CPU) | DB day 1 | DB day %d | "
-        "after compaction + VACUUM | accelerator-hours: store / hand-written SQL | "
-        "all 4 window queries |" % (args.days, args.days)
+        f"| backend | hourly job day 1 (wall / CPU) | day {args.days} (wall / CPU) | DB day 1 "
+        f"| DB day {args.days} | after compaction + VACUUM "
+        "| accelerator-hours: store / hand-written SQL | all 4 window queries |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
