@@ -26,6 +26,7 @@ from computewatch.domain import (
     Window,
 )
 from computewatch.domain.catalog import Catalog
+from computewatch.engine.downtime import Downtime, sampling_downtime
 from computewatch.engine.estimates import (
     MethodNote,
     implied_cluster_flops,
@@ -71,6 +72,8 @@ class CoverageSummary:
     accounts_partial: int
     accounts_failed: int
     gaps: tuple[CoverageEntry, ...]
+    # The sampling gaps as stretches of daemon downtime: which hours, which accounts.
+    downtime: tuple[Downtime, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ def summarize_coverage(
         counts[CoverageLevel.PARTIAL],
         counts[CoverageLevel.FAILED],
         gaps,
+        tuple(sampling_downtime(gaps)),
     )
 
 

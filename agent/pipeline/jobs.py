@@ -123,6 +123,13 @@ def collect_job(
         outcome.assessment.breaches,
         extra={"job": "collect", "run_id": outcome.run_id},
     )
+    for downtime in outcome.assessment.coverage.downtime:
+        log.warning(
+            "sampling gap: %s: %s",
+            downtime.describe(),
+            ", ".join(downtime.accounts[:10]) + (" ..." if len(downtime.accounts) > 10 else ""),
+            extra={"job": "collect", "run_id": outcome.run_id},
+        )
     notify_breaches(cfg, now)
     try:
         compact_job(cfg, clock)
