@@ -108,25 +108,28 @@ def _values(unit: Unit, rid: str, r: _Row, run_id: int) -> dict[str, Any]:
     }
 
 
-def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
-    """Fold observations into the stored intervals, inside the caller's transaction (the one that
-    writes the observations, so a crash leaves both or neither)."""
-    by_unit: dict[Unit, dict[str, list[Observation]]] = defaultdict(lambda: defaultdict(list))
-    for o in items:
-        by_unit[(o.provider, o.account_id, o.region, o.collector)][o.resource_id].append(o)
-    for unit, resources in by_unit.items():
-        stored: dict[str, list[_Row]] = defaultdict(list)
-        rids = sorted(resources)
-        for i in range(0, len(rids), BATCH):
-            stmt = sa.select(_T).where(
-                _T.c.provider == unit[0],
-                _T.c.account_id == unit[1],
-                _T.c.region == unit[2],
-                _T.c.collector == unit[3],
-                _T.c.resource_id.in_(rids[i : i + BATCH]),
-            )
-            for m in conn.execute(stmt).mappings():
-                stored[m["resource_id"]].append(
+def _stored(
+    conn: Connection, by_unit: Mapping[Unit, Mapping[str, list[Observation]]]
+) -> dict[tuple[Unit, str], list[_Row]]:
+    """The stored rows a batch of observations can merge with: of the same resources, ending no
+    earlier than the observed spans start. Resources are queried in chunks of similar launch
+    time, so a chunk of recent launches does not read back the older runs of its resources."""
+    earliest = sorted(
+        (min(min(o.started_at, _new(o).end) for o in obs), rid)
+        for resources in by_unit.values()
+        for rid, obs in resources.items()
+    )
+    wanted = {(unit, rid) for unit, resources in by_unit.items() for rid in resources}
+    out: dict[tuple[Unit, str], list[_Row]] = defaultdict(list)
+    for i in range(0, len(earliest), BATCH):
+        chunk = earliest[i : i + BATCH]
+        stmt = sa.select(_T).where(
+            _T.c.resource_id.in_(sorted({rid for _, rid in chunk})), _T.c.end_at >= chunk[0][0]
+        )
+        for m in conn.execute(stmt).mappings():
+            key = ((m["provider"], m["account_id"], m["region"], m["collector"]), m["resource_id"])
+            if key in wanted and all(r.id != m["id"] for r in out[key]):
+                out[key].append(
                     _Row(
                         int(m["id"]),
                         aware(m["start_at"]),
@@ -139,12 +142,24 @@ def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
                         aware(m["last_observed_at"]),
                     )
                 )
-        updates: list[dict[str, Any]] = []
-        inserts: list[dict[str, Any]] = []
-        gone: list[int] = []
+    return out
+
+
+def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
+    """Fold observations into the stored intervals, inside the caller's transaction (the one that
+    writes the observations, so a crash leaves both or neither)."""
+    by_unit: dict[Unit, dict[str, list[Observation]]] = defaultdict(lambda: defaultdict(list))
+    for o in items:
+        by_unit[(o.provider, o.account_id, o.region, o.collector)][o.resource_id].append(o)
+    stored = _stored(conn, by_unit)
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    gone: list[int] = []
+    for unit, resources in by_unit.items():
         for rid, observed in resources.items():
-            before = {r.id: (r.start, r.end, r.last) for r in stored[rid]}
-            rows = [*stored[rid]]
+            mine = stored.get((unit, rid), [])
+            before = {r.id: (r.start, r.end, r.last) for r in mine}
+            rows = [*mine]
             for o in sorted(observed, key=lambda o: o.observed_at):
                 rows = merge(rows, _new(o))
             kept = {r.id for r in rows}
@@ -154,18 +169,18 @@ def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
                     inserts.append(_values(unit, rid, r, run_id))
                 elif before[r.id] != (r.start, r.end, r.last):
                     updates.append({"_id": r.id, **_values(unit, rid, r, run_id)})
-        if gone:
-            conn.execute(sa.delete(_T).where(_T.c.id.in_(gone)))
-        if updates:
-            cols = [c for c in updates[0] if c != "_id"]
-            change = (
-                sa.update(_T)
-                .where(_T.c.id == sa.bindparam("_id"))
-                .values({c: sa.bindparam(c) for c in cols})
-            )
-            conn.execute(change, updates)
-        if inserts:
-            conn.execute(sa.insert(_T), inserts)
+    for i in range(0, len(gone), BATCH):
+        conn.execute(sa.delete(_T).where(_T.c.id.in_(gone[i : i + BATCH])))
+    if updates:
+        cols = [c for c in updates[0] if c != "_id"]
+        change = (
+            sa.update(_T)
+            .where(_T.c.id == sa.bindparam("_id"))
+            .values({c: sa.bindparam(c) for c in cols})
+        )
+        conn.execute(change, updates)
+    if inserts:
+        conn.execute(sa.insert(_T), inserts)
 
 
 class IntervalRepo(Repository):

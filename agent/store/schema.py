@@ -182,9 +182,7 @@ proven_intervals = sa.Table(
     sa.Column("first_observed_at", TS, nullable=False),
     sa.Column("last_observed_at", TS, nullable=False),
     sa.Column("run_id", sa.Integer, nullable=False),
-    sa.Index(
-        "ix_intervals_resource", "provider", "account_id", "region", "collector", "resource_id"
-    ),
+    sa.Index("ix_intervals_resource", "resource_id", "end_at"),
     sa.Index("ix_intervals_end", "end_at"),
 )
 
