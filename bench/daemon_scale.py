@@ -14,8 +14,8 @@ Usage:
     .venv/bin/python bench/daemon_scale.py --accounts 100 --days 30 --backend both
     .venv/bin/python bench/daemon_scale.py --accounts 1000 --days 3 --every 2 --backend sqlite
 
-`--every K` collects every K hours between the first and the last day (which are always hourly);
-K <= 2 stays inside the default 150-minute sampling gap.
+`--every K` collects every K hours between the first and the last day (which are hourly, for
+their first `--edge-hours` hours); K <= 2 stays inside the default 150-minute sampling gap.
 """
 
 from __future__ import annotations
@@ -132,7 +132,9 @@ def aggregate(
     return best_store, best_hand, best_all, dict(figures)
 
 
-def run(backend: str, accounts: int, days: int, every: int, workers: int) -> dict[str, object]:
+def run(
+    backend: str, accounts: int, days: int, every: int, workers: int, edge: int = 24
+) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp(prefix="cw-bench-"))
     pg_name = f"cw_bench_{uuid.uuid4().hex[:8]}"
     if backend == "postgresql":
@@ -152,7 +154,7 @@ def run(backend: str, accounts: int, days: int, every: int, workers: int) -> dic
     try:
         for day in range(days):
             hourly = day in (0, days - 1)
-            for hour in range(0, 24, 1 if hourly else every):
+            for hour in range(0, edge if hourly else 24, 1 if hourly else every):
                 clock.now = MONTH.start + timedelta(days=day, hours=hour, minutes=5)
                 wall, cpu = time.perf_counter(), time.process_time()
                 collect_job(config, clock)
@@ -226,9 +228,15 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=1, help="hours between runs on days 2..M-1")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--edge-hours", type=int, default=24, help="hourly runs on the first and last day"
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    results = [run(b, args.accounts, args.days, args.every, args.workers) for b in backends]
+    results = [
+        run(b, args.accounts, args.days, args.every, args.workers, args.edge_hours)
+        for b in backends
+    ]
     mib = 2**20
     print(
         f"\n{args.accounts} accounts x 2 regions x 5 instances, {args.days} day(s), "
