@@ -102,8 +102,8 @@ def aggregate(
     figures: dict[tuple[str, str, str], float] = {}
     hand: dict[tuple[str, str, str], float] = {}
     for _ in range(3):
-        t = time.perf_counter()
-        billed = store.usage.billed(window, BILLED_METRICS)
+        t = time.perf_counter()  # the same measure as the hand-written statement
+        billed = store.usage.billed(window, [str(Metric.ACCELERATOR_HOURS)])
         best_store = min(best_store, time.perf_counter() - t)
         t = time.perf_counter()
         store.usage.totals(window)
