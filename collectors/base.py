@@ -119,6 +119,10 @@ class CollectContext:
     # window is carried over from `carried` so the evaluation still sees every unit.
     only: frozenset[str] | None = None
     carried: Mapping[UnitKey, Sequence[CoverageEntry]] = field(default_factory=dict)
+    # Per sampled unit, when a successful read of this same window last derived its days (the
+    # store holds those days' figures): a read re-derives only days it can change (see
+    # `collectors.incremental`). Missing: derive the whole window.
+    derived_through: Mapping[UnitKey, datetime] = field(default_factory=dict)
 
     def history_for(self, target: Target, collector: str) -> Sequence[Observation]:
         return self.history.get(unit_key(target, collector), ())

@@ -20,7 +20,8 @@ from computewatch.domain import NOT_COLLECTED, SAMPLING_GAP, CoverageEntry, Cove
 def sampling_gaps(
     reads: Sequence[datetime], now: datetime, window: Window, max_gap: timedelta
 ) -> list[tuple[datetime, datetime]]:
-    """Parts of `window` between successive reads (ending with `now`) more than `max_gap` apart.
+    """Parts of `window` between successive reads (ending with `now`) more than `max_gap` apart,
+    where the part inside the window is itself longer than `max_gap`.
 
     Before a unit's first read nothing is claimed: that read's method (`launch-time-estimate`)
     already says its figures are a lower bound.
@@ -30,7 +31,9 @@ def sampling_gaps(
     for earlier, later in pairwise(times):
         if later - earlier > max_gap:
             clipped = window.clip(earlier, later)
-            if clipped:
+            # Only the hours the window itself missed: a read 55 minutes before the month's end
+            # leaves October covered however long the daemon was down in November.
+            if clipped and clipped[1] - clipped[0] > max_gap:
                 out.append(clipped)
     return out
 

@@ -16,7 +16,12 @@ from computewatch.app.exits import EXIT_INCOMPLETE, EXIT_QUEUED, EXIT_TAMPERED
 from computewatch.app.ops import status_lines
 from computewatch.app.options import CONFIG_OPTION, STORE_OPTION, handle_errors
 from computewatch.domain import FindingStatus, Lifecycle
-from computewatch.pipeline.operations import list_findings, verify_report, work_outbox
+from computewatch.pipeline.operations import (
+    compact_store,
+    list_findings,
+    verify_report,
+    work_outbox,
+)
 from computewatch.pipeline.status import read_status
 from computewatch.store import FindingRow
 
@@ -218,4 +223,40 @@ def status(config_path: Path, store_url: str | None) -> None:
         click.echo(line)
 
 
-COMMANDS = (findings, verify, outbox, status)
+@click.command()
+@CONFIG_OPTION
+@STORE_OPTION
+@click.option(
+    "--grace-days",
+    type=int,
+    default=None,
+    help="Days after a month's report before it may be compacted (default: store.retention).",
+)
+@click.option("--dry-run", is_flag=True, help="Only list the months that would be compacted.")
+@handle_errors
+def compact(
+    config_path: Path, store_url: str | None, grace_days: int | None, dry_run: bool
+) -> None:
+    """Compact sealed months: delete their raw observations and superseded per-read coverage.
+
+    A month is sealed once a produced report covers it. Daily usage, the proven intervals and
+    each unit's latest coverage read stay, so later runs and re-audits answer the same; each
+    month is compacted in one transaction and recorded. Run VACUUM (SQLite) or let autovacuum
+    (PostgreSQL) reclaim the space; see the README.
+    """
+    done = compact_store(
+        config_path, store_url, now=datetime.now(UTC), grace_days=grace_days, dry_run=dry_run
+    )
+    for c in done:
+        if dry_run:
+            click.echo(f"would compact {c.month} (sealed by {c.report_id})")
+        else:
+            click.echo(
+                f"compacted {c.month}: {c.observations_deleted} observation(s) and "
+                f"{c.coverage_deleted} superseded coverage row(s) deleted; kept "
+                f"{c.coverage_kept} coverage row(s), {c.intervals_kept} proven interval(s)"
+            )
+    click.echo(f"{len(done)} month(s) {'to compact' if dry_run else 'compacted'}")
+
+
+COMMANDS = (findings, verify, outbox, status, compact)

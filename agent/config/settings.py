@@ -20,12 +20,27 @@ ReportFormat = Literal["html", "md", "json", "pdf", "csv", "xlsx"]
 REPORT_FORMATS: tuple[ReportFormat, ...] = ("html", "md", "json", "pdf", "csv", "xlsx")
 
 
+class RetentionSettings(_Strict):
+    compact: bool = Field(
+        default=True,
+        description="compact a month once its report is sealed: delete its raw observations and "
+        "all but each unit's latest coverage read (daily usage, proven intervals and the sealed "
+        "bundle stay); the daemon does it after producing reports, `computewatch compact` on demand",
+    )
+    grace_days: int = Field(
+        default=7,
+        ge=0,
+        description="days after a month's report was produced before the month is compacted",
+    )
+
+
 class StoreSettings(_Strict):
     url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; default: SQLite in the user data directory. "
         "PostgreSQL: postgresql+psycopg://user@host/db (password from the environment via PGPASSWORD)",
     )
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     def resolved_url(self) -> str:
         if self.url:

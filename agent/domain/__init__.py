@@ -3,7 +3,7 @@
 No I/O at import; every other layer may import from here, and this package imports none of them.
 """
 
-from computewatch.domain.aggregates import DailyRow, DailyTotal, Peak, Total
+from computewatch.domain.aggregates import BilledTotal, DailyRow, DailyTotal, Peak, Total
 from computewatch.domain.enums import (
     NOT_COLLECTED,
     SAMPLING_GAP,
@@ -32,6 +32,7 @@ __all__ = [
     "NOT_COLLECTED",
     "SAMPLING_GAP",
     "Account",
+    "BilledTotal",
     "CoverageEntry",
     "CoverageLevel",
     "CoverageStatus",

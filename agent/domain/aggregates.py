@@ -50,3 +50,22 @@ class DailyTotal:
     accelerator: str
     day: datetime
     quantity: float
+
+
+@dataclass(frozen=True, slots=True)
+class BilledTotal:
+    """A metric billing supersedes, per account, chip, sku and method over a window, summed in
+    the store: `quantity` over the days this row counts (billing rows, and other rows on days
+    without billing; `days` of them), `overlap` over days that have both billing and other rows
+    (`overlap_days`), for the billing/inventory reconciliation."""
+
+    provider: str
+    account_id: str
+    metric: str
+    accelerator: str
+    sku: str
+    method: str
+    quantity: float
+    days: int
+    overlap: float
+    overlap_days: int

@@ -11,10 +11,12 @@ from datetime import datetime
 from computewatch.config.customers import Customer, Registry
 from computewatch.domain import (
     Account,
+    BilledTotal,
     CoverageEntry,
     CoverageLevel,
     CoverageStatus,
     DailyRow,
+    DailyTotal,
     Finding,
     FindingState,
     FindingStatus,
@@ -28,6 +30,7 @@ from computewatch.domain.catalog import Catalog
 from computewatch.domain.deliveries import ExportDelivery
 from computewatch.engine.concurrency import SimultaneousPeak
 from computewatch.engine.concurrency import simultaneous_peaks as peaks_from_intervals
+from computewatch.engine.downtime import Downtime, sampling_downtime
 from computewatch.engine.estimates import (
     MethodNote,
     implied_cluster_flops,
@@ -40,7 +43,12 @@ from computewatch.engine.export_kyc import export_claim_findings
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import scope_usage, scopes_for
 from computewatch.engine.training_runs import TrainingRun, detect_training_runs
-from computewatch.engine.usage import AccountUsage, build_account_usage, daily_accelerator_hours
+from computewatch.engine.usage import (
+    AccountUsage,
+    build_account_usage,
+    daily_accelerator_hours,
+    hours_by_day,
+)
 
 STATUS_ORDER = {FindingStatus.BREACH: 0, FindingStatus.UNKNOWN: 1, FindingStatus.OK: 2}
 Band = tuple[float, float, float]
@@ -54,6 +62,10 @@ class Aggregates:
     totals: Sequence[Total] = ()
     daily: Sequence[DailyRow] = ()
     peaks: Sequence[Peak] = ()
+    # Summed in the store instead of `daily` (one row per account and chip, not per day), and
+    # the per-day accelerator-hours of the audited window for its chart.
+    billed: Sequence[BilledTotal] = ()
+    daily_hours: Sequence[DailyTotal] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,8 @@ class CoverageSummary:
     accounts_partial: int
     accounts_failed: int
     gaps: tuple[CoverageEntry, ...]
+    # The sampling gaps as stretches of daemon downtime: which hours, which accounts.
+    downtime: tuple[Downtime, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,7 +144,7 @@ def account_usage(
 ) -> list[AccountUsage]:
     """Per account: quantities, coverage level and the derived estimates (FLOP band, TPP-hours);
     the estimates stay None (unknown) where `estimates_known` says so."""
-    usages = build_account_usage(accounts, agg.totals, agg.daily, agg.peaks, coverage)
+    usages = build_account_usage(accounts, agg.totals, agg.daily, agg.peaks, coverage, agg.billed)
     for u in usages:
         if estimates_known(u, hour_sources):
             u.flop = training_flop(u.accelerator_hours, catalog, *band)
@@ -181,6 +195,7 @@ def summarize_coverage(
         counts[CoverageLevel.PARTIAL],
         counts[CoverageLevel.FAILED],
         gaps,
+        tuple(sampling_downtime(gaps)),
     )
 
 
@@ -242,7 +257,11 @@ def assess(
         registry=registry,
         catalog=catalog,
         band=band,
-        daily_hours=daily_accelerator_hours(aggregates[window].daily),
+        daily_hours=(
+            hours_by_day(aggregates[window].daily_hours)
+            if aggregates[window].daily_hours
+            else daily_accelerator_hours(aggregates[window].daily)
+        ),
         training_runs=tuple(
             detect_training_runs(
                 [r for agg in aggregates.values() for r in agg.daily], registry, catalog, band, now

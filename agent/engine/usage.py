@@ -14,10 +14,12 @@ from datetime import datetime
 from computewatch.domain import (
     SAMPLING_GAP,
     Account,
+    BilledTotal,
     CoverageEntry,
     CoverageLevel,
     CoverageStatus,
     DailyRow,
+    DailyTotal,
     Method,
     Metric,
     Peak,
@@ -166,6 +168,31 @@ def reconcile_export(u: AccountUsage, metric: str, day_rows: Sequence[DailyRow])
         u.export_reconciliation[(metric, chip)] = (pe + e, pv + v)
 
 
+def merge_billed(u: AccountUsage, rows: Iterable[BilledTotal]) -> None:
+    """`merge_hours` over rows the store already summed per chip, sku and method (SQL did the
+    day-by-day choice): the same quantities, methods and reconciliation."""
+    for r in sorted(rows, key=lambda r: (r.metric, r.accelerator, r.sku, r.method)):
+        d = metric_def(r.metric)
+        if r.days:
+            u.methods[r.metric].add(r.method)
+            u.add(d.metric, key_of(d, r.accelerator, "", r.sku), r.quantity)
+        if d.key is Key.CHIP and r.overlap_days:
+            pb, pi = u.reconciliation.get(r.accelerator, (0.0, 0.0))
+            billed = r.method == Method.BILLING
+            u.reconciliation[r.accelerator] = (
+                pb + (r.overlap if billed else 0.0),
+                pi + (0.0 if billed else r.overlap),
+            )
+
+
+def hours_by_day(rows: Iterable[DailyTotal]) -> dict[tuple[str, str], dict[datetime, float]]:
+    """`daily_accelerator_hours` from the store's per-account, per-day sums."""
+    out: dict[tuple[str, str], dict[datetime, float]] = defaultdict(dict)
+    for r in rows:
+        out[(r.provider, r.account_id)][r.day] = r.quantity
+    return dict(out)
+
+
 def daily_accelerator_hours(
     rows: Iterable[DailyRow],
 ) -> dict[tuple[str, str], dict[datetime, float]]:
@@ -191,9 +218,11 @@ def build_account_usage(
     daily_hours: Iterable[DailyRow],
     peaks: Iterable[Peak],
     coverage: Iterable[CoverageEntry],
+    billed: Iterable[BilledTotal] = (),
 ) -> list[AccountUsage]:
     """One AccountUsage per account: coverage from the entries, quantities from the aggregates
-    (daily rows for metrics where billing supersedes inventory, sums for the rest)."""
+    (for metrics where billing supersedes inventory: daily rows, or the store's `billed` sums;
+    sums for the rest)."""
     by_key: dict[tuple[str, str], list[CoverageEntry]] = defaultdict(list)
     for entry in coverage:
         by_key[(entry.provider, entry.account_id)].append(entry)
@@ -216,6 +245,12 @@ def build_account_usage(
             merge_hours(out[key], rows)
     totals = list(totals)
     exported = {(t.provider, t.account_id) for t in totals if t.method == Method.BILLING_EXPORT}
+    by_account: dict[tuple[str, str], list[BilledTotal]] = defaultdict(list)
+    for b in billed:
+        by_account[(b.provider, b.account_id)].append(b)
+    for key, billed_rows in by_account.items():
+        if key in out:
+            merge_billed(out[key], billed_rows)
     for t in totals:
         u = out.get((t.provider, t.account_id))
         if u is None or t.metric in BILLED_METRICS:

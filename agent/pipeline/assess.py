@@ -26,6 +26,13 @@ def hour_sources() -> frozenset[str]:
     )
 
 
+def account_scope(store: Store, collected: Collected) -> list[tuple[str, str]] | None:
+    """The run's accounts for the aggregates' filter, or None when they are every account the
+    store knows (no IN list of a thousand accounts; the engine ignores rows of other accounts)."""
+    keys = [(a.provider, a.account_id) for a in collected.accounts]
+    return None if set(store.usage.account_names()) <= set(keys) else keys
+
+
 def assess_run(
     config: LoadedConfig,
     store: Store,
@@ -36,13 +43,15 @@ def assess_run(
     now: datetime,
     catalog: Catalog,
 ) -> Assessment:
-    keys = [(a.provider, a.account_id) for a in collected.accounts]
+    keys = account_scope(store, collected)
     windows = [window, *extra_windows(config.rules.rules, window)]
     aggregates = {
         w: Aggregates(
             totals=store.usage.totals(w, keys),
-            daily=store.usage.daily_totals(w, BILLED_METRICS, keys),
             peaks=store.usage.peaks(w, keys),
+            # Per-day rows, not `store.usage.billed`: a billing export outranks Cost Explorer
+            # day by day, and training runs and the export reconciliation need the days.
+            daily=store.usage.daily_totals(w, BILLED_METRICS, keys),
         )
         for w in windows
     }
@@ -61,7 +70,15 @@ def assess_run(
         hour_sources=hour_sources(),
         # Every stored observation is evidence of running time in the window, including those
         # made after an as-of `now` (a re-audit of a past month); hence no cut-off at `now`.
-        observations=store.usage.observations(window, before=datetime.max.replace(tzinfo=UTC)),
+        # The proven intervals (one per instance run), not the raw observations, which
+        # retention compacts.
+        observations=[
+            o
+            for per_unit in store.intervals.history(
+                window, before=datetime.max.replace(tzinfo=UTC)
+            ).values()
+            for o in per_unit
+        ],
     )
     assessment = assessment.with_exports(store.exports.for_window(window))
     previous = store.findings.states(f.id for f in assessment.findings)

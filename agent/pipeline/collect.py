@@ -6,12 +6,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from computewatch.collectors.base import ApiCallCounter, CollectContext, Provider
+from computewatch.collectors.base import ApiCallCounter, CollectContext, Provider, UnitKey
 from computewatch.collectors.registry import builtin
 from computewatch.collectors.runner import CollectionResult, Progress, run_collection
 from computewatch.collectors.sampling import close_billed_gaps
 from computewatch.config.loader import LoadedConfig
-from computewatch.domain import SAMPLING_GAP, Account, CoverageEntry, Observation, Window
+from computewatch.domain import SAMPLING_GAP, Account, CoverageEntry, Window
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.store import Store
@@ -83,21 +83,27 @@ def collect_context(
         for name, cls in builtin().collectors.items()
         if cls.final_after is not None
     }
-    history: dict[tuple[str, str, str, str], list[Observation]] = defaultdict(list)
-    for o in store.usage.observations(window, before=now):
-        history[(o.provider, o.account_id, o.region, o.collector)].append(o)
     sampling = [name for name, cls in builtin().collectors.items() if cls.samples]
     return CollectContext(
         window=window,
         now=now,
         catalog=catalog,
         final_days=final_days,
-        history=history,
+        history=store.intervals.history(window, before=now),
+        derived_through=derived_through(store, window, sampling),
         reads=store.coverage.read_times(sampling, window.start, now),
         max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),
         only=only,
         carried=carried,
     )
+
+
+def derived_through(store: Store, window: Window, sampling: list[str]) -> dict[UnitKey, datetime]:
+    """Sampled units whose days of `window` an earlier read derived (and when), except those
+    whose stored figures are still a first read's launch-time estimate."""
+    estimated = store.intervals.estimated_units(window, sampling)
+    reads = store.coverage.last_good_reads(window, sampling)
+    return {unit: at for unit, at in reads.items() if unit not in estimated}
 
 
 def final_billing(store: Store) -> dict[str, dict[str, frozenset[date]]]:

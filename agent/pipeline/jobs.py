@@ -20,11 +20,13 @@ from computewatch.config.loader import LoadedConfig
 from computewatch.config.settings import ReportKind
 from computewatch.delivery.mail import deliver_due, enqueue, notice_message
 from computewatch.domain import FindingStatus, Lifecycle, Window
+from computewatch.domain.errors import StoreError
 from computewatch.domain.window import month_start, shift_months
 from computewatch.pipeline.audit import AuditOutcome, AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
+from computewatch.pipeline.operations import compact_store
 from computewatch.reports.context import report_id_for
-from computewatch.store import ProducedReport, Store
+from computewatch.store import Compaction, ProducedReport, Store
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,18 @@ def collect_job(
         outcome.assessment.breaches,
         extra={"job": "collect", "run_id": outcome.run_id},
     )
+    for downtime in outcome.assessment.coverage.downtime:
+        log.warning(
+            "sampling gap: %s: %s",
+            downtime.describe(),
+            ", ".join(downtime.accounts[:10]) + (" ..." if len(downtime.accounts) > 10 else ""),
+            extra={"job": "collect", "run_id": outcome.run_id},
+        )
     notify_breaches(cfg, now)
+    try:
+        compact_job(cfg, clock)
+    except StoreError:  # the collection stands; the next hour tries again
+        log.exception("compaction failed; retried with the next collection")
     return outcome
 
 
@@ -194,7 +207,26 @@ def produce_due_reports(
     with Store.open(cfg.app.store.resolved_url()) as store:
         produced = store.reports.produced(kind)
     periods = due_periods(kind, cron, now, produced, cfg.app.daemon.catch_up_months)
-    return [_produce(cfg, kind, window, now) for window in periods]
+    made = [_produce(cfg, kind, window, now) for window in periods]
+    compact_job(cfg, lambda: now)
+    return made
+
+
+def compact_job(config: ConfigLike, clock: Clock = utcnow) -> list[Compaction]:
+    """Compact the sealed months the retention policy allows (none if it is off)."""
+    cfg = _config(config)
+    if not cfg.app.store.retention.compact:
+        return []
+    done = compact_store(cfg, now=clock())
+    for c in done:
+        log.info(
+            "compacted %s: %d observation(s), %d superseded coverage row(s) deleted",
+            c.month,
+            c.observations_deleted,
+            c.coverage_deleted,
+            extra={"job": "compact", "period": c.month},
+        )
+    return done
 
 
 def catch_up(config: ConfigLike, clock: Clock = utcnow) -> list[ProducedReport]:

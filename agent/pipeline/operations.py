@@ -1,20 +1,20 @@
 """The operator's commands besides audit and daemon: validate a config, list findings, work the
-e-mail outbox, verify a bundle. One function per command; the CLI only prints and exits."""
+e-mail outbox, verify a bundle, compact sealed months. One function per command; the CLI only prints and exits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
 from computewatch.delivery.evidence import VerifyResult, load_public_key, verify_bundle
 from computewatch.delivery.mail import Delivery, deliver_due, parse, write_eml
-from computewatch.domain import FindingStatus, Lifecycle
+from computewatch.domain import FindingStatus, Lifecycle, Window
 from computewatch.domain.errors import UsageError
 from computewatch.pipeline.loading import load_config
-from computewatch.store import FindingRow, OutboxRow, Store
+from computewatch.store import Compaction, FindingRow, OutboxRow, Store
 
 
 @dataclass(frozen=True)
@@ -122,3 +122,42 @@ def verify_report(
         return verify_bundle(
             bundle, ledger_file=ledger_file, store=store, public_key=key, anchors=anchors
         )
+
+
+def sealed_months(store: Store, now: datetime, grace: timedelta) -> list[tuple[Window, str]]:
+    """Months a produced (sealed) report covers, produced at least `grace` ago and not yet
+    compacted, oldest first, with the report that sealed each."""
+    done = {c.month for c in store.retention.compacted()}
+    out: dict[str, tuple[Window, str]] = {}
+    for report in store.reports.produced():
+        if report.produced_at > now - grace:
+            continue
+        for month in Window(report.period_start, report.period_end).calendar_months():
+            if month.end <= now and month.month_label() not in done:
+                out.setdefault(month.month_label(), (month, report.report_id))
+    return [out[k] for k in sorted(out)]
+
+
+def compact_store(
+    config_path: Path | LoadedConfig,
+    store_url: str | None = None,
+    *,
+    now: datetime,
+    grace_days: int | None = None,
+    dry_run: bool = False,
+) -> list[Compaction]:
+    """Compact every sealed month the retention policy allows (see `store.retention`); with
+    `dry_run`, only say which months would be (as records with nothing deleted)."""
+    config = (
+        config_path if isinstance(config_path, LoadedConfig) else load_config(Path(config_path))
+    )
+    policy = config.app.store.retention
+    days = policy.grace_days if grace_days is None else grace_days
+    if days < 0:
+        raise UsageError("--grace-days must be 0 or more")
+    with Store.open(store_url or config.app.store.resolved_url()) as store:
+        due = sealed_months(store, now, timedelta(days=days))
+        if dry_run:
+            return [Compaction(m.month_label(), now, rid, 0, 0, 0, 0) for m, rid in due]
+        made = [store.retention.compact_month(month, rid, now) for month, rid in due]
+    return [c for c in made if c is not None]

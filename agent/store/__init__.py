@@ -6,9 +6,11 @@ from computewatch.store.findings import FindingRow
 from computewatch.store.ledger import LedgerRow
 from computewatch.store.outbox import OutboxRow
 from computewatch.store.reports import ProducedReport
+from computewatch.store.retention import Compaction
 from computewatch.store.runs import RunRow, RunStats
 
 __all__ = [
+    "Compaction",
     "FindingRow",
     "LedgerRow",
     "OutboxRow",

@@ -3,7 +3,8 @@
 `Store.open(url)` reuses the process's engine for the URL (created, and the schema migrated, on
 the first open), so a /metrics scrape or a daemon job costs a pooled connection, not an engine and
 a migration check. Repositories by concern hang off the store: `store.usage`, `store.coverage`,
-`store.runs`, `store.findings`, `store.ledger`, `store.outbox`, `store.reports`.
+`store.runs`, `store.findings`, `store.ledger`, `store.outbox`, `store.reports`,
+`store.intervals`, `store.retention`.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from computewatch.store import migrations
 from computewatch.store.coverage import CoverageRepo
 from computewatch.store.exports import ExportRepo
 from computewatch.store.findings import FindingRepo
+from computewatch.store.intervals import IntervalRepo
 from computewatch.store.ledger import LedgerRepo
 from computewatch.store.outbox import OutboxRepo
 from computewatch.store.reports import ReportRepo
+from computewatch.store.retention import RetentionRepo
 from computewatch.store.runs import RunRepo
 from computewatch.store.sql import reason, redact
 from computewatch.store.urls import check_scheme, open_error
@@ -88,6 +91,8 @@ class Store:
         self.outbox = OutboxRepo(engine, url)
         self.reports = ReportRepo(engine, url)
         self.exports = ExportRepo(engine, url)
+        self.intervals = IntervalRepo(engine, url)
+        self.retention = RetentionRepo(engine, url)
 
     @classmethod
     def open(cls, url: str) -> Store:

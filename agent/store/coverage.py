@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from computewatch.domain import SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
-from computewatch.store.schema import coverage
-from computewatch.store.sql import Repository, aware
+from computewatch.store.schema import api_error_counts, coverage, unit_state
+from computewatch.store.sql import Repository, aware, maybe_aware
 
 Unit = tuple[str, str, str, str]  # provider, account id, region, collector
 _UNIT = [coverage.c.provider, coverage.c.account_id, coverage.c.region, coverage.c.collector]
@@ -35,6 +37,8 @@ class CoverageRepo(Repository):
     """`store.coverage`: append-only; each run adds its own entries."""
 
     def write(self, run_id: int, entries: Iterable[CoverageEntry], recorded_at: datetime) -> None:
+        """Append a run's entries, and in the same transaction keep each unit's latest state and
+        the API error counters up to date (what `status` and `/metrics` read)."""
         rows = [
             {
                 "run_id": run_id,
@@ -51,9 +55,50 @@ class CoverageRepo(Repository):
             }
             for e in entries
         ]
-        if rows:
-            with self.engine.begin() as conn:
-                conn.execute(coverage.insert(), rows)
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(coverage.insert(), rows)
+            self._maintain(conn, [r for r in rows if r["error_code"] != SAMPLING_GAP])
+
+    def _maintain(self, conn: Connection, reads: list[dict[str, Any]]) -> None:
+        latest: dict[Unit, dict[str, Any]] = {}
+        errors: dict[tuple[str, str, str], int] = defaultdict(int)
+        for r in reads:
+            ok = r["status"] == str(CoverageStatus.OK)
+            latest[(r["provider"], r["account_id"], r["region"], r["collector"])] = {
+                **r,
+                "ok_period_start": r["period_start"] if ok else None,
+                "ok_period_end": r["period_end"] if ok else None,
+                "ok_recorded_at": r["recorded_at"] if ok else None,
+            }
+            if r["status"] == str(CoverageStatus.FAILED):
+                errors[(r["provider"], r["collector"], r["error_code"])] += 1
+        if latest:
+            stmt = self._insert(unit_state)
+            keep = {
+                c: sa.func.coalesce(stmt.excluded[c], unit_state.c[c])
+                for c in ("ok_period_start", "ok_period_end", "ok_recorded_at")
+            }
+            fresh = ("run_id", "period_start", "period_end", "status", "error_code")
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["provider", "account_id", "region", "collector"],
+                set_={c: stmt.excluded[c] for c in (*fresh, "error_message", "recorded_at")} | keep,
+            )
+            conn.execute(stmt, list(latest.values()))
+        if errors:
+            stmt = self._insert(api_error_counts)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["provider", "collector", "error_code"],
+                set_={"count": api_error_counts.c.count + stmt.excluded["count"]},
+            )
+            conn.execute(
+                stmt,
+                [
+                    {"provider": p, "collector": c, "error_code": code, "count": n}
+                    for (p, c, code), n in sorted(errors.items())
+                ],
+            )
 
     def for_run(self, run_id: int) -> list[CoverageEntry]:
         """A run's entries in the order it wrote them."""
@@ -132,29 +177,48 @@ class CoverageRepo(Repository):
 
     def latest(self) -> list[tuple[CoverageEntry, datetime]]:
         """Per unit: its most recent read and when it was recorded (a sampling gap is found with
-        a read, not a read of its own)."""
-        newest = (
-            sa.select(sa.func.max(coverage.c.id).label("id"))
-            .where(coverage.c.error_code != SAMPLING_GAP)
-            .group_by(*_UNIT)
-            .subquery()
+        a read, not a read of its own). One row per unit, kept as coverage is written."""
+        stmt = sa.select(unit_state).order_by(
+            unit_state.c.provider,
+            unit_state.c.account_id,
+            unit_state.c.region,
+            unit_state.c.collector,
         )
-        stmt = sa.select(coverage).join(newest, coverage.c.id == newest.c.id).order_by(*_UNIT)
         with self.engine.connect() as conn:
             return [(_entry(r), aware(r["recorded_at"])) for r in conn.execute(stmt).mappings()]
 
+    def last_good_reads(self, window: Window, collectors: Iterable[str]) -> dict[Unit, datetime]:
+        """Units of these collectors whose latest successful read was of exactly `window`, and
+        when: every day of the window up to then was derived by that read or an earlier one."""
+        names = list(collectors)
+        if not names:
+            return {}
+        stmt = sa.select(
+            unit_state.c.provider,
+            unit_state.c.account_id,
+            unit_state.c.region,
+            unit_state.c.collector,
+            unit_state.c.ok_recorded_at,
+        ).where(
+            unit_state.c.collector.in_(names),
+            unit_state.c.ok_period_start == window.start,
+            unit_state.c.ok_period_end == window.end,
+        )
+        with self.engine.connect() as conn:
+            return {
+                (r[0], r[1], r[2], r[3]): at
+                for r in conn.execute(stmt)
+                if (at := maybe_aware(r[4])) is not None
+            }
+
     def api_errors(self) -> dict[tuple[str, str, str], int]:
         """Failed API reads over all runs, by provider, collector and error code (sampling gaps
-        are not API errors, and each run would count the same gap again)."""
-        stmt = (
-            sa.select(
-                coverage.c.provider, coverage.c.collector, coverage.c.error_code, sa.func.count()
-            )
-            .where(
-                coverage.c.status == str(CoverageStatus.FAILED),
-                coverage.c.error_code != SAMPLING_GAP,
-            )
-            .group_by(coverage.c.provider, coverage.c.collector, coverage.c.error_code)
+        are not API errors, and each run would count the same gap again). Counted on write."""
+        stmt = sa.select(
+            api_error_counts.c.provider,
+            api_error_counts.c.collector,
+            api_error_counts.c.error_code,
+            api_error_counts.c.count,
         )
         with self.engine.connect() as conn:
             return {(p, c, code or "unknown"): int(n) for p, c, code, n in conn.execute(stmt)}

@@ -11,19 +11,25 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from computewatch.domain import SAMPLING_GAP, CoverageStatus
 from computewatch.store.exports import export_deliveries
 from computewatch.store.schema import (
     COVERAGE_INDEXES,
+    STATE_INDEXES,
     accounts,
+    api_error_counts,
+    compactions,
     coverage,
     evidence_ledger,
     findings,
     observations,
     outbox,
     produced_reports,
+    proven_intervals,
     run_processes,
     runs,
     schema_migrations,
+    unit_state,
     usage,
 )
 
@@ -44,6 +50,45 @@ def _create_indexes(indexes: Sequence[sa.Index]) -> Callable[[Connection], None]
     return apply
 
 
+def _unit_state(conn: Connection) -> None:
+    """Create the per-unit state and error counters, filled from the coverage already stored."""
+    for t in (unit_state, api_error_counts):
+        t.create(conn, checkfirst=True)
+    for index in STATE_INDEXES:
+        index.create(conn, checkfirst=True)
+    unit = [coverage.c.provider, coverage.c.account_id, coverage.c.region, coverage.c.collector]
+    reads = coverage.c.error_code != SAMPLING_GAP
+    newest = sa.select(sa.func.max(coverage.c.id).label("id")).where(reads).group_by(*unit)
+    ok = coverage.c.status == str(CoverageStatus.OK)
+    newest_ok = sa.select(sa.func.max(coverage.c.id).label("id")).where(reads, ok).group_by(*unit)
+    good: dict[tuple[str, str, str, str], tuple[object, object, object]] = {}
+    for r in conn.execute(sa.select(coverage).where(coverage.c.id.in_(newest_ok))).mappings():
+        good[(r["provider"], r["account_id"], r["region"], r["collector"])] = (
+            r["period_start"],
+            r["period_end"],
+            r["recorded_at"],
+        )
+    rows = []
+    for r in conn.execute(sa.select(coverage).where(coverage.c.id.in_(newest))).mappings():
+        key = (r["provider"], r["account_id"], r["region"], r["collector"])
+        start, end, at = good.get(key, (None, None, None))
+        row = {c: r[c] for c in unit_state.c.keys() if c in r}
+        rows.append(row | {"ok_period_start": start, "ok_period_end": end, "ok_recorded_at": at})
+    if rows:
+        conn.execute(unit_state.insert(), rows)
+    failed = (
+        sa.select(coverage.c.provider, coverage.c.collector, coverage.c.error_code, sa.func.count())
+        .where(reads, coverage.c.status == str(CoverageStatus.FAILED))
+        .group_by(coverage.c.provider, coverage.c.collector, coverage.c.error_code)
+    )
+    counts = [
+        {"provider": p, "collector": c, "error_code": code, "count": int(n)}
+        for p, c, code, n in conn.execute(failed)
+    ]
+    if counts:
+        conn.execute(api_error_counts.insert(), counts)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "runs, usage, coverage, accounts", _create([runs, usage, coverage, accounts])),
     (2, "observations (sampled history)", _create([observations])),
@@ -51,6 +96,9 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "evidence ledger and mail outbox", _create([evidence_ledger, outbox])),
     (5, "produced reports (daemon catch-up)", _create([produced_reports])),
     (6, "coverage indexes (sampling reads, carried coverage)", _create_indexes(COVERAGE_INDEXES)),
+    (8, "proven intervals (incremental sampling)", _create([proven_intervals])),
+    (9, "unit state, API error counters, query indexes", _unit_state),
+    (10, "compactions (retention of sealed months)", _create([compactions])),
     (12, "run processes (host, pid, start: abandoned runs)", _create([run_processes])),
     (13, "billing export deliveries (provenance, restatements)", _create([export_deliveries])),
 ]
@@ -83,18 +131,25 @@ def migration_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def schema_version(engine: Engine) -> int:
-    """The highest migration applied (0 for an empty database)."""
-    with engine.connect() as conn:
-        v = conn.execute(sa.select(sa.func.max(schema_migrations.c.version))).scalar()
-    return int(v or 0)
-
-
 def applied_versions(engine: Engine) -> set[int]:
-    """Every migration recorded as applied. Versions are assigned to parallel work in blocks, so
-    a store may hold 12 before 7 exists: pending means "not recorded", not "above the highest"."""
+    """The versions recorded as applied."""
     with engine.connect() as conn:
+        if not sa.inspect(conn).has_table(schema_migrations.name):
+            return set()
         return {int(v) for (v,) in conn.execute(sa.select(schema_migrations.c.version))}
+
+
+def schema_version(engine: Engine) -> int:
+    """The last migration of the longest applied prefix of MIGRATIONS (0 for an empty database).
+    Versions are reserved per change, so a store may hold a later one before an earlier one lands;
+    each is applied by whether it is recorded, never by comparison with the highest."""
+    applied = applied_versions(engine)
+    version = 0
+    for v, _, _ in MIGRATIONS:
+        if v not in applied:
+            break
+        version = v
+    return version
 
 
 def migrate(engine: Engine) -> int:
@@ -103,9 +158,9 @@ def migrate(engine: Engine) -> int:
     with migration_lock(engine):
         with engine.begin() as conn:
             schema_migrations.create(conn, checkfirst=True)
-        applied = applied_versions(engine)
-        for version, description, apply in sorted(MIGRATIONS, key=lambda m: m[0]):
-            if version in applied:
+        done = applied_versions(engine)
+        for version, description, apply in MIGRATIONS:
+            if version in done:
                 continue
             with engine.begin() as conn:
                 apply(conn)

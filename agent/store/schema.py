@@ -171,3 +171,79 @@ run_processes = sa.Table(
     sa.Column("pid", sa.Integer, nullable=False),
     sa.Column("process_start", sa.String(40)),  # None where the platform does not tell
 )
+
+# Added by migration 8: the proven running intervals of each sampled resource, extended by every
+# read (observations are folded in as they are written), so no run reads the raw history back.
+# One row per maximal interval (a zero-length row keeps an observation that proves no time).
+proven_intervals = sa.Table(
+    "proven_intervals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.String(20), nullable=False),
+    sa.Column("account_id", sa.String(64), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("collector", sa.String(64), nullable=False),
+    sa.Column("resource_id", sa.String(400), nullable=False),
+    sa.Column("start_at", TS, nullable=False),
+    sa.Column("end_at", TS, nullable=False),
+    sa.Column("sku", sa.String(128), nullable=False),
+    sa.Column("accelerator", sa.String(64), nullable=False),
+    sa.Column("count", sa.Float, nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("first_observed_at", TS, nullable=False),
+    sa.Column("last_observed_at", TS, nullable=False),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Index("ix_intervals_resource", "resource_id", "end_at"),
+    sa.Index("ix_intervals_end", "end_at"),
+)
+
+# Added by migration 9: per unit, its latest read and its latest successful read (maintained as
+# coverage is written, so `status`, `/metrics` and the next run ask O(units) rows, not the history),
+# and failed API reads counted as they are written.
+unit_state = sa.Table(
+    "unit_state",
+    metadata,
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("region", sa.String(64), primary_key=True),
+    sa.Column("collector", sa.String(64), primary_key=True),
+    sa.Column("run_id", sa.Integer, nullable=False),
+    sa.Column("period_start", TS, nullable=False),
+    sa.Column("period_end", TS, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("error_code", sa.String(200), nullable=False),
+    sa.Column("error_message", sa.Text, nullable=False),
+    sa.Column("recorded_at", TS, nullable=False),
+    sa.Column("ok_period_start", TS),
+    sa.Column("ok_period_end", TS),
+    sa.Column("ok_recorded_at", TS),
+)
+api_error_counts = sa.Table(
+    "api_error_counts",
+    metadata,
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("collector", sa.String(64), primary_key=True),
+    sa.Column("error_code", sa.String(200), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+# Indexes for the queries every run and scrape makes (checked with EXPLAIN by a test).
+STATE_INDEXES = [
+    sa.Index("ix_usage_method_period", usage.c.method, usage.c.period_start),
+    sa.Index("ix_usage_period", usage.c.period_start, usage.c.metric),
+    sa.Index("ix_usage_metric_period", usage.c.metric, usage.c.period_start),
+    sa.Index("ix_findings_lifecycle", findings.c.lifecycle, findings.c.status),
+]
+
+# Added by migration 10: what retention compacted, month by month (the sealed bundle and the
+# daily usage stay; raw observations and superseded per-read coverage go).
+compactions = sa.Table(
+    "compactions",
+    metadata,
+    sa.Column("month", sa.String(7), primary_key=True),
+    sa.Column("compacted_at", TS, nullable=False),
+    sa.Column("report_id", sa.String(64), nullable=False),
+    sa.Column("observations_deleted", sa.Integer, nullable=False),
+    sa.Column("coverage_deleted", sa.Integer, nullable=False),
+    sa.Column("coverage_kept", sa.Integer, nullable=False),
+    sa.Column("intervals_kept", sa.Integer, nullable=False),
+)

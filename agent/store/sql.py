@@ -61,14 +61,18 @@ class Repository:
         rows: Sequence[Mapping[str, Any]],
         key: Sequence[str],
         update: Sequence[str],
+        changed: Sequence[str] = (),
     ) -> None:
         """One INSERT ... ON CONFLICT (key) DO UPDATE statement for all rows (in batches): an
-        existing row is replaced, never added to. Rows must be unique on `key`."""
+        existing row is replaced, never added to. Rows must be unique on `key`. With `changed`,
+        an existing row is only rewritten when one of those columns differs (an unchanged row
+        leaves no dead tuple behind in PostgreSQL)."""
         if not rows:
             return
         stmt = self._insert(table)
+        differs = sa.or_(*(table.c[c] != stmt.excluded[c] for c in changed)) if changed else None
         stmt = stmt.on_conflict_do_update(
-            index_elements=list(key), set_={c: stmt.excluded[c] for c in update}
+            index_elements=list(key), set_={c: stmt.excluded[c] for c in update}, where=differs
         )
         for i in range(0, len(rows), BATCH):
             conn.execute(stmt, list(rows[i : i + BATCH]))

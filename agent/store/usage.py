@@ -11,7 +11,9 @@ import sqlalchemy as sa
 
 from computewatch.domain import (
     Account,
+    BilledTotal,
     DailyRow,
+    DailyTotal,
     Metric,
     Observation,
     Peak,
@@ -19,6 +21,8 @@ from computewatch.domain import (
     UsageRecord,
     Window,
 )
+from computewatch.store import aggregates
+from computewatch.store.intervals import fold
 from computewatch.store.schema import accounts, observations, usage
 from computewatch.store.sql import Repository, aware, maybe_aware
 
@@ -62,8 +66,11 @@ class UsageRepo(Repository):
                 "collected_at": collected_at,
             }
         update = ["unit", "period_end", "quantity", "method", "run_id", "collected_at"]
+        # An hourly run re-derives days whose figures mostly stand: only a changed figure is
+        # rewritten (run_id and collected_at then name the run that last changed it).
+        changed = ["unit", "period_end", "quantity", "method"]
         with self.engine.begin() as conn:
-            self._upsert(conn, usage, list(rows.values()), ["key"], update)
+            self._upsert(conn, usage, list(rows.values()), ["key"], update, changed)
         return len(rows)
 
     def write_observations(self, run_id: int, items: Iterable[Observation]) -> None:
@@ -90,6 +97,7 @@ class UsageRepo(Repository):
         update = ["sku", "accelerator", "count", "state", "started_at", "ended_at", "run_id"]
         with self.engine.begin() as conn:
             self._upsert(conn, observations, list(rows.values()), key, update)
+            fold(conn, run_id, self._observed(rows.values()))
 
     def save_accounts(self, items: Iterable[Account]) -> None:
         """Upsert account names (the latest name wins)."""
@@ -103,6 +111,10 @@ class UsageRepo(Repository):
         }
         with self.engine.begin() as conn:
             self._upsert(conn, accounts, list(rows.values()), ["provider", "account_id"], ["name"])
+
+    @staticmethod
+    def _observed(rows: Iterable[dict[str, Any]]) -> list[Observation]:
+        return [Observation(**{k: v for k, v in r.items() if k != "run_id"}) for r in rows]
 
     # -- reads --------------------------------------------------------------------------------
     def observations(self, window: Window, before: datetime) -> list[Observation]:
@@ -227,3 +239,18 @@ class UsageRepo(Repository):
                 DailyRow(r[0], r[1], r[2], r[3], r[4], r[5], aware(r[6]), float(r[7]))
                 for r in conn.execute(stmt)
             ]
+
+    def billed(
+        self, window: Window, metrics: Iterable[str], account_keys: AccountKeys = None
+    ) -> list[BilledTotal]:
+        """Metrics billing supersedes day by day, summed in one statement: one row per account,
+        metric, chip, sku and method (see `store.aggregates`)."""
+        stmt = aggregates.billed_totals(window, metrics, lambda q: _scope(q, window, account_keys))
+        with self.engine.connect() as conn:
+            return [aggregates.to_billed(r) for r in conn.execute(stmt)]
+
+    def daily_hours(self, window: Window, account_keys: AccountKeys = None) -> list[DailyTotal]:
+        """Accelerator-hours per account and day (billing superseding inventory), one statement."""
+        stmt = aggregates.daily_hours(window, lambda q: _scope(q, window, account_keys))
+        with self.engine.connect() as conn:
+            return [aggregates.to_daily(r) for r in conn.execute(stmt)]

@@ -26,7 +26,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from computewatch.collectors.aws.common import translate_errors
-from computewatch.collectors.base import CollectContext, Collector, Permissions, Target
+from computewatch.collectors.base import (
+    CollectContext,
+    Collector,
+    Permissions,
+    Target,
+    unit_key,
+)
+from computewatch.collectors.incremental import days_to_derive
 from computewatch.collectors.intervals import INTERVAL_METRICS, Interval, interval_records
 from computewatch.collectors.intervals import peak_concurrency as peak_concurrency
 from computewatch.domain import Method, Observation, UsageRecord
@@ -210,6 +217,9 @@ class Ec2AcceleratorCollector(Collector):
         method = Method.SAMPLED if history else Method.LAUNCH_TIME_ESTIMATE
         intervals = proven_intervals([*history, *seen])
         records: list[UsageRecord | Observation] = []
-        records.extend(interval_records(target, self.name, intervals, ctx.window, method))
+        through = ctx.derived_through.get(unit_key(target, self.name))
+        days = days_to_derive(ctx.window, history, seen, through)
+        if days is not None:
+            records.extend(interval_records(target, self.name, intervals, days, method))
         records.extend(seen)
         return records

@@ -1,0 +1,254 @@
+"""Proven running intervals of sampled resources, extended by every read.
+
+An inventory that only shows the present is sampled hour after hour; each observation proves a
+resource ran over [launch, observed or stopped]. The union of those spans per resource is all that
+usage is derived from, so the store keeps the union itself (`proven_intervals`) and folds each new
+observation into it as it is written: a run reads one row per resource and run of it, never the
+month's raw observations. The raw observations stay (until compacted) as the evidence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from computewatch.domain import Method, Observation, Window
+from computewatch.store.schema import proven_intervals, usage
+from computewatch.store.sql import BATCH, Repository, aware
+
+Unit = tuple[str, str, str, str]  # provider, account id, region, collector
+_T = proven_intervals
+
+
+@dataclass
+class _Row:
+    """One stored (or new) interval of one resource."""
+
+    id: int | None
+    start: datetime
+    end: datetime
+    sku: str
+    accelerator: str
+    count: float
+    state: str
+    first: datetime
+    last: datetime
+
+    @property
+    def proves(self) -> bool:
+        return self.end > self.start
+
+    def take_latest(self, other: _Row) -> None:
+        """Widen to `other` and keep what the newest observation said of the resource."""
+        self.start, self.end = min(self.start, other.start), max(self.end, other.end)
+        self.first = min(self.first, other.first)
+        if other.last >= self.last:
+            self.sku, self.accelerator, self.count = other.sku, other.accelerator, other.count
+            self.state, self.last = other.state, other.last
+
+
+def _new(o: Observation) -> _Row:
+    end = o.ended_at if o.ended_at is not None else o.observed_at
+    return _Row(
+        None,
+        o.started_at,
+        end,
+        o.sku,
+        o.accelerator,
+        o.count,
+        o.state,
+        o.observed_at,
+        o.observed_at,
+    )
+
+
+def merge(rows: list[_Row], new: _Row) -> list[_Row]:
+    """Fold one observation's span into a resource's rows: a span that proves time absorbs every
+    proving row it overlaps or touches (the union is associative, so the order of reads does not
+    matter); a span that proves none is kept apart (it still says the resource was seen)."""
+    if not new.proves:
+        for r in rows:
+            if not r.proves and r.start == new.start and r.end == new.end:
+                r.take_latest(new)
+                return rows
+        return [*rows, new]
+    touching = [r for r in rows if r.proves and r.start <= new.end and r.end >= new.start]
+    if not touching:
+        return [*rows, new]
+    keep = min(touching, key=lambda r: (r.start, r.id or 0))
+    for r in touching:
+        if r is not keep:
+            keep.take_latest(r)
+    keep.take_latest(new)
+    return [r for r in rows if r is keep or r not in touching]
+
+
+def _values(unit: Unit, rid: str, r: _Row, run_id: int) -> dict[str, Any]:
+    return {
+        "provider": unit[0],
+        "account_id": unit[1],
+        "region": unit[2],
+        "collector": unit[3],
+        "resource_id": rid,
+        "start_at": r.start,
+        "end_at": r.end,
+        "sku": r.sku,
+        "accelerator": r.accelerator,
+        "count": r.count,
+        "state": r.state,
+        "first_observed_at": r.first,
+        "last_observed_at": r.last,
+        "run_id": run_id,
+    }
+
+
+def _stored(
+    conn: Connection, by_unit: Mapping[Unit, Mapping[str, list[Observation]]]
+) -> dict[tuple[Unit, str], list[_Row]]:
+    """The stored rows a batch of observations can merge with: of the same resources, ending no
+    earlier than the observed spans start. Resources are queried in chunks of similar launch
+    time, so a chunk of recent launches does not read back the older runs of its resources."""
+    earliest = sorted(
+        (min(min(o.started_at, _new(o).end) for o in obs), rid)
+        for resources in by_unit.values()
+        for rid, obs in resources.items()
+    )
+    wanted = {(unit, rid) for unit, resources in by_unit.items() for rid in resources}
+    out: dict[tuple[Unit, str], list[_Row]] = defaultdict(list)
+    for i in range(0, len(earliest), BATCH):
+        chunk = earliest[i : i + BATCH]
+        stmt = sa.select(_T).where(
+            _T.c.resource_id.in_(sorted({rid for _, rid in chunk})), _T.c.end_at >= chunk[0][0]
+        )
+        for m in conn.execute(stmt).mappings():
+            key = ((m["provider"], m["account_id"], m["region"], m["collector"]), m["resource_id"])
+            if key in wanted and all(r.id != m["id"] for r in out[key]):
+                out[key].append(
+                    _Row(
+                        int(m["id"]),
+                        aware(m["start_at"]),
+                        aware(m["end_at"]),
+                        m["sku"],
+                        m["accelerator"],
+                        m["count"],
+                        m["state"],
+                        aware(m["first_observed_at"]),
+                        aware(m["last_observed_at"]),
+                    )
+                )
+    return out
+
+
+def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
+    """Fold observations into the stored intervals, inside the caller's transaction (the one that
+    writes the observations, so a crash leaves both or neither)."""
+    by_unit: dict[Unit, dict[str, list[Observation]]] = defaultdict(lambda: defaultdict(list))
+    for o in items:
+        by_unit[(o.provider, o.account_id, o.region, o.collector)][o.resource_id].append(o)
+    stored = _stored(conn, by_unit)
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    gone: list[int] = []
+    for unit, resources in by_unit.items():
+        for rid, observed in resources.items():
+            mine = stored.get((unit, rid), [])
+            before = {r.id: (r.start, r.end, r.last) for r in mine}
+            rows = [*mine]
+            for o in sorted(observed, key=lambda o: o.observed_at):
+                rows = merge(rows, _new(o))
+            kept = {r.id for r in rows}
+            gone += [i for i in before if i not in kept and i is not None]
+            for r in rows:
+                if r.id is None:
+                    inserts.append(_values(unit, rid, r, run_id))
+                elif before[r.id] != (r.start, r.end, r.last):
+                    updates.append({"_id": r.id, **_values(unit, rid, r, run_id)})
+    for i in range(0, len(gone), BATCH):
+        conn.execute(sa.delete(_T).where(_T.c.id.in_(gone[i : i + BATCH])))
+    if updates:
+        cols = [c for c in updates[0] if c != "_id"]
+        change = (
+            sa.update(_T)
+            .where(_T.c.id == sa.bindparam("_id"))
+            .values({c: sa.bindparam(c) for c in cols})
+        )
+        conn.execute(change, updates)
+    if inserts:
+        conn.execute(sa.insert(_T), inserts)
+
+
+class IntervalRepo(Repository):
+    """`store.intervals`: what sampled collectors derive usage from."""
+
+    def history(self, window: Window, before: datetime) -> dict[Unit, list[Observation]]:
+        """Per unit, one observation per stored interval that can prove time inside `window`
+        (started before its end, ending after its start) and was first observed before
+        `before`: proving what the raw observations it was folded from prove together, with the
+        newest one's instance data."""
+        stmt = (
+            sa.select(_T)
+            .where(_T.c.end_at > window.start, _T.c.start_at < window.end)
+            .where(_T.c.first_observed_at < before)
+            .order_by(_T.c.last_observed_at, _T.c.id)
+        )
+        out: dict[Unit, list[Observation]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for r in conn.execute(stmt).mappings():
+                unit = (r["provider"], r["account_id"], r["region"], r["collector"])
+                out[unit].append(
+                    Observation(
+                        provider=unit[0],
+                        account_id=unit[1],
+                        region=unit[2],
+                        collector=unit[3],
+                        resource_id=r["resource_id"],
+                        observed_at=aware(r["last_observed_at"]),
+                        sku=r["sku"],
+                        accelerator=r["accelerator"],
+                        count=r["count"],
+                        state=r["state"],
+                        started_at=aware(r["start_at"]),
+                        ended_at=aware(r["end_at"]),
+                    )
+                )
+        return dict(out)
+
+    def estimated_units(self, window: Window, collectors: Sequence[str]) -> frozenset[Unit]:
+        """Units whose stored records of `window` still carry a first read's launch-time
+        estimate: the next read derives every day of them again (all become `sampled`)."""
+        if not collectors:
+            return frozenset()
+        cols = [usage.c.provider, usage.c.account_id, usage.c.region, usage.c.collector]
+        stmt = (
+            sa.select(*cols)
+            .where(
+                usage.c.method == str(Method.LAUNCH_TIME_ESTIMATE),
+                usage.c.collector.in_(list(collectors)),
+                usage.c.period_start >= window.start,
+                usage.c.period_start < window.end,
+            )
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return frozenset((r[0], r[1], r[2], r[3]) for r in conn.execute(stmt))
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(_T)).scalar() or 0)
+
+
+def unit_of(o: Observation) -> Unit:
+    return (o.provider, o.account_id, o.region, o.collector)
+
+
+def group(items: Iterable[Observation]) -> Mapping[Unit, list[Observation]]:
+    out: dict[Unit, list[Observation]] = defaultdict(list)
+    for o in items:
+        out[unit_of(o)].append(o)
+    return out

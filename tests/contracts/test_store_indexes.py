@@ -1,0 +1,132 @@
+"""Every query a daemon hour or a scrape makes on a table that grows with time is served by an
+index, on both backends: the statements a repository method really executes are captured and
+EXPLAINed (PostgreSQL with sequential scans disabled, so a usable index is shown even on a small
+table; the plan must search the index with a condition, not scan it whole)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from computewatch.domain import CoverageStatus, FindingStatus, Lifecycle, utc
+from computewatch.store import Store
+from tests.helpers.store import OCT, entry, observation, rec
+
+GROWING = ("usage", "coverage", "observations", "proven_intervals", "findings", "outbox")
+
+
+@contextmanager
+def captured(store: Store) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def listen(
+        conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
+    ) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and not many:
+            seen.append((statement, params))
+
+    sa.event.listen(store.engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", listen)
+
+
+def plan(store: Store, statement: str, params: Any) -> str:
+    with store.engine.connect() as conn:
+        if store.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            rows = conn.exec_driver_sql(f"EXPLAIN {statement}", params).all()
+            conn.rollback()
+            return "\n".join(r[0] for r in rows)
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+        return "\n".join(str(r[-1]) for r in rows)
+
+
+def searched(plan_text: str, index: str, dialect: str) -> bool:
+    """The plan looks rows up through `index` with a condition."""
+    for line in plan_text.splitlines():
+        if index not in line:
+            continue
+        if dialect == "sqlite" and line.startswith("SEARCH"):
+            return True
+        if dialect == "postgresql":
+            return "Index Cond" in plan_text.split(index, 1)[1].split("->", 1)[0]
+    return False
+
+
+def seeded(store: Store) -> None:
+    run = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    store.usage.write(run, [rec(d, 1.0) for d in range(1, 5)], utc(2026, 11, 2))
+    store.usage.write_observations(run, [observation("i-1", utc(2026, 10, 3), utc(2026, 10, 1))])
+    store.coverage.write(
+        run, [entry(), entry(CoverageStatus.FAILED, account="2")], utc(2026, 10, 3)
+    )
+
+
+# name, call, the index (or one of several, `a|b`) its plan must search
+QUERIES: list[tuple[str, Callable[[Store], object], str]] = [
+    ("intervals.history", lambda s: s.intervals.history(OCT, utc(2026, 11, 1)), "ix_intervals_end"),
+    (
+        "fold (write_observations)",
+        lambda s: s.usage.write_observations(
+            1, [observation("i-1", utc(2026, 10, 4), utc(2026, 10, 1))]
+        ),
+        "ix_intervals_resource",
+    ),
+    (
+        "intervals.estimated_units",
+        lambda s: s.intervals.estimated_units(OCT, ["aws.ec2"]),
+        "ix_usage_method_period|ix_usage_period",
+    ),
+    (
+        "coverage.read_times",
+        lambda s: s.coverage.read_times(["aws.ec2"], OCT.start, OCT.end),
+        "ix_coverage_reads",
+    ),
+    ("coverage.for_window", lambda s: s.coverage.for_window(OCT), "ix_coverage_period"),
+    (
+        "coverage.final_days",
+        lambda s: s.coverage.final_days("aws", "aws.costexplorer", OCT.end - OCT.start),
+        "ix_coverage_reads",
+    ),
+    ("usage.totals", lambda s: s.usage.totals(OCT), "ix_usage_period"),
+    ("usage.peaks", lambda s: s.usage.peaks(OCT), "ix_usage_metric_period"),
+    (
+        "usage.billed",
+        lambda s: s.usage.billed(OCT, ["accelerator_hours"]),
+        "ix_usage_metric_period",
+    ),
+    ("usage.daily_hours", lambda s: s.usage.daily_hours(OCT), "ix_usage_metric_period"),
+    (
+        "findings.find (notices)",
+        lambda s: s.findings.find(status=FindingStatus.BREACH, lifecycle=Lifecycle.NEW),
+        "ix_findings_status",
+    ),
+    ("outbox.due", lambda s: s.outbox.due(utc(2026, 11, 1)), "ix_outbox_due"),
+]
+
+
+@pytest.mark.parametrize(("name", "call", "index"), QUERIES, ids=[q[0] for q in QUERIES])
+def test_each_hourly_query_searches_an_index(
+    store: Store, name: str, call: Callable[[Store], object], index: str
+) -> None:
+    seeded(store)
+    with captured(store) as statements:
+        call(store)
+    growing = [
+        (sql, params)
+        for sql, params in statements
+        if any(f" {t}" in sql.replace('"', " ") for t in GROWING)
+    ]
+    assert growing, f"{name} ran no query on a growing table"
+    plans = [plan(store, sql, params) for sql, params in growing]
+    dialect = store.engine.dialect.name
+    usable = index.split("|")
+    assert any(searched(p, i, dialect) for p in plans for i in usable), f"{name}: {index}:\n" + (
+        "\n---\n".join(plans)
+    )
