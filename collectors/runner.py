@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -69,6 +70,9 @@ def run_collection(
         targets = discovery.targets
         if only_accounts is not None:
             targets = [t for t in targets if t.account.account_id in only_accounts]
+            for t in discovery.targets:
+                if t.account.account_id not in only_accounts:
+                    _release(t)
             discovery.failures = [f for f in discovery.failures if f.account_id in only_accounts]
             discovery.accounts = [a for a in discovery.accounts if a.account_id in only_accounts]
         result.accounts.extend(discovery.accounts)
@@ -88,6 +92,9 @@ def run_collection(
         for t, c in every:
             if c.name in skip:
                 result.carried += carried_entries(t, c.name, ctx)
+        # A target's clients are released as soon as its last unit finishes (memory per account
+        # stays bounded however large the organization); targets with no unit at the end.
+        pending = Counter(id(t) for t, _ in units)
         done = 0
         with ThreadPoolExecutor(
             max_workers=provider.max_workers(), thread_name_prefix="collect"
@@ -106,9 +113,19 @@ def run_collection(
                 result.coverage.extend(entries)
                 entry = entries[-1]
                 done += 1
+                pending[id(target)] -= 1
+                if not pending[id(target)]:
+                    _release(target)
                 if progress:
                     progress(done, len(units), target, collector.name, entry)
+        for t in [*discovery.targets, *discovery.org_targets]:
+            _release(t)
     return result
+
+
+def _release(target: Target) -> None:
+    if target.clients is not None:  # a test provider may give none
+        target.clients.release()
 
 
 def collect_unit(

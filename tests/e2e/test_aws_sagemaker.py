@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from computewatch.collectors.aws.common import AwsClients, count_calls
+from computewatch.collectors.aws.clients import AccountClients, static_credentials
 from computewatch.collectors.aws.sagemaker import (
     SageMakerTrainingCollector,
     overlapping_jobs,
@@ -82,9 +82,10 @@ def collect(
 ) -> tuple[list[UsageRecord], dict[str, int]]:
     counter = ApiCallCounter()
     with aws_environment(cloud.endpoint, "unused", "unused"):
-        session = boto3.Session(**cloud.credentials_for(account_id))
-        count_calls(session, counter)
-        target = Target(Account("aws", account_id), REGION, AwsClients(session, REGION))
+        clients = AccountClients(
+            static_credentials(**cloud.credentials_for(account_id)), None, counter
+        )
+        target = Target(Account("aws", account_id), REGION, clients.region(REGION))
         records = SageMakerTrainingCollector().collect(target, CollectContext(OCT, NOW, catalog))
     return records, counter.snapshot()
 
