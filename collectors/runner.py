@@ -30,10 +30,14 @@ from computewatch.domain.errors import SourceError
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, Target, str, CoverageEntry], None]
+# Receives each unit's records and observations as the unit finishes (e.g. writes them to the
+# store), so a run holds one unit's items at a time, not the organization's.
+Sink = Callable[[Sequence[UsageRecord | Observation]], None]
 
 
 @dataclass
 class CollectionResult:
+    # Without a sink: every unit's items (with one: none, the sink has had them).
     records: list[UsageRecord] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     coverage: list[CoverageEntry] = field(default_factory=list)
@@ -57,9 +61,10 @@ def run_collection(
     only_accounts: set[str] | None = None,
     progress: Progress | None = None,
     registry: Registry | None = None,
+    sink: Sink | None = None,
 ) -> CollectionResult:
     """Every enabled collector of every provider over its targets (`registry`: the built-in
-    collectors unless given)."""
+    collectors unless given); each unit's items go to `sink` when given, else into the result."""
     known = registry or builtin()
     result = CollectionResult()
     for provider in provider_list:
@@ -105,11 +110,16 @@ def run_collection(
             for fut in as_completed(futures):
                 target, collector = futures[fut]
                 items, entries = fut.result()
-                for item in items:
-                    if isinstance(item, Observation):
-                        result.observations.append(item)
-                    else:
-                        result.records.append(item)
+                del futures[fut]  # the unit's items are not kept by the futures map either
+                if sink is not None:
+                    if items:
+                        sink(items)
+                else:
+                    for item in items:
+                        if isinstance(item, Observation):
+                            result.observations.append(item)
+                        else:
+                            result.records.append(item)
                 result.coverage.extend(entries)
                 entry = entries[-1]
                 done += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -11,7 +12,14 @@ from computewatch.collectors.registry import builtin
 from computewatch.collectors.runner import CollectionResult, Progress, run_collection
 from computewatch.collectors.sampling import close_billed_gaps
 from computewatch.config.loader import LoadedConfig
-from computewatch.domain import SAMPLING_GAP, Account, CoverageEntry, Observation, Window
+from computewatch.domain import (
+    SAMPLING_GAP,
+    Account,
+    CoverageEntry,
+    Observation,
+    UsageRecord,
+    Window,
+)
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.store import Store
@@ -109,6 +117,23 @@ def final_billing(store: Store) -> dict[str, dict[str, frozenset[date]]]:
     return out
 
 
+class StoreSink:
+    """Writes each unit's records and observations as the unit finishes (the runner calls it
+    from one thread), so a run never holds more than a unit's items."""
+
+    def __init__(self, store: Store, run_id: int, now: datetime) -> None:
+        self._store, self._run_id, self._now = store, run_id, now
+        self.written = 0
+
+    def __call__(self, items: Sequence[UsageRecord | Observation]) -> None:
+        records = [i for i in items if not isinstance(i, Observation)]
+        seen = [i for i in items if isinstance(i, Observation)]
+        if records:
+            self.written += self._store.usage.write(self._run_id, records, self._now)
+        if seen:
+            self._store.usage.write_observations(self._run_id, seen)
+
+
 def write_coverage(
     store: Store, run_id: int, result: CollectionResult, now: datetime
 ) -> list[CoverageEntry]:
@@ -139,9 +164,8 @@ def collect(
 ) -> Collected:
     """Read every unit of the window and store records, observations, coverage and accounts."""
     ctx = collect_context(config, window, now, store, catalog, only, until_read)
-    result = run_collection(provider_list, ctx, accounts, progress)
-    written = store.usage.write(run_id, result.records, now)
-    store.usage.write_observations(run_id, result.observations)
+    sink = StoreSink(store, run_id, now)
+    result = run_collection(provider_list, ctx, accounts, progress, sink=sink)
     coverage = write_coverage(store, run_id, result, now)
     store.usage.save_accounts(result.accounts)
-    return Collected(tuple(result.accounts), tuple(coverage), written)
+    return Collected(tuple(result.accounts), tuple(coverage), sink.written)
