@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,6 +27,7 @@ from computewatch.collectors.registry import Registry, builtin
 from computewatch.collectors.sampling import carried_entries, gap_entries
 from computewatch.domain import Account, CoverageEntry, Observation, UsageRecord
 from computewatch.domain.errors import SourceError
+from computewatch.domain.timing import StageTiming
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class CollectionResult:
     accounts: list[Account] = field(default_factory=list)
     # Units this run skipped (other schedule): their latest entry, not stored again.
     carried: list[CoverageEntry] = field(default_factory=list)
+    # Discovery per provider; per collector, wall and CPU time summed over its units.
+    stages: list[StageTiming] = field(default_factory=list)
 
 
 def _coverage(
@@ -71,7 +75,15 @@ def run_collection(
         names = provider.enabled_collectors(known.collectors_for(provider.name))
         instances: list[Collector] = [known.collector(n)() for n in names]
         per_unit = [c.name for c in instances if c.scope == "account-region"]
+        wall, cpu = time.perf_counter(), time.process_time()  # no worker runs yet
         discovery = provider.discover(ctx, per_unit)
+        result.stages.append(
+            StageTiming(
+                f"discovery {provider.name}",
+                time.perf_counter() - wall,
+                time.process_time() - cpu,
+            )
+        )
         targets = discovery.targets
         if only_accounts is not None:
             targets = [t for t in targets if t.account.account_id in only_accounts]
@@ -105,11 +117,14 @@ def run_collection(
             max_workers=provider.max_workers(), thread_name_prefix="collect"
         ) as pool:
             futures = {
-                pool.submit(collect_unit, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units
+                pool.submit(_timed_unit, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units
             }
+            busy: dict[str, list[float]] = {c.name: [0.0, 0.0] for c in instances}
             for fut in as_completed(futures):
                 target, collector = futures[fut]
-                items, entries = fut.result()
+                items, entries, unit_wall, unit_cpu = fut.result()
+                busy[collector.name][0] += unit_wall
+                busy[collector.name][1] += unit_cpu
                 del futures[fut]  # the unit's items are not kept by the futures map either
                 if sink is not None:
                     if items:
@@ -130,7 +145,19 @@ def run_collection(
                     progress(done, len(units), target, collector.name, entry)
         for t in [*discovery.targets, *discovery.org_targets]:
             _release(t)
+        result.stages += [
+            StageTiming(f"collection {name}", w, c) for name, (w, c) in busy.items() if w
+        ]
     return result
+
+
+def _timed_unit(
+    target: Target, collector: Collector, ctx: CollectContext, limit: threading.Semaphore | None
+) -> tuple[Sequence[UsageRecord | Observation], list[CoverageEntry], float, float]:
+    """`collect_unit`, with its wall time and its worker thread's CPU time."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    items, entries = collect_unit(target, collector, ctx, limit)
+    return items, entries, time.perf_counter() - wall, time.thread_time() - cpu
 
 
 def _release(target: Target) -> None:

@@ -56,6 +56,7 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
         click.echo("  API calls:")
         for op, n in ctx.api_calls:
             click.echo(f"    {op:<45} {n:>6}")
+        click.echo("  stages: " + "; ".join(t.describe() for t in outcome.stages))
     for fmt, path in outcome.paths.items():
         click.echo(f"  {fmt:<5} {path}")
     if outcome.bundle is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from computewatch.domain import (
 )
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
+from computewatch.domain.timing import StageTiming
+from computewatch.pipeline.stages import record, stage
 from computewatch.store import Store
 
 
@@ -124,14 +127,18 @@ class StoreSink:
     def __init__(self, store: Store, run_id: int, now: datetime) -> None:
         self._store, self._run_id, self._now = store, run_id, now
         self.written = 0
+        self.wall = self.cpu = 0.0  # time spent writing
 
     def __call__(self, items: Sequence[UsageRecord | Observation]) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
         records = [i for i in items if not isinstance(i, Observation)]
         seen = [i for i in items if isinstance(i, Observation)]
         if records:
             self.written += self._store.usage.write(self._run_id, records, self._now)
         if seen:
             self._store.usage.write_observations(self._run_id, seen)
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.thread_time() - cpu
 
 
 def write_coverage(
@@ -165,7 +172,14 @@ def collect(
     """Read every unit of the window and store records, observations, coverage and accounts."""
     ctx = collect_context(config, window, now, store, catalog, only, until_read)
     sink = StoreSink(store, run_id, now)
-    result = run_collection(provider_list, ctx, accounts, progress, sink=sink)
+    with stage("collection"):
+        result = run_collection(provider_list, ctx, accounts, progress, sink=sink)
+    for timing in result.stages:
+        record(timing)
+    wall, cpu = time.perf_counter(), time.process_time()
     coverage = write_coverage(store, run_id, result, now)
     store.usage.save_accounts(result.accounts)
+    # Records were written unit by unit during the collection; coverage and accounts now.
+    wall, cpu = sink.wall + time.perf_counter() - wall, sink.cpu + time.process_time() - cpu
+    record(StageTiming("store", wall, cpu))
     return Collected(tuple(result.accounts), tuple(coverage), sink.written)

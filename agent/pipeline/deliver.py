@@ -22,6 +22,7 @@ from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.engine import lifecycle
 from computewatch.engine.assess import Assessment
+from computewatch.pipeline.stages import stage
 from computewatch.reports.context import AuditContext, build_audit_context
 from computewatch.reports.notices import write_notices
 from computewatch.reports.quarterly import write_quarterly
@@ -64,22 +65,25 @@ def deliver(
         catalog=catalog,
         report_key=report_key,
     )
-    env = make_environment(config.templates_dir)
-    out = Delivered(context, write_reports(context, formats, out_dir, env))
+    with stage("rendering"):
+        env = make_environment(config.templates_dir)
+        out = Delivered(context, write_reports(context, formats, out_dir, env))
     if not bundle:
         return out
-    extra = {**write_notices(context, out_dir, env), **write_quarterly(context, out_dir, env)}
+    with stage("rendering notices and quarterly"):
+        extra = {**write_notices(context, out_dir, env), **write_quarterly(context, out_dir, env)}
     out.notices = [
         p for name, p in extra.items() if name.startswith("notice-") and p.suffix == ".html"
     ]
-    sealed = bundle_reports(
-        {**out.paths, **extra},
-        context,
-        store,
-        out_dir,
-        created_at=now,
-        signing_key_env=config.app.reports.signing_key_env,
-    )
+    with stage("sealing"):
+        sealed = bundle_reports(
+            {**out.paths, **extra},
+            context,
+            store,
+            out_dir,
+            created_at=now,
+            signing_key_env=config.app.reports.signing_key_env,
+        )
     out.bundle = sealed.directory
     if mail != "off":
         settings = config.app.mail

@@ -20,6 +20,7 @@ from computewatch.store.schema import (
     observations,
     outbox,
     produced_reports,
+    run_stages,
     runs,
     schema_migrations,
     usage,
@@ -49,6 +50,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (4, "evidence ledger and mail outbox", _create([evidence_ledger, outbox])),
     (5, "produced reports (daemon catch-up)", _create([produced_reports])),
     (6, "coverage indexes (sampling reads, carried coverage)", _create_indexes(COVERAGE_INDEXES)),
+    (7, "run stages (time and peak memory per stage)", _create([run_stages])),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")

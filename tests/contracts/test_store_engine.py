@@ -30,11 +30,13 @@ def test_migrations_are_versioned_and_idempotent(store: Store) -> None:
 
 
 def test_a_store_from_an_older_version_is_upgraded(store: Store, store_url: str) -> None:
-    """A version-5 store (before the coverage indexes) gains them when a process opens it."""
+    """A version-5 store (before the coverage indexes and run stages) gains them when a process
+    opens it."""
     with store.engine.begin() as conn:
         for name in ("ix_coverage_reads", "ix_coverage_period"):
             conn.execute(sa.text(f"DROP INDEX {name}"))
-        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 6"))
+        conn.execute(sa.text("DROP TABLE run_stages"))  # migration 7
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version >= 6"))
     assert store.schema_version() == 5
     # This process migrated the URL already: another open does not check again...
     assert Store.open(store_url).schema_version() == 5
@@ -43,7 +45,8 @@ def test_a_store_from_an_older_version_is_upgraded(store: Store, store_url: str)
     with Store.open(store_url) as upgraded:
         names = {i["name"] for i in sa.inspect(upgraded.engine).get_indexes("coverage")}
         assert {"ix_coverage_reads", "ix_coverage_period"} <= names
-        assert upgraded.schema_version() == SCHEMA_VERSION == 6
+        assert "run_stages" in sa.inspect(upgraded.engine).get_table_names()
+        assert upgraded.schema_version() == SCHEMA_VERSION == 7
 
 
 def test_one_engine_per_url_reused_and_not_disposed_by_close(
