@@ -121,22 +121,34 @@ def final_billing(store: Store) -> dict[str, dict[str, frozenset[date]]]:
 
 
 class StoreSink:
-    """Writes each unit's records and observations as the unit finishes (the runner calls it
-    from one thread), so a run never holds more than a unit's items."""
+    """Writes units' records and observations as the units finish (the runner calls it from one
+    thread), a bounded batch at a time: a run never holds more than `batch` items (plus one
+    unit's), and a large organization is not one transaction per unit."""
 
-    def __init__(self, store: Store, run_id: int, now: datetime) -> None:
-        self._store, self._run_id, self._now = store, run_id, now
+    def __init__(self, store: Store, run_id: int, now: datetime, batch: int = 5000) -> None:
+        self._store, self._run_id, self._now, self._batch = store, run_id, now, batch
+        self._records: list[UsageRecord] = []
+        self._seen: list[Observation] = []
         self.written = 0
         self.wall = self.cpu = 0.0  # time spent writing
 
     def __call__(self, items: Sequence[UsageRecord | Observation]) -> None:
+        for i in items:
+            if isinstance(i, Observation):
+                self._seen.append(i)
+            else:
+                self._records.append(i)
+        if len(self._records) + len(self._seen) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
-        records = [i for i in items if not isinstance(i, Observation)]
-        seen = [i for i in items if isinstance(i, Observation)]
-        if records:
-            self.written += self._store.usage.write(self._run_id, records, self._now)
-        if seen:
-            self._store.usage.write_observations(self._run_id, seen)
+        if self._records:
+            # Units never share a record key, so the sum over batches is the distinct count.
+            self.written += self._store.usage.write(self._run_id, self._records, self._now)
+        if self._seen:
+            self._store.usage.write_observations(self._run_id, self._seen)
+        self._records, self._seen = [], []
         self.wall += time.perf_counter() - wall
         self.cpu += time.thread_time() - cpu
 
@@ -174,6 +186,7 @@ def collect(
     sink = StoreSink(store, run_id, now)
     with stage("collection"):
         result = run_collection(provider_list, ctx, accounts, progress, sink=sink)
+        sink.flush()
     for timing in result.stages:
         record(timing)
     wall, cpu = time.perf_counter(), time.process_time()
