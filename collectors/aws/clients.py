@@ -10,6 +10,7 @@ reads the account, and closed when the runner releases the account (`AccountClie
 
 from __future__ import annotations
 
+import gc
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -29,6 +30,12 @@ _BUILD = threading.Lock()
 # Every client built and not yet garbage: what the regression test counts.
 _LIVE: weakref.WeakSet[Any] = weakref.WeakSet()
 _built = 0
+# A botocore client is a web of reference cycles: once released it waits for a full garbage
+# collection, which CPython runs rarely in a process holding the large, long-lived service models.
+# Released clients are collected explicitly once this many are alive or waiting (the threshold
+# doubles with the live ones, so a collection always frees at least half of them).
+_COLLECT_AT = 64
+_collect_at = _COLLECT_AT
 
 Hook = Callable[..., None]
 
@@ -104,6 +111,14 @@ def _build(service: str, region: str, credentials: Credentials | None, config: C
     return client
 
 
+def _collect_released() -> None:
+    global _collect_at
+    if len(_LIVE) < _collect_at:
+        return
+    gc.collect()
+    _collect_at = max(_COLLECT_AT, 2 * len(_LIVE))
+
+
 class AccountClients:
     """The clients of one set of credentials (an account entered, or the caller), per region and
     service, built on first use and shared by every collector reading the account."""
@@ -150,6 +165,9 @@ class AccountClients:
             clients, self._clients = list(self._clients.values()), {}
         for c in clients:
             c.close()
+        if clients:
+            del c, clients
+            _collect_released()
 
     def _view_released(self) -> None:
         with self._lock:
