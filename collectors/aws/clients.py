@@ -65,9 +65,11 @@ def caller_credentials(profile: str | None = None) -> Credentials | None:
     files, container or instance role), or a named profile. Resolved afresh on every call (the
     environment may have changed since the process started; the session caches nothing)."""
     if profile:
-        # A profile has its own chain (SSO, assume-role, process); a throwaway session resolves
-        # it and only its credentials object is kept.
-        return botocore.session.Session(profile=profile).get_credentials()
+        # A profile has its own chain (SSO, assume-role, process): a throwaway session (on the
+        # shared loader) resolves it, and only its credentials object is kept.
+        resolving = botocore.session.Session(profile=profile)
+        resolving.register_component("data_loader", shared_loader())
+        return resolving.get_credentials()
     resolver = shared_session().get_component("credential_provider")
     found: Credentials | None = resolver.load_credentials()
     return found
