@@ -2,15 +2,20 @@
 (account, region, service), and nothing of an account kept once its units are done."""
 
 import gc
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import botocore.session
 
 from computewatch.collectors.aws.clients import (
+    AccountClients,
     RegionClients,
     built_clients,
     live_clients,
     shared_session,
+    static_credentials,
 )
+from computewatch.collectors.aws.ec2 import Ec2AcceleratorCollector
 from computewatch.collectors.aws.provider import AwsProvider
 from computewatch.collectors.base import ApiCallCounter, CollectContext, Target
 from computewatch.collectors.runner import run_collection
@@ -79,3 +84,28 @@ def test_an_accounts_clients_are_released_when_its_units_finish(
     # One client per (account, region, service): 3 members x 2 regions x (ec2, cloudwatch,
     # bedrock, sagemaker), and the caller's organizations, sts and ce in the home region.
     assert built_clients() - built_before == 3 * 2 * 4 + 3
+
+
+def test_regions_resolve_their_instance_types_side_by_side(
+    aws: EmulatedAws, catalog: Catalog
+) -> None:
+    """Each region's first DescribeInstanceTypes holds only that region's lock: two regions'
+    first calls are in flight together (under one lock for all, the second would wait for the
+    first, which waits at the barrier for the second: the barrier breaks)."""
+    org = aws.seed_organization([MemberSpec("team")])
+    barrier = threading.Barrier(2, timeout=30)
+
+    def meet(**_: object) -> None:
+        barrier.wait()
+
+    collector = Ec2AcceleratorCollector()
+    with aws_environment(aws.endpoint, "unused", "unused"):
+        creds = static_credentials(**aws.credentials_for(org.members["team"]))
+        clients = AccountClients(creds, hooks={"before-call.ec2.DescribeInstanceTypes": meet})
+
+        def resolve(region: str) -> int:
+            return len(collector._types.get(clients.client("ec2", region), region, catalog))
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            found = dict(zip(REGIONS, pool.map(resolve, REGIONS), strict=True))
+    assert all(found.values()), found
