@@ -36,9 +36,13 @@ from computewatch.domain.errors import SourceError
 
 
 class ClientFactory(Protocol):
-    """Makes SDK clients for one account and region (credentials already resolved)."""
+    """Makes SDK clients for one account and region (credentials already resolved), once per
+    service, shared by every collector reading the target."""
 
     def client(self, service: str) -> Any: ...
+
+    def release(self) -> None:
+        """The runner is done with the target: drop what is no longer needed (idempotent)."""
 
 
 class ApiCallCounter:

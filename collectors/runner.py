@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -25,20 +27,27 @@ from computewatch.collectors.registry import Registry, builtin
 from computewatch.collectors.sampling import carried_entries, gap_entries
 from computewatch.domain import Account, CoverageEntry, Observation, UsageRecord
 from computewatch.domain.errors import SourceError
+from computewatch.domain.timing import StageTiming
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, Target, str, CoverageEntry], None]
+# Receives each unit's records and observations as the unit finishes (e.g. writes them to the
+# store), so a run holds one unit's items at a time, not the organization's.
+Sink = Callable[[Sequence[UsageRecord | Observation]], None]
 
 
 @dataclass
 class CollectionResult:
+    # Without a sink: every unit's items (with one: none, the sink has had them).
     records: list[UsageRecord] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     coverage: list[CoverageEntry] = field(default_factory=list)
     accounts: list[Account] = field(default_factory=list)
     # Units this run skipped (other schedule): their latest entry, not stored again.
     carried: list[CoverageEntry] = field(default_factory=list)
+    # Discovery per provider; per collector, wall and CPU time summed over its units.
+    stages: list[StageTiming] = field(default_factory=list)
 
 
 def _coverage(
@@ -56,19 +65,31 @@ def run_collection(
     only_accounts: set[str] | None = None,
     progress: Progress | None = None,
     registry: Registry | None = None,
+    sink: Sink | None = None,
 ) -> CollectionResult:
     """Every enabled collector of every provider over its targets (`registry`: the built-in
-    collectors unless given)."""
+    collectors unless given); each unit's items go to `sink` when given, else into the result."""
     known = registry or builtin()
     result = CollectionResult()
     for provider in provider_list:
         names = provider.enabled_collectors(known.collectors_for(provider.name))
         instances: list[Collector] = [known.collector(n)() for n in names]
         per_unit = [c.name for c in instances if c.scope == "account-region"]
+        wall, cpu = time.perf_counter(), time.process_time()  # no worker runs yet
         discovery = provider.discover(ctx, per_unit)
+        result.stages.append(
+            StageTiming(
+                f"discovery {provider.name}",
+                time.perf_counter() - wall,
+                time.process_time() - cpu,
+            )
+        )
         targets = discovery.targets
         if only_accounts is not None:
             targets = [t for t in targets if t.account.account_id in only_accounts]
+            for t in discovery.targets:
+                if t.account.account_id not in only_accounts:
+                    _release(t)
             discovery.failures = [f for f in discovery.failures if f.account_id in only_accounts]
             discovery.accounts = [a for a in discovery.accounts if a.account_id in only_accounts]
         result.accounts.extend(discovery.accounts)
@@ -88,27 +109,60 @@ def run_collection(
         for t, c in every:
             if c.name in skip:
                 result.carried += carried_entries(t, c.name, ctx)
+        # A target's clients are released as soon as its last unit finishes (memory per account
+        # stays bounded however large the organization); targets with no unit at the end.
+        pending = Counter(id(t) for t, _ in units)
         done = 0
         with ThreadPoolExecutor(
             max_workers=provider.max_workers(), thread_name_prefix="collect"
         ) as pool:
             futures = {
-                pool.submit(collect_unit, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units
+                pool.submit(_timed_unit, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units
             }
+            busy: dict[str, list[float]] = {c.name: [0.0, 0.0] for c in instances}
             for fut in as_completed(futures):
                 target, collector = futures[fut]
-                items, entries = fut.result()
-                for item in items:
-                    if isinstance(item, Observation):
-                        result.observations.append(item)
-                    else:
-                        result.records.append(item)
+                items, entries, unit_wall, unit_cpu = fut.result()
+                busy[collector.name][0] += unit_wall
+                busy[collector.name][1] += unit_cpu
+                del futures[fut]  # the unit's items are not kept by the futures map either
+                if sink is not None:
+                    if items:
+                        sink(items)
+                else:
+                    for item in items:
+                        if isinstance(item, Observation):
+                            result.observations.append(item)
+                        else:
+                            result.records.append(item)
                 result.coverage.extend(entries)
                 entry = entries[-1]
                 done += 1
+                pending[id(target)] -= 1
+                if not pending[id(target)]:
+                    _release(target)
                 if progress:
                     progress(done, len(units), target, collector.name, entry)
+        for t in [*discovery.targets, *discovery.org_targets]:
+            _release(t)
+        result.stages += [
+            StageTiming(f"collection {name}", w, c) for name, (w, c) in busy.items() if w
+        ]
     return result
+
+
+def _timed_unit(
+    target: Target, collector: Collector, ctx: CollectContext, limit: threading.Semaphore | None
+) -> tuple[Sequence[UsageRecord | Observation], list[CoverageEntry], float, float]:
+    """`collect_unit`, with its wall time and its worker thread's CPU time."""
+    wall, cpu = time.perf_counter(), time.thread_time()
+    items, entries = collect_unit(target, collector, ctx, limit)
+    return items, entries, time.perf_counter() - wall, time.thread_time() - cpu
+
+
+def _release(target: Target) -> None:
+    if target.clients is not None:  # a test provider may give none
+        target.clients.release()
 
 
 def collect_unit(

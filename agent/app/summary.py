@@ -66,6 +66,7 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
         click.echo("  API calls:")
         for op, n in ctx.api_calls:
             click.echo(f"    {op:<45} {n:>6}")
+        click.echo("  stages: " + "; ".join(t.describe() for t in outcome.stages))
     # Every file sits in the output directory; the sealed bundle holds a copy of each.
     click.echo("  files:")
     for name, path in outcome.paths.items():

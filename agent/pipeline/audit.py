@@ -12,10 +12,12 @@ from computewatch.collectors.runner import Progress
 from computewatch.config.loader import LoadedConfig
 from computewatch.domain import CoverageLevel, RunInfo, RunStatus, Window
 from computewatch.domain.catalog import Catalog
+from computewatch.domain.timing import StageTiming
 from computewatch.engine.assess import Assessment
 from computewatch.pipeline.assess import assess_run
 from computewatch.pipeline.collect import build_providers, check_collectors, collect
 from computewatch.pipeline.deliver import Delivered, MailMode, deliver
+from computewatch.pipeline.stages import StageClock, stage
 from computewatch.reports.context import AuditContext
 from computewatch.store import Store
 
@@ -45,6 +47,7 @@ class AuditOutcome:
     delivered: Delivered
     records_written: int
     api_calls: dict[str, int] = field(default_factory=dict)
+    stages: list[StageTiming] = field(default_factory=list)  # where the time and memory went
 
     @property
     def context(self) -> AuditContext:
@@ -96,7 +99,8 @@ def run_audit(
     # Checked before a run is recorded: bad input is no run.
     only = check_collectors(req.collectors)
     check_collectors(req.until_read)
-    with Store.open(req.store_url or config.app.store.resolved_url()) as store:
+    clock = StageClock()
+    with Store.open(req.store_url or config.app.store.resolved_url()) as store, clock.active():
         run_id = store.runs.start(req.window, req.now, __version__, config.digest)
         try:
             collected = collect(
@@ -112,9 +116,16 @@ def run_audit(
                 accounts=req.accounts,
                 progress=req.progress,
             )
-            assessment = assess_run(
-                config, store, run_id, collected, window=req.window, now=req.now, catalog=catalog
-            )
+            with stage("evaluation"):
+                assessment = assess_run(
+                    config,
+                    store,
+                    run_id,
+                    collected,
+                    window=req.window,
+                    now=req.now,
+                    catalog=catalog,
+                )
             api_calls = counter.snapshot()
             run = RunInfo(run_id, __version__, config.digest, tuple(sorted(api_calls.items())))
             delivered = deliver(
@@ -133,7 +144,11 @@ def run_audit(
             )
         except BaseException:
             store.runs.finish(run_id, req.now, RunStatus.FAILED, counter.snapshot())
+            store.runs.record_stages(run_id, clock.stages)
             raise
-        outcome = AuditOutcome(run_id, assessment, delivered, collected.records_written, api_calls)
+        outcome = AuditOutcome(
+            run_id, assessment, delivered, collected.records_written, api_calls, clock.stages
+        )
         store.runs.finish(run_id, req.now, outcome.run_status, api_calls)
+        store.runs.record_stages(run_id, clock.stages)
         return outcome

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -11,9 +13,19 @@ from computewatch.collectors.registry import builtin
 from computewatch.collectors.runner import CollectionResult, Progress, run_collection
 from computewatch.collectors.sampling import close_billed_gaps
 from computewatch.config.loader import LoadedConfig
-from computewatch.domain import SAMPLING_GAP, Account, CoverageEntry, Window
+from computewatch.domain import (
+    SAMPLING_GAP,
+    Account,
+    CoverageEntry,
+    Method,
+    Observation,
+    UsageRecord,
+    Window,
+)
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
+from computewatch.domain.timing import StageTiming
+from computewatch.pipeline.stages import record, stage
 from computewatch.store import Store
 
 
@@ -115,6 +127,49 @@ def final_billing(store: Store) -> dict[str, dict[str, frozenset[date]]]:
     return out
 
 
+class StoreSink:
+    """Writes units' records and observations as the units finish (the runner calls it from one
+    thread), a bounded batch at a time: a run never holds more than `batch` items (plus one
+    unit's), and a large organization is not one transaction per unit."""
+
+    def __init__(self, store: Store, run_id: int, now: datetime, batch: int = 5000) -> None:
+        self._store, self._run_id, self._now, self._batch = store, run_id, now, batch
+        self._records: list[UsageRecord] = []
+        self._seen: list[Observation] = []
+        # A billing export's records wait until its delivery has replaced the period's previous
+        # figures (`write_exports`); they are bounded by accounts x days x chips/models.
+        self._exported: list[UsageRecord] = []
+        self.written = 0
+        self.wall = self.cpu = 0.0  # time spent writing
+
+    def __call__(self, items: Sequence[UsageRecord | Observation]) -> None:
+        for i in items:
+            if isinstance(i, Observation):
+                self._seen.append(i)
+            elif i.method == Method.BILLING_EXPORT:
+                self._exported.append(i)
+            else:
+                self._records.append(i)
+        if len(self._records) + len(self._seen) >= self._batch:
+            self.flush()
+
+    def write_exports(self) -> None:
+        """Write the billing exports' records, after `ExportRepo.replace_period`."""
+        self._records, self._exported = [*self._records, *self._exported], []
+        self.flush()
+
+    def flush(self) -> None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        if self._records:
+            # Units never share a record key, so the sum over batches is the distinct count.
+            self.written += self._store.usage.write(self._run_id, self._records, self._now)
+        if self._seen:
+            self._store.usage.write_observations(self._run_id, self._seen)
+        self._records, self._seen = [], []
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.thread_time() - cpu
+
+
 def write_coverage(
     store: Store, run_id: int, result: CollectionResult, now: datetime
 ) -> list[CoverageEntry]:
@@ -145,12 +200,20 @@ def collect(
 ) -> Collected:
     """Read every unit of the window and store records, observations, coverage and accounts."""
     ctx = collect_context(config, window, now, store, catalog, only, until_read)
-    result = run_collection(provider_list, ctx, accounts, progress)
+    sink = StoreSink(store, run_id, now)
+    with stage("collection"):
+        result = run_collection(provider_list, ctx, accounts, progress, sink=sink)
+        sink.flush()
+    for timing in result.stages:
+        record(timing)
+    wall, cpu = time.perf_counter(), time.process_time()
     for provider in provider_list:  # billing exports: a re-delivered period replaces its figures
         for delivery in provider.deliveries():
             store.exports.replace_period(delivery, run_id, now, accounts)
-    written = store.usage.write(run_id, result.records, now)
-    store.usage.write_observations(run_id, result.observations)
+    sink.write_exports()
     coverage = write_coverage(store, run_id, result, now)
     store.usage.save_accounts(result.accounts)
-    return Collected(tuple(result.accounts), tuple(coverage), written)
+    # Records were written unit by unit during the collection; coverage and accounts now.
+    wall, cpu = sink.wall + time.perf_counter() - wall, sink.cpu + time.process_time() - cpu
+    record(StageTiming("store", wall, cpu))
+    return Collected(tuple(result.accounts), tuple(coverage), sink.written)

@@ -22,6 +22,7 @@ from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.engine import lifecycle
 from computewatch.engine.assess import Assessment
+from computewatch.pipeline.stages import stage
 from computewatch.reports.context import AuditContext, build_audit_context
 from computewatch.reports.notices import write_notices
 from computewatch.reports.outputs import needed_formats, write_outputs
@@ -66,34 +67,37 @@ def deliver(
         catalog=catalog,
         report_key=report_key,
     )
-    env = make_environment(config.templates_dir)
     settings = config.app.reports
     # Only what the run needs: a one-off `--format json` renders no PDF.
     needed = needed_formats(
         formats, bundle=bundle, bundle_formats=settings.bundle_formats, mail=mail != "off"
     )
-    out = Delivered(context, write_outputs(context, needed, out_dir, env))
+    with stage("rendering"):
+        env = make_environment(config.templates_dir)
+        out = Delivered(context, write_outputs(context, needed, out_dir, env))
     if not bundle:
         return out
     pdf = "pdf" in needed
-    extra = {
-        **write_notices(context, out_dir, env, pdf=pdf, each_pdf=settings.per_notice_pdf),
-        **write_quarterly(context, out_dir, env, pdf=pdf),
-    }
+    with stage("rendering notices and quarterly"):
+        extra = {
+            **write_notices(context, out_dir, env, pdf=pdf, each_pdf=settings.per_notice_pdf),
+            **write_quarterly(context, out_dir, env, pdf=pdf),
+        }
     out.notices = [
         p for name, p in extra.items() if name.startswith("notice-") and p.suffix == ".html"
     ]
     out.extra = extra
-    sealed = bundle_reports(
-        {**out.paths, **extra},
-        context,
-        store,
-        out_dir,
-        created_at=now,
-        signing_key_env=settings.signing_key_env,
-        pdf=False,  # every file was written above; the bundle holds copies of exactly these
-        csv=False,
-    )
+    with stage("sealing"):
+        sealed = bundle_reports(
+            {**out.paths, **extra},
+            context,
+            store,
+            out_dir,
+            created_at=now,
+            signing_key_env=settings.signing_key_env,
+            pdf=False,  # every file was written above; the bundle holds copies of exactly these
+            csv=False,
+        )
     out.bundle = sealed.directory
     if mail != "off":
         mail_settings = config.app.mail

@@ -10,8 +10,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from computewatch.domain import RunStatus, Window
+from computewatch.domain.timing import StageTiming
 from computewatch.store import processes
-from computewatch.store.schema import run_processes, runs
+from computewatch.store.schema import run_processes, run_stages, runs
 from computewatch.store.sql import Repository, aware, maybe_aware
 
 
@@ -96,6 +97,36 @@ class RunRepo(Repository):
                     api_calls=json.dumps(dict(api_calls), sort_keys=True),
                 )
             )
+
+    def record_stages(self, run_id: int, stages: Iterable[StageTiming]) -> None:
+        """Where the run's time and memory went, in the order the stages ended."""
+        rows = [
+            {
+                "run_id": run_id,
+                "seq": seq,
+                "name": t.name,
+                "wall_s": t.wall_s,
+                "cpu_s": t.cpu_s,
+                "peak_mib": t.peak_mib,
+            }
+            for seq, t in enumerate(stages)
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(run_stages.delete().where(run_stages.c.run_id == run_id))
+                conn.execute(run_stages.insert(), rows)
+
+    def stages(self, run_id: int) -> list[StageTiming]:
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                sa.select(run_stages)
+                .where(run_stages.c.run_id == run_id)
+                .order_by(run_stages.c.seq)
+            ).mappings()
+            return [
+                StageTiming(r["name"], float(r["wall_s"]), float(r["cpu_s"]), r["peak_mib"])
+                for r in found
+            ]
 
     def abandon_running(self, started_before: datetime, now: datetime) -> int:
         """Mark runs still running that started before `started_before` as abandoned (their

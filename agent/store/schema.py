@@ -28,6 +28,16 @@ runs = sa.Table(
     sa.Column("config_digest", sa.String(64), nullable=False),
     sa.Column("api_calls", sa.Text, nullable=False, default="{}"),
 )
+run_stages = sa.Table(  # migration 7
+    "run_stages",
+    metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("wall_s", sa.Float, nullable=False),
+    sa.Column("cpu_s", sa.Float, nullable=False),
+    sa.Column("peak_mib", sa.Float),
+)
 usage = sa.Table(
     "usage",
     metadata,

@@ -1,4 +1,4 @@
-"""Shared AWS plumbing: client configuration, API call counting, error translation."""
+"""Shared AWS plumbing: client configuration, the shared data loader, error translation."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from botocore.loaders import Loader, create_loader
 from botocore.parsers import ResponseParserError
 
 from computewatch import __version__
-from computewatch.collectors.base import ApiCallCounter
 from computewatch.domain.errors import SourceError
 
 
@@ -45,37 +44,16 @@ HTTP_CODES = {
 @cache
 def shared_loader() -> Loader:
     """One botocore data loader for the process: service models and endpoint data are parsed
-    once and shared by every session (each new session would otherwise parse them again for
-    every client it creates: most of a large organization's collection time)."""
+    once for the whole process (`collectors.aws.clients`)."""
     return create_loader()
 
 
 def new_session(**kwargs: Any) -> boto3.Session:
-    """A boto3 session on the shared loader (`kwargs` as for boto3.Session)."""
+    """A boto3 session on the shared loader, for one-off reads outside the per-account clients
+    (a billing export's bucket or Athena workgroup); `kwargs` as for boto3.Session."""
     core = kwargs.pop("botocore_session", None) or botocore.session.get_session()
     core.register_component("data_loader", shared_loader())
     return boto3.Session(botocore_session=core, **kwargs)
-
-
-def count_calls(session: boto3.Session, counter: ApiCallCounter) -> None:
-    """Count every API operation this session's clients make (botocore event hook)."""
-
-    def _before_call(model: Any, **_: Any) -> None:
-        counter.add(model.service_model.service_name, model.name)
-
-    session.events.register("before-call.*.*", _before_call)
-
-
-class AwsClients:
-    """Client factory for one account session and region."""
-
-    def __init__(self, session: boto3.Session, region: str, config: Config | None = None) -> None:
-        self._session = session
-        self._region = region
-        self._config = config or client_config()
-
-    def client(self, service: str) -> Any:
-        return self._session.client(service, region_name=self._region, config=self._config)
 
 
 @contextmanager

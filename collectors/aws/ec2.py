@@ -78,14 +78,24 @@ def classify_type_info(info: dict[str, Any], catalog: Catalog) -> Accelerators |
 
 
 class _RegionTypes:
-    """Accelerator types per region, resolved once and shared by every account in the run."""
+    """Accelerator types per region, resolved once and shared by every account in the run.
+
+    One lock per region: the first unit of each region asks while the others of that region
+    wait, and units of other regions go on (one lock for all would run the regions' first
+    calls one after another)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._locks_lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
         self._by_region: dict[str, dict[str, Accelerators]] = {}
 
     def get(self, ec2: Any, region: str, catalog: Catalog) -> dict[str, Accelerators]:
-        with self._lock:
+        found = self._by_region.get(region)
+        if found is not None:
+            return found
+        with self._locks_lock:
+            lock = self._locks.setdefault(region, threading.Lock())
+        with lock:
             if region in self._by_region:
                 return self._by_region[region]
             types = {

@@ -10,17 +10,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import boto3
-import botocore.session
 from botocore.credentials import RefreshableCredentials
 
-from computewatch.collectors.aws.common import (
-    AwsClients,
-    client_config,
-    count_calls,
-    new_session,
-    translate_errors,
+from computewatch.collectors.aws.clients import (
+    AccountClients,
+    caller_credentials,
+    shared_session,
 )
+from computewatch.collectors.aws.common import client_config, translate_errors
 from computewatch.collectors.base import (
     ApiCallCounter,
     CollectContext,
@@ -80,20 +77,18 @@ class AwsProvider(Provider):
             )
         return [n for n in available if n in wanted]
 
-    # -- sessions ---------------------------------------------------------------------------
-    def _session(self, profile: str | None = None, **creds: str) -> boto3.Session:
-        session = new_session(profile_name=profile, **creds) if profile else new_session(**creds)
-        count_calls(session, self.counter)
-        return session
+    # -- credentials --------------------------------------------------------------------------
+    def _clients(self, profile: str | None = None) -> AccountClients:
+        """The caller's clients (the standard chain, or a named profile)."""
+        return AccountClients(caller_credentials(profile), self.client_config, self.counter)
 
-    def _client(self, session: boto3.Session, service: str) -> Any:
-        return session.client(
-            service, region_name=self.settings.home_region, config=self.client_config
-        )
+    def _client(self, clients: AccountClients, service: str) -> Any:
+        return clients.client(service, self.settings.home_region)
 
     def _assume(
-        self, base: boto3.Session, role_arn: str, external_id_env: str | None
-    ) -> boto3.Session:
+        self, base: AccountClients, role_arn: str, external_id_env: str | None
+    ) -> AccountClients:
+        """A member account's clients: the caller's STS AssumeRole credentials, no new session."""
         kwargs: dict[str, Any] = {
             "RoleArn": role_arn,
             "RoleSessionName": self.settings.role_session_name,
@@ -105,11 +100,12 @@ class AwsProvider(Provider):
                     "sts", "ExternalIdMissing", f"environment variable {external_id_env} is not set"
                 )
             kwargs["ExternalId"] = value
-        sts = self._client(base, "sts")
 
         def fetch() -> dict[str, str]:
+            # The caller's STS client is looked up on every renewal: it may have been released
+            # (and is then built again) once the organization-wide units finished.
             with translate_errors("sts"):
-                creds = sts.assume_role(**kwargs)["Credentials"]
+                creds = self._client(base, "sts").assume_role(**kwargs)["Credentials"]
             return {
                 "access_key": creds["AccessKeyId"],
                 "secret_key": creds["SecretAccessKey"],
@@ -123,16 +119,12 @@ class AwsProvider(Provider):
         credentials = RefreshableCredentials.create_from_metadata(
             fetch(), refresh_using=fetch, method="sts-assume-role"
         )
-        core = botocore.session.get_session()
-        core._credentials = credentials  # no public setter takes refreshable credentials
-        session = new_session(botocore_session=core)
-        count_calls(session, self.counter)
-        return session
+        return AccountClients(credentials, self.client_config, self.counter)
 
     # -- organization -----------------------------------------------------------------------
-    def _org_accounts(self, base: boto3.Session, org_cfg: AwsOrganization) -> list[AwsAccount]:
+    def _org_accounts(self, base: AccountClients, org_cfg: AwsOrganization) -> list[AwsAccount]:
         client = self._client(base, "organizations")
-        partition = base.get_partition_for_region(self.settings.home_region)
+        partition = shared_session().get_partition_for_region(self.settings.home_region)
         with translate_errors("organizations"):
             listed = [
                 acct
@@ -169,11 +161,11 @@ class AwsProvider(Provider):
         return found
 
     # -- discovery --------------------------------------------------------------------------
-    def _regions(self, session: boto3.Session) -> list[str]:
+    def _regions(self, clients: AccountClients) -> list[str]:
         if isinstance(self.settings.regions, list):
             return list(self.settings.regions)
         with translate_errors("ec2"):
-            out = self._client(session, "ec2").describe_regions(
+            out = self._client(clients, "ec2").describe_regions(
                 Filters=[{"Name": "opt-in-status", "Values": ["opt-in-not-required", "opted-in"]}]
             )
         return sorted(r["RegionName"] for r in out["Regions"])
@@ -187,13 +179,9 @@ class AwsProvider(Provider):
 
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
-        base = self._session(self.settings.profile)
+        base = self._clients(self.settings.profile)
         out.org_targets.append(
-            Target(
-                ORGANIZATION,
-                "global",
-                AwsClients(base, self.settings.home_region, self.client_config),
-            )
+            Target(ORGANIZATION, "global", base.region(self.settings.home_region))
         )
         wanted: list[AwsAccount] = list(self.settings.accounts)
         if self.settings.organization is not None:
@@ -211,15 +199,18 @@ class AwsProvider(Provider):
         for acct in wanted:
             account = Account("aws", acct.id, acct.name)
             out.accounts.append(account)
+            clients = base
             try:
                 if acct.role_arn:
-                    session = self._assume(base, acct.role_arn, acct.external_id_env)
+                    clients = self._assume(base, acct.role_arn, acct.external_id_env)
                 elif acct.profile:
-                    session = self._session(acct.profile)
+                    clients = self._clients(acct.profile)
                 else:
-                    session = base
-                regions = self._regions(session)
+                    clients = base
+                regions = self._regions(clients)
             except SourceError as err:
+                if clients is not base:
+                    clients.release()
                 out.failures.extend(
                     failed_coverage(
                         "aws",
@@ -232,9 +223,7 @@ class AwsProvider(Provider):
                 )
                 continue
             for region in regions:
-                out.targets.append(
-                    Target(account, region, AwsClients(session, region, self.client_config))
-                )
+                out.targets.append(Target(account, region, clients.region(region)))
         return out
 
 

@@ -8,12 +8,12 @@ spread over the job's training interval in proportion to time and emitted per UT
 window (`Window.day_windows()`), like the EC2 collector.
 
 Jobs come from `Search` (Resource=TrainingJob), which returns full job descriptions 100 a page, so
-there is no per-job call. Two searches per account-region:
-- every job, newest LastModifiedTime first, stopping after the page that reaches jobs last modified
-  before the window (a job that ended inside the window was modified at or after its end);
-- jobs still InProgress, whose LastModifiedTime can predate the window.
-Both are filtered exactly in code. (Range operators are not used server-side: the emulator treats
-them as equality.)
+there is no per-job call. One search per account-region (plus its pages): every job, newest
+LastModifiedTime first, stopping after the page that reaches jobs last modified before the window
+(a job that ended inside the window was modified at or after its end). Only when it stops early,
+leaving older jobs unread, does a second search ask for jobs still InProgress, whose
+LastModifiedTime can predate the window. Jobs are filtered exactly in code. (Range operators and
+`Or` are not used server-side: the emulator treats them as equality and `And`.)
 
 An instance type with no accelerator is skipped; an accelerator family (p*, g*, trn*, ...) that the
 catalog does not know counts as one `unknown` accelerator per instance, never as zero.
@@ -140,25 +140,29 @@ def run_records(
     ]
 
 
-def _search(sagemaker: Any, **kwargs: Any) -> Iterator[list[dict[str, Any]]]:
-    """Pages of TrainingJob descriptions."""
+def _search(sagemaker: Any, **kwargs: Any) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """Pages of TrainingJob descriptions, each with whether more pages follow."""
     pages = sagemaker.get_paginator("search").paginate(
         Resource="TrainingJob", PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs
     )
     for page in pages:
-        yield [r["TrainingJob"] for r in page["Results"] if "TrainingJob" in r]
+        jobs = [r["TrainingJob"] for r in page["Results"] if "TrainingJob" in r]
+        yield jobs, bool(page.get("NextToken"))
 
 
 def overlapping_jobs(sagemaker: Any, window: Window) -> list[dict[str, Any]]:
     """Every job that may have trained inside the window (a superset; runs are clipped later)."""
     jobs: dict[str, dict[str, Any]] = {}
-    for page in _search(sagemaker, SortBy="LastModifiedTime", SortOrder="Descending"):
+    unread = False
+    for page, more in _search(sagemaker, SortBy="LastModifiedTime", SortOrder="Descending"):
         jobs.update((j["TrainingJobName"], j) for j in page)
-        if any(j.get("LastModifiedTime", window.end) < window.start for j in page):
-            break  # sorted: later pages were all modified before the window
-    running = {"Name": "TrainingJobStatus", "Operator": "Equals", "Value": "InProgress"}
-    for page in _search(sagemaker, SearchExpression={"Filters": [running]}):
-        jobs.update((j["TrainingJobName"], j) for j in page)
+        if more and any(j.get("LastModifiedTime", window.end) < window.start for j in page):
+            unread = True  # sorted: later pages were all modified before the window
+            break
+    if unread:  # ... but a job still running may not have changed since
+        running = {"Name": "TrainingJobStatus", "Operator": "Equals", "Value": "InProgress"}
+        for page, _ in _search(sagemaker, SearchExpression={"Filters": [running]}):
+            jobs.update((j["TrainingJobName"], j) for j in page)
     return list(jobs.values())
 
 

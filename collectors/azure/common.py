@@ -175,6 +175,11 @@ class AzureClients:
                 self._clients[service] = self._build(service)
             return self._clients[service]
 
+    def release(self) -> None:
+        """Drop the subscription's clients (the run's transport is shared and stays open)."""
+        with self._lock:
+            self._clients.clear()
+
     def _build(self, service: str) -> Any:
         kw = self._settings.kwargs()
         cred = self._settings.credential

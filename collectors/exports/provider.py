@@ -61,6 +61,9 @@ class ExportHandle:
     def client(self, service: str) -> Any:
         return self.result()
 
+    def release(self) -> None:
+        """Nothing per account to drop: the export's read is shared by all its units."""
+
 
 def export_handle(
     source: ExportSource,

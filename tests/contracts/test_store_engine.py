@@ -32,12 +32,14 @@ def test_migrations_are_versioned_and_idempotent(store: Store) -> None:
 
 
 def test_a_store_from_an_older_version_is_upgraded(store: Store, store_url: str) -> None:
-    """A version-5 store (before the coverage indexes) gains them when a process opens it."""
+    """A version-5 store (before the coverage indexes and run stages) gains them when a process
+    opens it."""
     with store.engine.begin() as conn:
         for name in ("ix_coverage_reads", "ix_coverage_period"):
             conn.execute(sa.text(f"DROP INDEX {name}"))
-        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 6"))
-    assert 6 not in applied_versions(store.engine)
+        conn.execute(sa.text("DROP TABLE run_stages"))  # migration 7
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version IN (6, 7)"))
+    assert not {6, 7} & applied_versions(store.engine)
     # This process migrated the URL already: another open does not check again...
     assert 6 not in applied_versions(Store.open(store_url).engine)
     # ...a new process (here: the engine forgotten) does.
@@ -47,6 +49,7 @@ def test_a_store_from_an_older_version_is_upgraded(store: Store, store_url: str)
         assert {"ix_coverage_reads", "ix_coverage_period"} <= names
         assert upgraded.schema_version() == SCHEMA_VERSION
         assert applied_versions(upgraded.engine) == {v for v, _, _ in MIGRATIONS}
+        assert "run_stages" in sa.inspect(upgraded.engine).get_table_names()
 
 
 def test_one_engine_per_url_reused_and_not_disposed_by_close(

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from computewatch.domain import RunStatus, utc
+from computewatch.domain.timing import StageTiming
 from computewatch.store import RunRow, RunStats, Store
 from tests.helpers.store import OCT
 
@@ -85,3 +86,17 @@ def test_runs_of_dead_processes_are_abandoned(store: Store) -> None:
         RunStatus.RUNNING,
     ]
     assert [r.id for r in store.runs.latest_with_status(RunStatus.ABANDONED)] == [reused, killed]
+
+
+def test_stage_timings_are_kept_with_the_run_in_order(store: Store) -> None:
+    run = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    assert store.runs.stages(run) == []
+    stages = [
+        StageTiming("discovery aws", 1.5, 0.5),
+        StageTiming("collection aws.ec2", 12.25, 3.0),
+        StageTiming("collection", 9.0, 6.5, 210.5),
+    ]
+    store.runs.record_stages(run, stages)
+    assert store.runs.stages(run) == stages
+    store.runs.record_stages(run, stages[:1])  # recorded again: replaced, not added
+    assert store.runs.stages(run) == stages[:1]

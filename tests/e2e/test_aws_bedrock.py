@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from computewatch.collectors.aws.bedrock import (
     query_period,
     token_records,
 )
-from computewatch.collectors.aws.common import AwsClients, count_calls
+from computewatch.collectors.aws.clients import AccountClients, static_credentials
 from computewatch.collectors.base import ApiCallCounter, CollectContext, Target
 from computewatch.collectors.permissions import aws_actions
 from computewatch.demo.emulated_aws import (
@@ -49,13 +47,6 @@ TITAN = ModelUsage("amazon.titan-text-express-v1", 800, 150, 9)
 LLAMA = ModelUsage("meta.llama3-70b-instruct-v1:0", 70, 30, 1)
 
 
-@contextmanager
-def member_session(cloud: EmulatedAws, account_id: str) -> Iterator[boto3.Session]:
-    """A session inside one account, boto3 pointed at the emulator."""
-    with aws_environment(cloud.endpoint, "unused", "unused"):
-        yield boto3.Session(**cloud.credentials_for(account_id))
-
-
 def collect(
     cloud: EmulatedAws,
     account_id: str,
@@ -66,15 +57,17 @@ def collect(
 ) -> tuple[list[UsageRecord], dict[str, int]]:
     """Run the collector on one account-region; API calls counted, GetMetricData batches noted."""
     counter = ApiCallCounter()
-    with member_session(cloud, account_id) as session:
-        count_calls(session, counter)
-        if batch_sizes is not None:
+    hooks = {}
+    if batch_sizes is not None:
 
-            def note(params: dict[str, Any], **_: Any) -> None:
-                batch_sizes.append(len(params["MetricDataQueries"]))
+        def note(params: dict[str, Any], **_: Any) -> None:
+            batch_sizes.append(len(params["MetricDataQueries"]))
 
-            session.events.register("provide-client-params.cloudwatch.GetMetricData", note)
-        target = Target(Account("aws", account_id), REGION, AwsClients(session, REGION))
+        hooks["provide-client-params.cloudwatch.GetMetricData"] = note
+    with aws_environment(cloud.endpoint, "unused", "unused"):
+        creds = static_credentials(**cloud.credentials_for(account_id))
+        clients = AccountClients(creds, None, counter, hooks)
+        target = Target(Account("aws", account_id), REGION, clients.region(REGION))
         records = BedrockCollector().collect(target, CollectContext(window, now, catalog))
     return records, counter.snapshot()
 

@@ -132,14 +132,15 @@ def test_assumed_role_credentials_are_renewed_before_they_expire(
     provider = AwsProvider(settings, counter)
     role = f"arn:aws:iam::{org.members['long-run']}:role/ComputewatchReadOnly"
     with aws_environment(aws.endpoint, org.auditor_key_id, org.auditor_secret):
-        session = provider._assume(provider._session(), role, None)
-        creds = session.get_credentials()
+        member = provider._assume(provider._clients(), role, None)
+        creds = member.credentials
+        assert creds is not None
         first = creds.get_frozen_credentials().access_key
+        ec2 = member.client("ec2", "us-east-1")  # built with the first keys
         assert counter.snapshot()["sts:AssumeRole"] == 1
         # Seen from 55 minutes later: the credentials are about to expire.
         later = datetime.now(UTC) + timedelta(minutes=55)
         creds._time_fetcher = lambda: later  # botocore's clock hook for refresh decisions
-        ec2 = session.client("ec2", region_name="us-east-1")
         assert ec2.describe_instances()["Reservations"] == []  # still allowed, with new keys
     assert counter.snapshot()["sts:AssumeRole"] == 2
     assert creds.get_frozen_credentials().access_key != first

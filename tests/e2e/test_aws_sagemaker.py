@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from computewatch.collectors.aws.common import AwsClients, count_calls
+from computewatch.collectors.aws.clients import AccountClients, static_credentials
 from computewatch.collectors.aws.sagemaker import (
     SageMakerTrainingCollector,
     overlapping_jobs,
@@ -82,9 +82,10 @@ def collect(
 ) -> tuple[list[UsageRecord], dict[str, int]]:
     counter = ApiCallCounter()
     with aws_environment(cloud.endpoint, "unused", "unused"):
-        session = boto3.Session(**cloud.credentials_for(account_id))
-        count_calls(session, counter)
-        target = Target(Account("aws", account_id), REGION, AwsClients(session, REGION))
+        clients = AccountClients(
+            static_credentials(**cloud.credentials_for(account_id)), None, counter
+        )
+        target = Target(Account("aws", account_id), REGION, clients.region(REGION))
         records = SageMakerTrainingCollector().collect(target, CollectContext(OCT, NOW, catalog))
     return records, counter.snapshot()
 
@@ -116,7 +117,7 @@ def test_training_accelerator_hours_exact(aws: EmulatedAws, member: str, catalog
     }
     assert len([r for r in records if r.dimensions.resource_id == "running"]) == 31  # per day
     # Two Search pages (all jobs by last change; running jobs), no per-job call.
-    assert calls == {"sagemaker:Search": 2}
+    assert calls == {"sagemaker:Search": 1}  # one page held every job, running ones too
 
 
 def test_training_runs_prefers_billable_time() -> None:
@@ -168,6 +169,27 @@ def test_search_stops_at_jobs_modified_before_the_window() -> None:
         jobs = overlapping_jobs(client, OCT)
         stub.assert_no_pending_responses()
     assert sorted(j["TrainingJobName"] for j in jobs) == ["long-runner", "mid", "new", "old"]
+
+
+def test_one_search_when_its_pages_hold_every_job() -> None:
+    client = boto3.client(
+        "sagemaker", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    by_change = {
+        "Resource": "TrainingJob",
+        "SortBy": "LastModifiedTime",
+        "SortOrder": "Descending",
+        "MaxResults": 100,
+    }
+    with Stubber(client) as stub:
+        stub.add_response("search", _page(("new", utc(2026, 10, 9)), token="t1"), by_change)
+        # The last page reaches before the window: nothing is left unread, no second search.
+        stub.add_response(
+            "search", _page(("old", utc(2026, 9, 3))), {**by_change, "NextToken": "t1"}
+        )
+        jobs = overlapping_jobs(client, OCT)
+        stub.assert_no_pending_responses()
+    assert sorted(j["TrainingJobName"] for j in jobs) == ["new", "old"]
 
 
 def test_audit_stores_training_hours_and_a_denied_account_is_a_gap(

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from computewatch.app.cli import main
 from computewatch.demo.emulated_aws import EmulatedAws, aws_environment
+from computewatch.store import Store
 from tests.helpers.aws import OCT, SCENARIO, seed, write_config
 from tests.helpers.process import run_cli
 
@@ -73,6 +74,30 @@ def test_audit_subprocess_exit_codes(aws: EmulatedAws, tmp_path: Path) -> None:
     assert "BREACH  internal-3a090-hours-month" in full.stdout
     assert "GAP aws" in full.stdout and "AccessDenied" in full.stdout
     assert "ec2:DescribeInstances" in full.stdout  # -v prints API call counts
+    # ... and where the time and memory went, stage by stage, as the run record keeps it.
+    (line,) = [ln for ln in full.stdout.splitlines() if ln.strip().startswith("stages: ")]
+    with Store.open(f"sqlite:///{tmp_path}/s.db") as store:
+        stored = store.runs.stages(store.runs.stats([]).last_run.id)  # type: ignore[union-attr]
+    names = [t.name for t in stored]
+    # The collection as a whole, then its parts (discovery; each collector's units summed).
+    assert names[:2] == ["collection", "discovery aws"]
+    assert {"collection aws.ec2", "collection aws.bedrock"} < set(names)
+    assert names[-5:] == [
+        "store",
+        "evaluation",
+        "rendering",
+        "rendering notices and quarterly",
+        "sealing",
+    ]
+    peaks = {t.name for t in stored if t.peak_mib}  # the parts of a stage have none of their own
+    assert peaks == {
+        "collection",
+        "evaluation",
+        "rendering",
+        "rendering notices and quarterly",
+        "sealing",
+    }
+    assert line.strip() == "stages: " + "; ".join(t.describe() for t in stored)
     assert re.search(r"^\[1/\d+\] aws ", full.stderr, re.M)  # progress, one line per unit
     loose = {p.name for p in out.iterdir() if p.is_file()}
     assert {"audit-2026-10-01_2026-11-01.html", "ledger.jsonl", "quarterly-2026-Q4.pdf"} <= loose

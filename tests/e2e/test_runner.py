@@ -15,7 +15,15 @@ from computewatch.collectors.base import (
 )
 from computewatch.collectors.registry import Registry
 from computewatch.collectors.runner import run_collection
-from computewatch.domain import Account, CoverageStatus, Metric, UsageRecord, Window
+from computewatch.domain import (
+    Account,
+    CoverageStatus,
+    Dimensions,
+    Method,
+    Metric,
+    UsageRecord,
+    Window,
+)
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import SourceError
 
@@ -86,3 +94,47 @@ def test_collector_concurrency_is_bounded(catalog: Catalog) -> None:
     assert run({}, catalog) == 2  # the collector's own limit under an 8-worker pool
     assert run({"test.slow": 1}, catalog) == 1  # a configured override
     assert run({"test.slow": 6}, catalog) > 2
+
+
+class CountingCollector(Collector):
+    """One record per unit, so what reaches the sink can be checked unit by unit."""
+
+    name = "test.count"
+    provider = "test"
+    permissions = Permissions(member=("test:Read",))
+    metrics = (Metric.ACCELERATOR_HOURS,)
+
+    def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:
+        if target.account.account_id == "bad":
+            raise SourceError("test", "AccessDenied", "no")
+        return [
+            UsageRecord(
+                "test",
+                target.account.account_id,
+                target.region,
+                self.name,
+                Metric.ACCELERATOR_HOURS,
+                "accelerator-hours",
+                Dimensions(sku="x", accelerator="H100"),
+                OCT.start,
+                OCT.end,
+                1.0,
+                Method.BILLING,
+            )
+        ]
+
+
+def test_a_sink_receives_each_units_items_and_the_result_keeps_none(catalog: Catalog) -> None:
+    ctx = CollectContext(window=OCT, now=OCT.end, catalog=catalog)
+    registry = Registry.of([FleetProvider, CountingCollector])
+    batches: list[list[str]] = []
+    result = run_collection(
+        [FleetProvider({})],
+        ctx,
+        registry=registry,
+        sink=lambda items: batches.append([i.account_id for i in items]),
+    )
+    assert result.records == [] and result.observations == []
+    # One call per unit read (the failed unit has none), each with that unit's record only.
+    assert sorted(batches) == [["a"], ["b"], ["c"], ["d"], ["e"]]
+    assert len(result.coverage) == 6

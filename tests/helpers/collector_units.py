@@ -1,7 +1,8 @@
 """Units for the collector contract suite: one readable and one denied account per emulated cloud.
 
 Each cloud is seeded once (the suite only reads it). `target(...)` builds a collector's Target the
-way the providers do (AwsClients over a boto3 session, AzureClients over the run's ClientSettings)
+way the providers do (AccountClients over the account's credentials, AzureClients over the run's
+ClientSettings)
 with the given ApiCallCounter counting its calls, and `requests()` says how many requests the
 cloud has been sent so far (so the suite can check that every one of them was counted).
 """
@@ -14,9 +15,7 @@ import threading
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-import boto3
-
-from computewatch.collectors.aws.common import AwsClients, count_calls
+from computewatch.collectors.aws.clients import AccountClients, static_credentials
 from computewatch.collectors.aws.provider import ORGANIZATION
 from computewatch.collectors.azure.common import AzureClients
 from computewatch.collectors.azure.provider import AzureProvider
@@ -134,23 +133,20 @@ class AwsUnits:
         """An organization collector runs as the caller (`account` "denied": as `nobody`); the
         others in the member account, through its audit role."""
         if collector.scope == "organization":
-            session = boto3.Session(**(self.nobody if account == "denied" else self.auditor))
+            creds = static_credentials(**(self.nobody if account == "denied" else self.auditor))
             where, region = ORGANIZATION, "global"
         else:
-            sts = boto3.client("sts", region_name=AWS_REGION, **self.auditor)
-            creds = sts.assume_role(
+            caller = AccountClients(static_credentials(**self.auditor))
+            role = caller.client("sts", AWS_REGION).assume_role(
                 RoleArn=f"arn:aws:iam::{self.members[account]}:role/{ROLE}",
                 RoleSessionName="contract",
             )["Credentials"]
-            session = boto3.Session(
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
+            creds = static_credentials(
+                role["AccessKeyId"], role["SecretAccessKey"], role["SessionToken"]
             )
             where, region = Account("aws", self.members[account], account), AWS_REGION
-        count_calls(session, counter)
-        session.events.register("before-send.*.*", self._sent_one)
-        return Target(where, region, AwsClients(session, region))
+        clients = AccountClients(creds, counter=counter, hooks={"before-send.*.*": self._sent_one})
+        return Target(where, region, clients.region(region))
 
     def _sent_one(self, **_: Any) -> None:
         with self._lock:

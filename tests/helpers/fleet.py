@@ -134,6 +134,9 @@ class _Clients:
         assert service == "ec2", service
         return self.ec2
 
+    def release(self) -> None:
+        """The runner is done with the account: nothing to drop in the fake."""
+
 
 def install(fleet: Fleet) -> Callable[[], None]:
     """Make AwsProvider discover `fleet` (returns the undo)."""
