@@ -71,6 +71,15 @@ def test_burma_in_d1_cambodia_out_of_d5_macau_named() -> None:
     assert cg.as_of and "740" in cg.source
 
 
+def test_groups_match_the_amending_rules() -> None:
+    """Belarus (87 FR 13048, 2022) and Venezuela (84 FR 24018, 2019) are in D:4; Iran has no D:1 mark
+    (it is reached through D:4, D:5 and E:1); E:1 no longer holds Sudan (rescission, Jan 2021)."""
+    cg = country_groups()
+    assert "D:4" in cg.of("BY") and "D:4" in cg.of("VE") and "D:1" in cg.of("VE")
+    assert "D:1" not in cg.of("IR") and cg.of("IR") >= {"D:4", "D:5", "E:1"}
+    assert cg.groups["E:1"] == {"IR", "KP", "SY"} and cg.groups["E:2"] == {"CU"}
+
+
 def test_groups_look_through_the_ultimate_parent() -> None:
     sub = REGISTRY.customers["sg-sub"]
     assert "D:5" in REGISTRY.groups(sub)
