@@ -106,12 +106,14 @@ def write_notices(
     env: jinja2.Environment,
     pdf: bool = True,
     each_pdf: bool = False,
+    attest_internal: bool = False,
 ) -> dict[str, Path]:
     """`notice-<finding id>.{html,md}` for every BREACH and, with `pdf`, all of them in one
     `notices-<period>.pdf` (one layout pass and one font subset for the lot) plus, with
-    `each_pdf`, `notice-<finding id>.pdf` each. Keys name the file for bundling."""
+    `each_pdf`, `notice-<finding id>.pdf` each. `attest_internal` (config
+    `reports.attest_internal_policy`) certifies internal-policy notices. Keys name the file."""
     out: dict[str, Path] = {}
-    notices = build_notices(ctx)
+    notices = build_notices(ctx, attest_internal)
     for n in notices:
         stem = f"notice-{n.finding.id}"
         html = render_template(env, "notice.html.j2", n=n)

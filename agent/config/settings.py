@@ -63,6 +63,12 @@ class ReportSettings(_Strict):
         description="also write one PDF per threshold notice (all notices are always in one "
         "combined notices PDF when PDFs are rendered)",
     )
+    attest_internal_policy: bool = Field(
+        default=False,
+        description="threshold notices for internal-policy rules carry a certification block "
+        "(the operator chooses to attest its own policy; it is still not law). Bills, proposals "
+        "and revoked orders never do",
+    )
     template_dir: str | None = Field(
         default=None,
         description="directory of templates overriding the shipped ones by name (rendered in a "

@@ -80,7 +80,14 @@ def deliver(
     pdf = "pdf" in needed
     with stage("rendering notices and quarterly"):
         extra = {
-            **write_notices(context, out_dir, env, pdf=pdf, each_pdf=settings.per_notice_pdf),
+            **write_notices(
+                context,
+                out_dir,
+                env,
+                pdf=pdf,
+                each_pdf=settings.per_notice_pdf,
+                attest_internal=settings.attest_internal_policy,
+            ),
             **write_quarterly(context, out_dir, env, pdf=pdf),
         }
     out.notices = [

@@ -85,3 +85,33 @@ def test_organization_two_ous_one_excluded_one_failing_region(
     assert (rb_finding["status"], rb_finding["value"]) == ("UNKNOWN", 0)
     assert a.report["coverage"]["status"] == "partial"
     assert audit_exit_code(a.outcome) == 3
+
+
+def test_config_attests_internal_policy_notices(
+    aws: EmulatedAws, tmp_path: Path, sqlite_url: str
+) -> None:
+    """`reports.attest_internal_policy: true` reaches the notices a bundled run writes: the
+    internal-policy notice carries the certification block and says the operator attests it."""
+    org = aws.seed_organization(
+        [MemberSpec("big", (InstanceSpec("p5.48xlarge", "us-east-1", OCT.start),))]
+    )
+    aws.enforce_iam()
+    a = audit(
+        aws,
+        org,
+        tmp_path,
+        OCT,
+        NOW,
+        sqlite_url,
+        config_overrides={
+            "regions": ["us-east-1"],
+            "sections": {"reports": {"attest_internal_policy": True}},
+        },
+        bundle=True,
+    )
+    (finding,) = a.findings("internal-3a090-hours-month", "big")
+    assert (finding["status"], finding["legal_status"]) == ("BREACH", "internal-policy")
+    for suffix in ("md", "html"):
+        text = (tmp_path / "reports" / f"notice-{finding['id']}.{suffix}").read_text("utf-8")
+        assert "8. Certification" in text and "Signature" in text
+        assert "attests this internal policy" in text and "not law" in text

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from computewatch.config.settings import ReportSettings
 from computewatch.domain import LegalStatus
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
@@ -64,9 +65,21 @@ def test_notices_for_rules_that_are_not_law_carry_no_certification(
         assert "as of" in text  # country groups' as-of date
 
 
-def test_internal_policy_notice_certified_when_the_operator_attests(catalog: Catalog) -> None:
+def test_internal_policy_notice_certified_when_the_operator_attests(
+    catalog: Catalog, tmp_path: Path
+) -> None:
     (notice,) = build_notices(sample_context(catalog), attest_internal=True)
     assert notice.certification
+    paths = write_notices(
+        sample_context(catalog), tmp_path, make_environment(), pdf=False, attest_internal=True
+    )
+    text = paths[f"notice-{notice.finding.id}.md"].read_text("utf-8")
+    assert "8. Certification" in text and "attests this internal policy" in text
+
+
+def test_attesting_internal_policy_is_a_config_setting_off_by_default() -> None:
+    assert ReportSettings().attest_internal_policy is False
+    assert ReportSettings(attest_internal_policy=True).attest_internal_policy
 
 
 def test_every_report_carries_the_legend(catalog: Catalog) -> None:
