@@ -60,7 +60,12 @@ class Accelerators:
 
 
 def classify_type_info(info: dict[str, Any], catalog: Catalog) -> Accelerators | None:
-    """Accelerators of one DescribeInstanceTypes entry, or None if it carries none."""
+    """Accelerators of one DescribeInstanceTypes entry, or None if it carries none.
+
+    The count is the API's; the chip is the catalog's where the catalog knows the shape, because
+    the API's device name is coarser than the shape (it may report p6e-gb200's GPU as "B200",
+    while the shape is GB200, a higher peak). The API name is kept beside it as `api_name` and
+    decides the chip only for a shape the catalog does not know."""
     devices: list[dict[str, Any]] = []
     devices += (info.get("GpuInfo") or {}).get("Gpus") or []
     devices += (info.get("NeuronInfo") or {}).get("NeuronDevices") or []
@@ -70,10 +75,8 @@ def classify_type_info(info: dict[str, Any], catalog: Catalog) -> Accelerators |
     dev = devices[0]
     api_name = str(dev.get("Name", ""))
     count = float(sum(int(d.get("Count", 0)) for d in devices))
-    chip = catalog.canonical_chip(api_name) or UNKNOWN_CHIP
     shape = catalog.shape("aws", info["InstanceType"])
-    if chip == UNKNOWN_CHIP and shape is not None:
-        chip = shape.chip
+    chip = shape.chip if shape is not None else catalog.canonical_chip(api_name) or UNKNOWN_CHIP
     return Accelerators(chip, count, "ec2:DescribeInstanceTypes", api_name)
 
 

@@ -47,6 +47,23 @@ def test_classify_gpu_neuron_and_unknown(catalog: Catalog) -> None:
     assert classify_type_info({"InstanceType": "m5.large"}, catalog) is None
 
 
+def test_catalog_shape_wins_over_the_api_device_name(catalog: Catalog) -> None:
+    """The API may name p6e-gb200's GPU "B200"; the catalog knows the shape is GB200. Where the
+    catalog does not know the shape, the API's name decides."""
+    gb200 = {
+        "InstanceType": "p6e-gb200.36xlarge",
+        "GpuInfo": {"Gpus": [{"Name": "B200", "Count": 4}]},
+    }
+    assert classify_type_info(gb200, catalog) == Accelerators(
+        "GB200", 4, "ec2:DescribeInstanceTypes", "B200"
+    )
+    new_shape = {"InstanceType": "p9.48xlarge", "GpuInfo": {"Gpus": [{"Name": "B200", "Count": 8}]}}
+    assert catalog.shape("aws", "p9.48xlarge") is None
+    assert classify_type_info(new_shape, catalog) == Accelerators(
+        "B200", 8, "ec2:DescribeInstanceTypes", "B200"
+    )
+
+
 TARGET = Target(Account("aws", "111111111111"), "us-east-1", clients=None)  # type: ignore[arg-type]
 
 
