@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import click
 
 from computewatch.collectors.base import Target
 from computewatch.domain import CoverageEntry, CoverageStatus, FindingStatus
 from computewatch.pipeline.audit import AuditOutcome
+from computewatch.reports.context import FindingView
 
 Progress = Callable[[int, int, Target, str, CoverageEntry], None]
 
@@ -26,6 +27,15 @@ def progress_printer(enabled: bool) -> Progress | None:
         )
 
     return show
+
+
+def _print_legend(findings: Sequence[FindingView], legend: Sequence[tuple[str, str]]) -> None:
+    """What each legal status printed above means (only those that occur): a crossed threshold
+    under a rule that is not law is a screening result, not a legal breach."""
+    shown = {f.legal_status for f in findings if f.status != FindingStatus.OK}
+    lines = [text for status, text in legend if status in shown]
+    if lines:
+        click.echo("  legal status: " + "; ".join(lines))
 
 
 def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
@@ -54,6 +64,7 @@ def print_summary(outcome: AuditOutcome, verbose: bool) -> None:
                 f"  {f.status:<7} {f.rule_id} {f.scope_label or f.scope_key}: "
                 f"{value} {f.comparison} {f.threshold:,.4g} — {f.framing}{why}"
             )
+    _print_legend(ctx.findings, ctx.legal_status_legend)
     for r in ctx.training_runs:
         end = "ongoing" if r.ongoing else f"{r.end:%Y-%m-%d}"
         crossed = f"; crosses {', '.join(r.crossed)}" if r.crossed else ""

@@ -34,6 +34,17 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert (reports / json_path.name.replace(".json", ".html")).exists()
     assert (reports / json_path.name.replace(".json", ".md")).exists()
     assert str(json_path) in proc.stdout
+    # What issue 13 asks the demo to show: a training run, a catch through the ultimate parent's
+    # headquarters, and the legal-status legend (console and report).
+    assert "  training run " in proc.stdout
+    assert "through ultimate parent" in proc.stdout and "(own headquarters SG)" in proc.stdout
+    assert "threshold crossed (bill, not law)" in proc.stdout
+    assert (
+        "  legal status: in force: binding law" in proc.stdout
+        and "bill: legislation" in proc.stdout
+    )
+    md = (reports / json_path.name.replace(".json", ".md")).read_text("utf-8")
+    assert "Legal status of the rules" in md and "Country groups: 15 CFR Part 740" in md
 
     # The evidence bundle: the monthly audit in every format, a notice per BREACH, the quarterly
     # report, the CSV annex, the manifest; and the monthly e-mail as an .eml preview.
