@@ -33,6 +33,7 @@ from computewatch.pipeline.jobs import (
     utcnow,
 )
 from computewatch.pipeline.loading import known_collectors, load_config
+from computewatch.pipeline.operations import check_store_writable
 from computewatch.pipeline.status import state_file, write_state
 from computewatch.store import ProducedReport, Store
 
@@ -162,6 +163,7 @@ class Daemon:
         with DaemonLock(url):
             log.info("daemon started (pid %d); catching up on reports", os.getpid())
             started = self.clock()
+            check_store_writable(url)  # a read-only role fails here, not in every job
             stale = abandon_interrupted_runs(url, started)
             if stale:
                 log.warning("%d interrupted run(s) marked abandoned", stale)
