@@ -43,6 +43,10 @@ JOBS = "computewatch.pipeline.jobs"
 COLLECT = f"{JOBS}:collect_job"
 REPORTS = f"{JOBS}:produce_due_reports"
 MAIL = f"{JOBS}:mail_job"
+DEAD_RUNS = f"{JOBS}:abandon_dead_runs_job"
+# Runs of processes that died (SIGKILL, OOM) while the daemon runs: re-checked this often, not
+# only at start, so `status` and /metrics stop showing them as running within minutes.
+DEAD_RUNS_CRON = "*/10 * * * *"
 
 
 def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
@@ -55,6 +59,7 @@ def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
         "collect": (d.collect, COLLECT, [config, utcnow, rest]),
         "monthly_report": (d.monthly_report, REPORTS, [config, "monthly"]),
         "deliver_mail": (d.deliver_mail, MAIL, [config]),
+        "abandon_dead_runs": (DEAD_RUNS_CRON, DEAD_RUNS, [config]),
     }
     for name in own:
         jobs[f"collect:{name}"] = (d.collector_schedules[name], COLLECT, [config, utcnow, [name]])
