@@ -71,7 +71,7 @@ def status_lines(status: Status) -> list[str]:
             f"{gone.window_start:%Y-%m-%d} to {gone.window_end:%Y-%m-%d}: its process died"
         )
     for live in status.running:
-        r = live.run
+        run_row = live.run
         where = f"on host {live.host} (pid {live.pid})" if live.host else "(host not recorded)"
         verdict = (
             "its process is alive"
@@ -82,8 +82,8 @@ def status_lines(status: Status) -> list[str]:
             "or a daemon there marks it abandoned if it died"
         )
         lines.append(
-            f"  running run #{r.id} {where} started {r.started_at:%Y-%m-%d %H:%M} UTC for "
-            f"{r.window_start:%Y-%m-%d} to {r.window_end:%Y-%m-%d}: {verdict}"
+            f"  running run #{run_row.id} {where} started {run_row.started_at:%Y-%m-%d %H:%M} "
+            f"UTC for {run_row.window_start:%Y-%m-%d} to {run_row.window_end:%Y-%m-%d}: {verdict}"
         )
     last = status.last_success
     lines.append(f"last successful collection: {last:%Y-%m-%d %H:%M} UTC" if last else "never")
