@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from computewatch.app.cli import main
+from computewatch.app.daemon import Daemon
+from computewatch.domain.errors import StoreUnavailable
 from computewatch.store import Store
 from tests.helpers.aws import write_config
 from tests.helpers.process import free_port
@@ -156,3 +158,15 @@ def test_read_only_role_can_still_read_and_a_writer_passes(
     Store.dispose(writer)
     with Store.open(writer) as store:
         store.check_writable()  # raises if any table or sequence cannot be written
+
+
+@pytest.mark.postgres
+def test_daemon_refuses_to_start_on_a_store_it_cannot_write(
+    tmp_path: Path, postgres_url: str, limited_role: Callable[[list[str]], str]
+) -> None:
+    url = limited_role(["GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"])
+    daemon = Daemon(write_config(tmp_path, url))
+    with pytest.raises(StoreUnavailable) as err:
+        daemon.run()  # before the catch-up and the scheduler: nothing is collected
+    assert err.value.exit_code == 2 and "cannot write" in str(err.value)
+    assert _run_rows(postgres_url) == 0
