@@ -1,6 +1,8 @@
 """A store that cannot be reached, or that the role in its URL cannot write, is bad input (exit 2)
 with the URL, password redacted, and a hint; nothing is collected."""
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,8 +13,10 @@ from click.testing import CliRunner
 
 from computewatch.app.cli import main
 from computewatch.app.daemon import Daemon
+from computewatch.domain import RunStatus, Window, utc
 from computewatch.domain.errors import StoreUnavailable
 from computewatch.store import Store
+from computewatch.store.schema import run_processes
 from tests.helpers.aws import write_config
 from tests.helpers.process import free_port
 
@@ -170,3 +174,33 @@ def test_daemon_refuses_to_start_on_a_store_it_cannot_write(
         daemon.run()  # before the catch-up and the scheduler: nothing is collected
     assert err.value.exit_code == 2 and "cannot write" in str(err.value)
     assert _run_rows(postgres_url) == 0
+
+
+@pytest.mark.postgres
+def test_read_only_role_leaves_dead_runs_for_a_writer(
+    tmp_path: Path, postgres_url: str, limited_role: Callable[[list[str]], str]
+) -> None:
+    url = limited_role(["GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"])
+    with Store.open(postgres_url) as store:  # the owner records a run of a process that ended
+        run_id = store.runs.start(Window.month("2026-10"), utc(2026, 11, 2), "t", "0" * 64)
+        with store.engine.begin() as conn:
+            conn.execute(
+                run_processes.update()
+                .where(run_processes.c.run_id == run_id)
+                .values(pid=_ended_pid())
+            )
+    code, out = _status(tmp_path, url)  # cannot mark it abandoned, but still reports
+    assert code == 0 and f"running run #{run_id}" in out, out
+    Store.dispose(postgres_url)
+    with Store.open(postgres_url) as store:  # the next writer does mark it
+        assert store.runs.get(run_id).status is RunStatus.ABANDONED
+
+
+def _ended_pid() -> int:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(ended.stdout)
