@@ -237,6 +237,8 @@ class AuditContext:
     country_groups_source: str = ""
     # (provider, account id, day, accelerator-hours): billing superseding inventory day by day
     daily_hours: tuple[tuple[str, str, datetime, float], ...] = ()
+    # (provider, account id, chip, day, accelerator-hours): the XLSX "Daily hours" sheet
+    daily_chip_hours: tuple[tuple[str, str, str, datetime, float], ...] = ()
     exports: ExportsView = field(default_factory=ExportsView)
     legal_status_legend: tuple[tuple[str, str], ...] = tuple(LEGEND.items())
     training_runs: tuple[TrainingRun, ...] = ()
@@ -419,6 +421,11 @@ def build_audit_context(
         daily_hours=tuple(
             (p, acct, day, h)
             for (p, acct), per_day in sorted(a.daily_hours.items())
+            for day, h in sorted(per_day.items())
+        ),
+        daily_chip_hours=tuple(
+            (p, acct, chip, day, h)
+            for (p, acct, chip), per_day in sorted(a.daily_chip_hours.items())
             for day, h in sorted(per_day.items())
         ),
         exports=exports_view(a),

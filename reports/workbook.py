@@ -69,14 +69,23 @@ def _gaps(ctx: AuditContext) -> Sheet:
 
 
 def _daily(ctx: AuditContext) -> Sheet:
+    """Accelerator-hours per account, chip and day (billing superseding inventory by day)."""
     names = {(a.provider, a.account_id): a for a in ctx.accounts}
     rows = []
-    for provider, account_id, day, hours in ctx.daily_hours:
+    for provider, account_id, chip, day, hours in ctx.daily_chip_hours:
         a = names.get((provider, account_id))
         customer = a.customer.legal_name if a and a.customer else ""
-        rows.append((provider, account_id, a.name if a else "", customer, day, hours))
-    header = ("provider", "account_id", "account_name", "customer", "day", "accelerator_hours")
-    return Sheet("Daily hours", header, rows, (9, 20, 30, 30, 12, 16))
+        rows.append((provider, account_id, a.name if a else "", customer, chip, day, hours))
+    header = (
+        "provider",
+        "account_id",
+        "account_name",
+        "customer",
+        "chip",
+        "day",
+        "accelerator_hours",
+    )
+    return Sheet("Daily hours", header, rows, (9, 20, 30, 30, 12, 12, 16))
 
 
 def _tokens(ctx: AuditContext) -> Sheet:

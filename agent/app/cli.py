@@ -32,7 +32,7 @@ from computewatch.domain import Window
 from computewatch.domain.errors import UsageError
 from computewatch.pipeline.audit import AuditRequest, run_audit
 from computewatch.pipeline.loading import load_config
-from computewatch.pipeline.operations import validate_config
+from computewatch.pipeline.operations import check_store_writable, validate_config
 
 
 def resolve_window(
@@ -146,6 +146,7 @@ def audit(
     target = out_dir or config.relative(config.app.reports.out_dir)
     check_writable_dir(target, "the report directory")
     check_sqlite_writable(store_url or config.app.store.resolved_url())
+    check_store_writable(store_url or config.app.store.resolved_url())
     req = AuditRequest(
         window=window,
         now=now,

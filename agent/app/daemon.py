@@ -33,6 +33,7 @@ from computewatch.pipeline.jobs import (
     utcnow,
 )
 from computewatch.pipeline.loading import known_collectors, load_config
+from computewatch.pipeline.operations import check_store_writable
 from computewatch.pipeline.status import state_file, write_state
 from computewatch.store import ProducedReport, Store
 
@@ -42,6 +43,10 @@ JOBS = "computewatch.pipeline.jobs"
 COLLECT = f"{JOBS}:collect_job"
 REPORTS = f"{JOBS}:produce_due_reports"
 MAIL = f"{JOBS}:mail_job"
+DEAD_RUNS = f"{JOBS}:abandon_dead_runs_job"
+# Runs of processes that died (SIGKILL, OOM) while the daemon runs: re-checked this often, not
+# only at start, so `status` and /metrics stop showing them as running within minutes.
+DEAD_RUNS_CRON = "*/10 * * * *"
 
 
 def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
@@ -54,6 +59,7 @@ def _jobs(config: LoadedConfig) -> dict[str, tuple[str, str, list[Any]]]:
         "collect": (d.collect, COLLECT, [config, utcnow, rest]),
         "monthly_report": (d.monthly_report, REPORTS, [config, "monthly"]),
         "deliver_mail": (d.deliver_mail, MAIL, [config]),
+        "abandon_dead_runs": (DEAD_RUNS_CRON, DEAD_RUNS, [config]),
     }
     for name in own:
         jobs[f"collect:{name}"] = (d.collector_schedules[name], COLLECT, [config, utcnow, [name]])
@@ -162,6 +168,7 @@ class Daemon:
         with DaemonLock(url):
             log.info("daemon started (pid %d); catching up on reports", os.getpid())
             started = self.clock()
+            check_store_writable(url)  # a read-only role fails here, not in every job
             stale = abandon_interrupted_runs(url, started)
             if stale:
                 log.warning("%d interrupted run(s) marked abandoned", stale)

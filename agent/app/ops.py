@@ -70,6 +70,21 @@ def status_lines(status: Status) -> list[str]:
             f"  abandoned run #{gone.id} started {gone.started_at:%Y-%m-%d %H:%M} UTC for "
             f"{gone.window_start:%Y-%m-%d} to {gone.window_end:%Y-%m-%d}: its process died"
         )
+    for live in status.running:
+        run_row = live.run
+        where = f"on host {live.host} (pid {live.pid})" if live.host else "(host not recorded)"
+        verdict = (
+            "its process is alive"
+            if live.here
+            else "no process was recorded for it (older version)"
+            if live.host is None
+            else "cannot judge from this host whether its process lives; run `status` there, "
+            "or a daemon there marks it abandoned if it died"
+        )
+        lines.append(
+            f"  running run #{run_row.id} {where} started {run_row.started_at:%Y-%m-%d %H:%M} "
+            f"UTC for {run_row.window_start:%Y-%m-%d} to {run_row.window_end:%Y-%m-%d}: {verdict}"
+        )
     last = status.last_success
     lines.append(f"last successful collection: {last:%Y-%m-%d %H:%M} UTC" if last else "never")
     for entry, at in status.coverage:

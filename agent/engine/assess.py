@@ -45,8 +45,11 @@ from computewatch.engine.scopes import scope_usage, scopes_for
 from computewatch.engine.training_runs import TrainingRun, detect_training_runs
 from computewatch.engine.usage import (
     AccountUsage,
+    ChipDays,
     build_account_usage,
+    chip_hours_by_day,
     daily_accelerator_hours,
+    daily_chip_hours,
     hours_by_day,
 )
 
@@ -108,6 +111,10 @@ class Assessment:
     # Billing-export deliveries the figures rest on (provenance printed in the report).
     deliveries: tuple[ExportDelivery, ...] = ()
     training_runs: tuple[TrainingRun, ...] = ()  # engine.training_runs, from every window read
+    # Accelerator-hours per (provider, account, chip) and day: the XLSX "Daily hours" sheet.
+    daily_chip_hours: Mapping[tuple[str, str, str], Mapping[datetime, float]] = field(
+        default_factory=dict
+    )
     # engine.concurrency: per account, the true simultaneous peak and the per-region peaks
     simultaneous_peaks: Mapping[tuple[str, str], SimultaneousPeak] = field(default_factory=dict)
 
@@ -262,6 +269,11 @@ def assess(
             if aggregates[window].daily_hours
             else daily_accelerator_hours(aggregates[window].daily)
         ),
+        daily_chip_hours=(
+            chip_hours_by_day(aggregates[window].daily_hours)
+            if aggregates[window].daily_hours
+            else daily_chip_hours(aggregates[window].daily)
+        ),
         training_runs=tuple(
             detect_training_runs(
                 [r for agg in aggregates.values() for r in agg.daily], registry, catalog, band, now
@@ -282,6 +294,7 @@ def compose(
     catalog: Catalog,
     band: Band,
     daily_hours: Mapping[tuple[str, str], Mapping[datetime, float]] | None = None,
+    daily_chip_hours: ChipDays | None = None,
     training_runs: Sequence[TrainingRun] = (),
     simultaneous_peaks: Mapping[tuple[str, str], SimultaneousPeak] | None = None,
 ) -> Assessment:
@@ -318,4 +331,5 @@ def compose(
         registry=registry,
         training_runs=tuple(training_runs),
         simultaneous_peaks=simultaneous_peaks or {},
+        daily_chip_hours=daily_chip_hours or {},
     )

@@ -186,10 +186,11 @@ def merge_billed(u: AccountUsage, rows: Iterable[BilledTotal]) -> None:
 
 
 def hours_by_day(rows: Iterable[DailyTotal]) -> dict[tuple[str, str], dict[datetime, float]]:
-    """`daily_accelerator_hours` from the store's per-account, per-day sums."""
+    """`daily_accelerator_hours` from the store's per-account, per-chip, per-day sums."""
     out: dict[tuple[str, str], dict[datetime, float]] = defaultdict(dict)
     for r in rows:
-        out[(r.provider, r.account_id)][r.day] = r.quantity
+        days = out[(r.provider, r.account_id)]
+        days[r.day] = days.get(r.day, 0.0) + r.quantity
     return dict(out)
 
 
@@ -206,6 +207,35 @@ def daily_accelerator_hours(
         top = max(billing_rank(r.method) for r in day_rows)
         best = [r for r in day_rows if billing_rank(r.method) == top]
         out[(provider, account)][day] = sum(r.quantity for r in best)
+    return dict(out)
+
+
+ChipDays = dict[tuple[str, str, str], dict[datetime, float]]  # (provider, account, chip) -> day
+
+
+def chip_hours_by_day(rows: Iterable[DailyTotal]) -> ChipDays:
+    """Accelerator-hours per account, chip and day, from the store's sums."""
+    out: ChipDays = defaultdict(dict)
+    for r in rows:
+        days = out[(r.provider, r.account_id, r.accelerator)]
+        days[r.day] = days.get(r.day, 0.0) + r.quantity
+    return dict(out)
+
+
+def daily_chip_hours(rows: Iterable[DailyRow]) -> ChipDays:
+    """Accelerator-hours per account, chip and day from daily rows: on each account's day the
+    best-ranked method (billing over inventory) counts, as in `daily_accelerator_hours`."""
+    grouped: dict[tuple[str, str, datetime], list[DailyRow]] = defaultdict(list)
+    for r in rows:
+        if r.metric == Metric.ACCELERATOR_HOURS:
+            grouped[(r.provider, r.account_id, r.day)].append(r)
+    out: ChipDays = defaultdict(dict)
+    for (provider, account, day), day_rows in grouped.items():
+        top = max(billing_rank(r.method) for r in day_rows)
+        for r in day_rows:
+            if billing_rank(r.method) == top:
+                days = out[(provider, account, r.accelerator)]
+                days[day] = days.get(day, 0.0) + r.quantity
     return dict(out)
 
 

@@ -255,3 +255,14 @@ def abandon_interrupted_runs(store_url: str, now: datetime) -> int:
     process: mark them abandoned (at daemon start, under the daemon lock)."""
     with Store.open(store_url) as store:
         return store.runs.abandon_running(now - ABANDON_AFTER, now)
+
+
+def abandon_dead_runs_job(config: ConfigLike, clock: Clock = utcnow) -> int:
+    """Mark runs whose process on this host died as abandoned (the daemon's periodic re-check;
+    runs of other hosts are left for `status` to report); returns how many."""
+    cfg = _config(config)
+    with Store.open(cfg.app.store.resolved_url()) as store:
+        dead = store.runs.abandon_dead(clock())
+    if dead:
+        log.warning("run(s) %s marked abandoned: their process died", ", ".join(map(str, dead)))
+    return len(dead)

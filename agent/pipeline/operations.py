@@ -36,6 +36,13 @@ def _store_url(config_path: Path, store_url: str | None) -> str:
     return store_url or load_config(config_path).app.store.resolved_url()
 
 
+def check_store_writable(store_url: str) -> None:
+    """Before any cloud API call: the store opens and its role may write every table (a
+    read-only role or a database without privileges is exit 2, not an error mid-run)."""
+    with Store.open(store_url) as store:
+        store.check_writable()
+
+
 def list_findings(
     config_path: Path,
     store_url: str | None = None,

@@ -19,6 +19,7 @@ from computewatch.config.loader import LoadedConfig
 from computewatch.domain import CoverageEntry, CoverageStatus, FindingStatus, RunStatus
 from computewatch.pipeline.loading import load_config
 from computewatch.store import ProducedReport, RunRow, Store
+from computewatch.store.runs import RunningRun
 
 # Runs that read something: coverage may have gaps, but not every unit failed.
 GOOD_RUNS = (RunStatus.COMPLETE, RunStatus.PARTIAL, RunStatus.BREACH)
@@ -126,6 +127,7 @@ class Status:
     daemon: dict[str, Any] | None  # the state file, if a daemon runs (or ran) here
     runs_by_status: dict[RunStatus, int] = field(default_factory=dict)
     abandoned: list[RunRow] = field(default_factory=list)  # newest first: processes that died
+    running: list[RunningRun] = field(default_factory=list)  # newest first, with their host
 
 
 def status_of(store: Store, daemon: dict[str, Any] | None) -> Status:
@@ -133,6 +135,7 @@ def status_of(store: Store, daemon: dict[str, Any] | None) -> Status:
     return Status(
         runs_by_status=stats.by_status,
         abandoned=store.runs.latest_with_status(RunStatus.ABANDONED),
+        running=store.runs.running(),
         last_run=stats.last_run,
         last_success=stats.last_success,
         coverage=store.coverage.latest(),

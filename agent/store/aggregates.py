@@ -95,9 +95,10 @@ def to_billed(r: Any) -> BilledTotal:
 
 
 def daily_hours(window: Window, scope: Any) -> Any:
-    """The statement: accelerator-hours per account and day, billing superseding inventory."""
+    """The statement: accelerator-hours per account, chip and day, billing superseding
+    inventory (per account and day, as for the totals)."""
     d, joined, counts, _ = _per_day(window, [str(Metric.ACCELERATOR_HOURS)], scope)
-    keys = [d.c.provider, d.c.account_id, d.c.day]
+    keys = [d.c.provider, d.c.account_id, d.c.accelerator, d.c.day]
     return (
         sa.select(*keys, sa.func.sum(d.c.q))
         .select_from(joined)
@@ -108,4 +109,4 @@ def daily_hours(window: Window, scope: Any) -> Any:
 
 
 def to_daily(r: Any) -> DailyTotal:
-    return DailyTotal(r[0], r[1], "", aware(r[2]), float(r[3]))
+    return DailyTotal(r[0], r[1], r[2], aware(r[3]), float(r[4]))

@@ -9,6 +9,7 @@ a migration check. Repositories by concern hang off the store: `store.usage`, `s
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from computewatch.domain.errors import StoreError, StoreUnavailable
-from computewatch.store import migrations
+from computewatch.store import migrations, writable
 from computewatch.store.coverage import CoverageRepo
 from computewatch.store.exports import ExportRepo
 from computewatch.store.findings import FindingRepo
@@ -33,6 +34,8 @@ from computewatch.store.runs import RunRepo
 from computewatch.store.sql import reason, redact
 from computewatch.store.urls import check_scheme, open_error
 from computewatch.store.usage import UsageRepo
+
+log = logging.getLogger(__name__)
 
 
 class _Engines:
@@ -60,7 +63,12 @@ class _Engines:
             migrations.migrate(engine)
             self.migrated.add(url)
             # Once per process and store: runs whose process died (SIGKILL) stop being "running".
-            RunRepo(engine, url).abandon_dead(datetime.now(UTC))
+            try:
+                RunRepo(engine, url).abandon_dead(datetime.now(UTC))
+            except SQLAlchemyError as exc:
+                if not writable.is_refusal(exc):
+                    raise
+                log.info("read-only store role: runs of dead processes are left as they are")
         return engine
 
     def dispose(self, url: str | None) -> None:
@@ -112,6 +120,10 @@ class Store:
                     redact(url), f"cannot create {exc.filename}: {exc.strerror or exc}"
                 ) from exc
         return cls(engine, url)
+
+    def check_writable(self) -> None:
+        """StoreUnavailable (exit 2) unless the role may write every table; writes nothing."""
+        writable.check_writable(self.engine, self.url)
 
     @staticmethod
     def dispose(url: str) -> None:

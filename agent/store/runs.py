@@ -41,6 +41,17 @@ class RunStats:
     last_run: RunRow | None
 
 
+@dataclass(frozen=True, slots=True)
+class RunningRun:
+    """A run still marked `running`, with the process recorded for it: `here` tells whether
+    this host can judge if that process lives (a run of another host cannot be judged here)."""
+
+    run: RunRow
+    host: str | None  # None: started before processes were recorded (migration 12)
+    pid: int | None
+    here: bool
+
+
 def _run(r: sa.RowMapping) -> RunRow:
     return RunRow(
         id=int(r["id"]),
@@ -164,6 +175,27 @@ class RunRepo(Repository):
                     .values(status=str(RunStatus.ABANDONED), finished_at=now)
                 )
         return dead
+
+    def running(self, limit: int = 20) -> list[RunningRun]:
+        """Runs still `running`, newest first, with their host and pid (for `status`)."""
+        stmt = (
+            sa.select(runs, run_processes.c.host, run_processes.c.pid)
+            .outerjoin(run_processes, run_processes.c.run_id == runs.c.id)
+            .where(runs.c.status == str(RunStatus.RUNNING))
+            .order_by(runs.c.id.desc())
+            .limit(limit)
+        )
+        here = processes.current().host
+        with self.engine.connect() as conn:
+            return [
+                RunningRun(
+                    _run(r),
+                    r["host"],
+                    None if r["pid"] is None else int(r["pid"]),
+                    r["host"] == here,
+                )
+                for r in conn.execute(stmt).mappings()
+            ]
 
     def latest_with_status(self, status: RunStatus, limit: int = 5) -> list[RunRow]:
         """The newest runs with `status`, newest first (for `status`)."""

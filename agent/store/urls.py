@@ -6,6 +6,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from computewatch.domain.errors import StoreError, StoreUnavailable
 from computewatch.store.sql import reason, redact
+from computewatch.store.writable import is_refusal, refused
 
 # Schemes with a driver installed and a dialect the repositories know (ON CONFLICT upserts).
 SUPPORTED_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
@@ -34,9 +35,11 @@ def check_scheme(url: str) -> None:
 
 
 def open_error(url: str, exc: SQLAlchemyError) -> StoreError:
-    """A StoreUnavailable (exit 2, with a hint) when the database cannot be reached or does not
-    exist; any other failure stays a StoreError (a bug or a damaged store)."""
+    """A StoreUnavailable (exit 2, with a hint) when the database cannot be reached, does not
+    exist or refuses the role's writes; any other failure stays a StoreError (a bug or a damaged store)."""
     text = reason(exc)
+    if is_refusal(exc):  # a role without privileges, a read-only database or transaction
+        return refused(url, exc)
     if not isinstance(exc, OperationalError):
         return StoreError(redact(url), text)
     hint = next((h for needle, h in _HINTS if needle in text.lower()), "check the store URL")

@@ -10,7 +10,9 @@ from computewatch.domain import Account, Method, Metric, Window, utc
 from computewatch.engine.usage import (
     BILLED_METRICS,
     build_account_usage,
+    chip_hours_by_day,
     daily_accelerator_hours,
+    daily_chip_hours,
     hours_by_day,
 )
 from computewatch.store import Store
@@ -64,3 +66,22 @@ def test_billed_sums_in_sql_equal_the_day_by_day_merge(
         assert by_day.keys() == want.keys()
         for account, days in want.items():
             assert by_day[account] == pytest.approx(days, rel=1e-12)
+
+
+def test_daily_hours_per_chip_in_sql_equal_the_day_by_day_merge(store: Store) -> None:
+    """The XLSX "Daily hours" sheet: per account, chip and day; billing supersedes inventory on
+    an account's day, exactly as for the totals (issue 14 item 16)."""
+    seeded(store)
+    daily = store.usage.daily_totals(OCT, BILLED_METRICS, None)
+    by_chip = chip_hours_by_day(store.usage.daily_hours(OCT, None))
+    assert by_chip.keys() == daily_chip_hours(daily).keys()
+    for key, days in daily_chip_hours(daily).items():
+        assert by_chip[key] == pytest.approx(days, rel=1e-12)
+    h100, a100 = by_chip[("aws", "111111111111", "H100")], by_chip[("aws", "111111111111", "A100")]
+    assert h100[utc(2026, 10, 1)] == pytest.approx(11.0) and a100[utc(2026, 10, 1)] == 3.5
+    assert h100[utc(2026, 10, 6)] == 12.25 and a100[utc(2026, 10, 6)] == 2.0  # billing
+    assert utc(2026, 10, 7) not in a100  # that account-day is billed, and billed no A100
+    per_account = hours_by_day(store.usage.daily_hours(OCT, None))
+    for (provider, account, _), days in by_chip.items():
+        for day, hours in days.items():
+            assert hours <= per_account[(provider, account)][day] + 1e-9

@@ -75,7 +75,13 @@ def test_scheduler_built_from_config_and_reloaded(tmp_path: Path, sqlite_url: st
     config = load_config(path)
     scheduler = build_scheduler(config)
     jobs = {j.id: j for j in scheduler.get_jobs()}
-    assert set(jobs) == {"collect", "monthly_report", "quarterly_report", "deliver_mail"}
+    assert set(jobs) == {
+        "collect",
+        "monthly_report",
+        "quarterly_report",
+        "deliver_mail",
+        "abandon_dead_runs",
+    }
     assert jobs["collect"].func_ref == "computewatch.pipeline.jobs:collect_job"
     assert jobs["monthly_report"].args[1] == "monthly"
     start = utc(2026, 11, 3, 1, 20)

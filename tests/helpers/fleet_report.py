@@ -4,6 +4,7 @@ customer name, long CJK names, a long cloud error message and a chart of five cu
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from computewatch.config.customers import AccountRef, Customer, Registry
@@ -42,6 +43,7 @@ def fleet_context(catalog: Catalog, accounts: int = 1000, findings: int = 1000) 
     day = OCT.start
     usages, coverage, customers = [], [], []
     daily: dict[tuple[str, str], dict[object, float]] = {}
+    chips: dict[tuple[str, str, str], dict[object, float]] = {}
     for i in range(accounts):
         aid = f"{100000000000 + i}"
         failed = i % 50 == 3
@@ -68,6 +70,8 @@ def fleet_context(catalog: Catalog, accounts: int = 1000, findings: int = 1000) 
             )
         )
         daily[("aws", aid)] = {day + timedelta(days=d): 3.0 + (i % 5) for d in range(31)}
+        for chip in hours:  # the XLSX "Daily hours" sheet: per account, chip and day
+            chips[("aws", aid, chip)] = {day + timedelta(days=d): 1.5 + (i % 5) for d in range(31)}
         customers.append(
             Customer(
                 id=f"c{i}",
@@ -115,4 +119,5 @@ def fleet_context(catalog: Catalog, accounts: int = 1000, findings: int = 1000) 
         Registry(customers),
         daily_hours=daily,  # type: ignore[arg-type]
     )
+    a = dataclasses.replace(a, daily_chip_hours=chips)
     return context(a, catalog, run=RunInfo(9, "0.1.0", "0" * 64, (("ec2:DescribeInstances", 1),)))

@@ -3,8 +3,10 @@ unknown as an empty cell. Read back from the file's XML (the workbook is a zip o
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -114,3 +116,21 @@ def test_xlsx_is_an_output_format(tmp_path: Path) -> None:
     assert paths["xlsx"].suffix == ".xlsx" and zipfile.is_zipfile(paths["xlsx"])
     assert paths["csv"].name.endswith("-usage.csv")
     assert paths["csv-findings"].name.endswith("-findings.csv")
+
+
+def test_daily_hours_are_per_account_chip_and_day(tmp_path: Path) -> None:
+    ctx = sample_context(Catalog.load(), account_name=EVIL)
+    day = datetime(2026, 10, 3, tzinfo=UTC)
+    ctx = dataclasses.replace(
+        ctx,
+        daily_chip_hours=(
+            ("aws", "111111111111", "A100", day, 3.5),
+            ("aws", "111111111111", "H100", day, 192.0),
+        ),
+    )
+    daily = records(read_sheets(write_workbook(ctx, tmp_path / "a.xlsx")), "Daily hours")
+    assert [(r["chip"][1], r["accelerator_hours"]) for r in daily] == [
+        ("A100", ("n", "3.5")),
+        ("H100", ("n", "192")),
+    ]
+    assert daily[0]["account_name"] == ("inlineStr", EVIL) and daily[0]["day"][0] == "n"
