@@ -263,7 +263,7 @@ def build_account_usage(
             # The export is the account's billing record: live token figures are set aside,
             # kept to print the variance.
             is_export = t.method == Method.BILLING_EXPORT
-            for k in (dim, ALL_MODELS):  # billed names and model ids differ: compare totals too
+            for k in (dim, ALL_MODELS):  # totals too: unmapped billed names stay apart
                 e, v = u.export_reconciliation.get((t.metric, k), (0.0, 0.0))
                 u.export_reconciliation[(t.metric, k)] = (
                     e + (t.quantity if is_export else 0.0),

@@ -67,7 +67,7 @@ def test_a_month_from_exports_alone(tmp_path: Path) -> None:
     assert atlas["coverage"]["status"] == "complete"  # type: ignore[index]
     assert accounts[f"azure:{fx.SUB_GPU}"]["accelerator_hours"] == {"H100": 288.0, "A100": 10.0}
     halcyon = accounts[f"aws:{fx.HALCYON}"]["tokens"]
-    assert halcyon["Claude3.5Sonnet"]["input"] == 2_000_000.0  # type: ignore[index]
+    assert halcyon[fx.SONNET]["input"] == 2_000_000.0  # type: ignore[index]
     html = next((tmp_path / "out").glob("audit-*.html")).read_text("utf-8")
     assert "Billing exports" in html and "exec-2026-10-a" in html and "run-0001" in html
     md = next((tmp_path / "out").glob("audit-*.md")).read_text("utf-8")
