@@ -143,6 +143,16 @@ EXPORT_RANK = BILLING_RANKS[str(Method.BILLING_EXPORT)]
 
 
 ALL_MODELS = "all models"
+# What a billing export measures per model: only these live figures give way to it (invocations
+# and customization jobs are not in an export and stay as the live collectors read them).
+EXPORT_TOKEN_METRICS = frozenset(
+    {
+        str(Metric.MODEL_INPUT_TOKENS),
+        str(Metric.MODEL_OUTPUT_TOKENS),
+        str(Metric.MODEL_CACHE_READ_INPUT_TOKENS),
+        str(Metric.MODEL_CACHE_WRITE_INPUT_TOKENS),
+    }
+)
 
 
 def billing_rank(method: str) -> int:
@@ -259,7 +269,7 @@ def build_account_usage(
         if d.combine is not d.combine.SUM:
             continue  # peaks come from their own aggregate
         dim = key_of(d, t.accelerator, t.model, t.sku)
-        if u.key in exported and d.key is Key.MODEL:
+        if u.key in exported and t.metric in EXPORT_TOKEN_METRICS:
             # The export is the account's billing record: live token figures are set aside,
             # kept to print the variance.
             is_export = t.method == Method.BILLING_EXPORT

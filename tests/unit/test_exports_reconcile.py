@@ -57,6 +57,24 @@ def test_exported_tokens_replace_the_live_metrics_and_are_compared() -> None:
     assert u.export_reconciliation[("model_input_tokens", ALL_MODELS)] == (2_000_000.0, 1_900_000.0)
 
 
+def test_what_an_export_does_not_measure_stays_as_the_live_collectors_read_it() -> None:
+    sonnet = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+    totals = [
+        tokens("billing-export", sonnet, 2_040_000.0),
+        tokens("metrics", sonnet, 2_000_000.0),
+        Total("aws", ACC.account_id, "model_invocations", "", sonnet, "", "metrics", 900.0),
+        Total("aws", ACC.account_id, "model_customization_jobs", "", sonnet, "", "job-history", 1),
+    ]
+    (u,) = build_account_usage([ACC], totals, [], [], [ok()])
+    assert u.of(Metric.MODEL_INPUT_TOKENS) == {sonnet: 2_040_000.0}
+    assert u.of(Metric.MODEL_INVOCATIONS) == {sonnet: 900.0}
+    assert u.of(Metric.MODEL_CUSTOMIZATION_JOBS) == {sonnet: 1.0}
+    assert u.export_reconciliation == {
+        ("model_input_tokens", sonnet): (2_040_000.0, 2_000_000.0),
+        ("model_input_tokens", ALL_MODELS): (2_040_000.0, 2_000_000.0),
+    }
+
+
 def test_without_an_export_nothing_changes() -> None:
     totals = [tokens("metrics", "m", 5.0)]
     (u,) = build_account_usage(
