@@ -148,11 +148,40 @@ def azure_role_json(registry: Registry | None = None) -> str:
 def aws_export_policy_json(registry: Registry | None = None) -> str:
     """The policy of the identity that reads billing exports in the payer account: the export
     bucket (s3:ListBucket, s3:GetObject) and, for the Athena engine, the query calls. Scope its
-    Resource to the export bucket, the Athena workgroup and the CUR table when deploying."""
+    Resource to the export bucket, the Athena workgroup and the CUR table when deploying. A second,
+    optional statement lets Athena write query results to the output location (engine athena
+    only)."""
     known = registry or builtin()
     actions = sorted({a for _, p in declared("exports", known) for a in p.actions})
     statement = {"Sid": "BillingExportRead", "Effect": "Allow", "Action": actions, "Resource": "*"}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2) + "\n"
+    athena_output = {
+        "Sid": ATHENA_OUTPUT_SID,
+        "Effect": "Allow",
+        "Action": list(ATHENA_OUTPUT_ACTIONS),
+        "Resource": list(ATHENA_OUTPUT_RESOURCES),
+    }
+    doc = {"Version": "2012-10-17", "Statement": [statement, athena_output]}
+    return json.dumps(doc, indent=2) + "\n"
+
+
+# Optional, only for `engine: athena`: Athena writes query results to the workgroup's output
+# location as the caller, so the caller needs these on that bucket and prefix (the S3 actions
+# AWS's managed AmazonAthenaFullAccess policy grants on its default results buckets; reading the
+# results back is the read statement's s3:GetObject). Not a collector's call (nothing computewatch
+# itself sends), hence not declared; its own statement, scoped to a placeholder to replace, so it
+# can be left out where the DuckDB engine reads the export.
+ATHENA_OUTPUT_SID = "OptionalAthenaQueryResultsWrite"
+ATHENA_OUTPUT_ACTIONS = (
+    "s3:AbortMultipartUpload",
+    "s3:GetBucketLocation",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+)
+ATHENA_OUTPUT_RESOURCES = (
+    "arn:aws:s3:::REPLACE-WITH-ATHENA-OUTPUT-BUCKET",
+    "arn:aws:s3:::REPLACE-WITH-ATHENA-OUTPUT-BUCKET/REPLACE-WITH-OUTPUT-PREFIX/*",
+)
 
 
 # Document name -> (file it is shipped as in config/, generator).

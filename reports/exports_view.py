@@ -41,10 +41,11 @@ class ExportVariance:
 class ExportsView:
     deliveries: tuple[DeliveryView, ...] = ()
     variances: tuple[ExportVariance, ...] = ()
+    notes: tuple[str, ...] = ()  # coverage notes: accounts in more than one export
 
     @property
     def shown(self) -> bool:
-        return bool(self.deliveries or self.variances)
+        return bool(self.deliveries or self.variances or self.notes)
 
 
 def exports_view(a: Assessment) -> ExportsView:
@@ -69,4 +70,26 @@ def exports_view(a: Assessment) -> ExportsView:
             variances.append(
                 ExportVariance(u.label, u.account.name, metric_def(metric).title, key, export, live)
             )
-    return ExportsView(deliveries, tuple(variances))
+    return ExportsView(deliveries, tuple(variances), overlap_notes(a))
+
+
+def overlap_notes(a: Assessment) -> tuple[str, ...]:
+    """An account named by two exports for one period is read from the first configured (the
+    provider's rule, `collectors/exports/provider.py`); the others' figures are not added."""
+    first: dict[tuple[str, str, str], str] = {}
+    others: dict[tuple[str, str, str], list[str]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for d in a.deliveries:  # in configuration order
+        for c in d.accounts:
+            key = (d.billing_period, c.provider, c.account_id)
+            names[(c.provider, c.account_id)] = c.name
+            if key not in first:
+                first[key] = d.export
+            elif d.export != first[key]:
+                others.setdefault(key, []).append(d.export)
+    return tuple(
+        f"{names[(provider, account)] or account} ({provider}:{account}) is in exports "
+        f"{first[(period, provider, account)]} and {', '.join(rest)} for {period}: figures from "
+        f"{first[(period, provider, account)]} (configured first); the others are not added."
+        for (period, provider, account), rest in sorted(others.items())
+    )

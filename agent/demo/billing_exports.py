@@ -24,6 +24,7 @@ Where each shape comes from:
 
 from __future__ import annotations
 
+import calendar
 import csv
 import gzip
 import io
@@ -212,7 +213,8 @@ def write_azure_delivery(
     """Azure Cost Management's layout: `<export>/<YYYYMMDD-YYYYMMDD>/<run id>/part_0_0001.csv`
     and a `manifest.json` naming the run (Cost Management exports documentation)."""
     ym = period.replace("-", "")
-    run = root / export / f"{ym}01-{ym}31" / run_id
+    last = calendar.monthrange(int(period[:4]), int(period[5:7]))[1]
+    run = root / export / f"{ym}01-{ym}{last:02d}" / run_id
     run.mkdir(parents=True, exist_ok=True)
     path = run / "part_0_0001.csv"
     buf = io.StringIO()

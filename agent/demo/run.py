@@ -13,6 +13,7 @@ import yaml
 
 from computewatch.collectors.permissions import azure_actions
 from computewatch.collectors.runner import Progress
+from computewatch.demo.demo_exports import write_demo_exports
 from computewatch.demo.emulated_aws import (
     MANAGEMENT_ACCOUNT,
     EmulatedAws,
@@ -88,22 +89,28 @@ def scenario(period: Window) -> list[MemberSpec]:
     ]
 
 
-def seed_aws_usage(cloud: EmulatedAws, org: SeededOrg, period: Window) -> None:
-    """Bedrock tokens, fine-tuning and SageMaker training, and Cost Explorer billing history."""
-    kestrel = seed_target(cloud, org.members["kestrel-analytics"], "us-east-1")
-    meridian = seed_target(cloud, org.members["meridian-genomics"], "us-west-2")
-    seed_bedrock_tokens(
-        cloud,
-        kestrel,
-        period,
+# Daily Bedrock traffic per member: (region, models); the demo's CUR bills the same.
+BEDROCK_USAGE: dict[str, tuple[str, list[ModelUsage]]] = {
+    "kestrel-analytics": (
+        "us-east-1",
         [
             ModelUsage("anthropic.claude-3-5-sonnet-20241022-v2:0", 1_200_000, 240_000, 900),
             ModelUsage("meta.llama3-1-70b-instruct-v1:0", 400_000, 90_000, 350),
         ],
-    )
-    seed_bedrock_tokens(
-        cloud, meridian, period, [ModelUsage("amazon.titan-embed-text-v2:0", 2_500_000, 0, 5_000)]
-    )
+    ),
+    "meridian-genomics": (
+        "us-west-2",
+        [ModelUsage("amazon.titan-embed-text-v2:0", 2_500_000, 0, 5_000)],
+    ),
+}
+
+
+def seed_aws_usage(cloud: EmulatedAws, org: SeededOrg, period: Window) -> None:
+    """Bedrock tokens, fine-tuning and SageMaker training, and Cost Explorer billing history."""
+    kestrel = seed_target(cloud, org.members["kestrel-analytics"], "us-east-1")
+    meridian = seed_target(cloud, org.members["meridian-genomics"], "us-west-2")
+    for member, (region, models) in BEDROCK_USAGE.items():
+        seed_bedrock_tokens(cloud, seed_target(cloud, org.members[member], region), period, models)
     seed_customization_job(
         cloud,
         kestrel,
@@ -278,7 +285,11 @@ class DemoResult:
 
 
 def write_demo_config(
-    out_dir: Path, store_url: str, azure: EmulatedAzure | None = None, org: SeededOrg | None = None
+    out_dir: Path,
+    store_url: str,
+    azure: EmulatedAzure | None = None,
+    org: SeededOrg | None = None,
+    exports: dict[str, object] | None = None,
 ) -> Path:
     cfg_dir = out_dir / "config"
     (cfg_dir / "rules").mkdir(parents=True, exist_ok=True)
@@ -324,6 +335,8 @@ def write_demo_config(
             "credential": azure.credential_config(AZURE_SECRET_ENV),
             "max_workers": 4,
         }
+    if exports is not None:
+        config["exports"] = exports
     path = cfg_dir / "computewatch.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
@@ -342,13 +355,24 @@ def run_demo(
     window = Window.previous_month(now)
     granted = azure_actions()
     cloud = EmulatedAws().start()
-    azure = EmulatedAzure(azure_scenario(window, granted))
+    tenant = azure_scenario(window, granted)
+    azure = EmulatedAzure(tenant)
     try:
         azure.start()
-        org = cloud.seed_organization(scenario(window))
+        members = scenario(window)
+        org = cloud.seed_organization(members)
         seed_aws_usage(cloud, org, window)
         cloud.enforce_iam()
-        config_path = write_demo_config(out_dir, f"sqlite:///{db}", azure, org)
+        exports = write_demo_exports(
+            out_dir / "exports",
+            members,
+            org,
+            tenant,
+            window,
+            cost_explorer_history(org, window),
+            BEDROCK_USAGE,
+        )
+        config_path = write_demo_config(out_dir, f"sqlite:///{db}", azure, org, exports)
         config = load_config(config_path)
         with (
             aws_environment(cloud.endpoint, org.auditor_key_id, org.auditor_secret),

@@ -32,6 +32,19 @@ class Peak:
 
 
 @dataclass(frozen=True, slots=True)
+class DailyModelRow:
+    """Per day and model: lets a billing export's tokens replace live metrics day by day."""
+
+    provider: str
+    account_id: str
+    metric: str
+    model: str
+    method: str
+    day: datetime
+    quantity: float
+
+
+@dataclass(frozen=True, slots=True)
 class DailyRow:
     provider: str
     account_id: str

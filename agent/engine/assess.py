@@ -26,6 +26,7 @@ from computewatch.domain import (
     Total,
     Window,
 )
+from computewatch.domain.aggregates import DailyModelRow
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.deliveries import ExportDelivery
 from computewatch.engine.concurrency import SimultaneousPeak
@@ -69,6 +70,8 @@ class Aggregates:
     # the per-day accelerator-hours of the audited window for its chart.
     billed: Sequence[BilledTotal] = ()
     daily_hours: Sequence[DailyTotal] = ()
+    # Token metrics per day and model: an export replaces them only on the days it delivers.
+    daily_tokens: Sequence[DailyModelRow] = ()
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,9 @@ def account_usage(
 ) -> list[AccountUsage]:
     """Per account: quantities, coverage level and the derived estimates (FLOP band, TPP-hours);
     the estimates stay None (unknown) where `estimates_known` says so."""
-    usages = build_account_usage(accounts, agg.totals, agg.daily, agg.peaks, coverage, agg.billed)
+    usages = build_account_usage(
+        accounts, agg.totals, agg.daily, agg.peaks, coverage, agg.billed, agg.daily_tokens
+    )
     for u in usages:
         if estimates_known(u, hour_sources):
             u.flop = training_flop(u.accelerator_hours, catalog, *band)

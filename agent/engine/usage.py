@@ -25,6 +25,7 @@ from computewatch.domain import (
     Peak,
     Total,
 )
+from computewatch.domain.aggregates import DailyModelRow
 from computewatch.domain.metrics import METRICS, Key, MetricDef, metric_def, token_metrics
 from computewatch.engine.estimates import FlopBand, TppHours
 
@@ -143,6 +144,16 @@ EXPORT_RANK = BILLING_RANKS[str(Method.BILLING_EXPORT)]
 
 
 ALL_MODELS = "all models"
+# What a billing export measures per model: only these live figures give way to it (invocations
+# and customization jobs are not in an export and stay as the live collectors read them).
+EXPORT_TOKEN_METRICS = frozenset(
+    {
+        str(Metric.MODEL_INPUT_TOKENS),
+        str(Metric.MODEL_OUTPUT_TOKENS),
+        str(Metric.MODEL_CACHE_READ_INPUT_TOKENS),
+        str(Metric.MODEL_CACHE_WRITE_INPUT_TOKENS),
+    }
+)
 
 
 def billing_rank(method: str) -> int:
@@ -249,6 +260,7 @@ def build_account_usage(
     peaks: Iterable[Peak],
     coverage: Iterable[CoverageEntry],
     billed: Iterable[BilledTotal] = (),
+    daily_tokens: Iterable[DailyModelRow] = (),
 ) -> list[AccountUsage]:
     """One AccountUsage per account: coverage from the entries, quantities from the aggregates
     (for metrics where billing supersedes inventory: daily rows, or the store's `billed` sums;
@@ -267,6 +279,7 @@ def build_account_usage(
             units_read=sum(1 for e in reads if e.status is CoverageStatus.OK),
             units_total=len(reads),
         )
+    daily_hours = list(daily_hours)
     grouped: dict[tuple[str, str], list[DailyRow]] = defaultdict(list)
     for row in daily_hours:
         grouped[(row.provider, row.account_id)].append(row)
@@ -281,19 +294,22 @@ def build_account_usage(
     for key, billed_rows in by_account.items():
         if key in out:
             merge_billed(out[key], billed_rows)
+    by_day = merge_tokens_by_day(out, exported, daily_hours, list(daily_tokens))
     for t in totals:
         u = out.get((t.provider, t.account_id))
         if u is None or t.metric in BILLED_METRICS:
             continue
+        if u.key in by_day and t.metric in EXPORT_TOKEN_METRICS:
+            continue  # taken day by day above
         d = metric_def(t.metric)
         if d.combine is not d.combine.SUM:
             continue  # peaks come from their own aggregate
         dim = key_of(d, t.accelerator, t.model, t.sku)
-        if u.key in exported and d.key is Key.MODEL:
+        if u.key in exported and t.metric in EXPORT_TOKEN_METRICS:
             # The export is the account's billing record: live token figures are set aside,
             # kept to print the variance.
             is_export = t.method == Method.BILLING_EXPORT
-            for k in (dim, ALL_MODELS):  # billed names and model ids differ: compare totals too
+            for k in (dim, ALL_MODELS):  # totals too: unmapped billed names stay apart
                 e, v = u.export_reconciliation.get((t.metric, k), (0.0, 0.0))
                 u.export_reconciliation[(t.metric, k)] = (
                     e + (t.quantity if is_export else 0.0),
@@ -309,3 +325,38 @@ def build_account_usage(
             u.add(Metric.PEAK_CONCURRENT_ACCELERATORS, p.accelerator, p.quantity)
             u.methods[str(Metric.PEAK_CONCURRENT_ACCELERATORS)].add(p.method)
     return list(out.values())
+
+
+def merge_tokens_by_day(
+    out: dict[tuple[str, str], AccountUsage],
+    exported: set[tuple[str, str]],
+    daily_hours: Sequence[DailyRow],
+    daily_tokens: Sequence[DailyModelRow],
+) -> set[tuple[str, str]]:
+    """Tokens of exported accounts, day by day: on a day the export delivers (any export row, any
+    account) its figures replace the live metrics, which are kept for the variance; on a day it
+    does not deliver yet (a month still open) the live figures stand and are not compared.
+    Returns the accounts handled here."""
+    delivered = {r.day for r in daily_hours if r.method == Method.BILLING_EXPORT}
+    delivered |= {r.day for r in daily_tokens if r.method == Method.BILLING_EXPORT}
+    handled: set[tuple[str, str]] = set()
+    for r in daily_tokens:
+        key = (r.provider, r.account_id)
+        u = out.get(key)
+        if u is None or key not in exported or r.metric not in EXPORT_TOKEN_METRICS:
+            continue
+        handled.add(key)
+        d = metric_def(r.metric)
+        is_export = r.method == Method.BILLING_EXPORT
+        if r.day in delivered:
+            for k in (r.model, ALL_MODELS):
+                e, v = u.export_reconciliation.get((r.metric, k), (0.0, 0.0))
+                u.export_reconciliation[(r.metric, k)] = (
+                    e + (r.quantity if is_export else 0.0),
+                    v + (0.0 if is_export else r.quantity),
+                )
+            if not is_export:
+                continue
+        u.methods[r.metric].add(r.method)
+        u.add(d.metric, r.model, r.quantity)
+    return handled

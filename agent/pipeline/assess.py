@@ -11,7 +11,7 @@ from computewatch.domain import Metric, Window
 from computewatch.domain.catalog import Catalog
 from computewatch.engine import lifecycle
 from computewatch.engine.assess import Aggregates, Assessment, assess, extra_windows
-from computewatch.engine.usage import BILLED_METRICS
+from computewatch.engine.usage import BILLED_METRICS, EXPORT_TOKEN_METRICS
 from computewatch.pipeline.collect import Collected
 from computewatch.store import Store
 
@@ -52,6 +52,7 @@ def assess_run(
             # Per-day rows, not `store.usage.billed`: a billing export outranks Cost Explorer
             # day by day, and training runs and the export reconciliation need the days.
             daily=store.usage.daily_totals(w, BILLED_METRICS, keys),
+            daily_tokens=store.usage.daily_model_totals(w, EXPORT_TOKEN_METRICS, keys),
         )
         for w in windows
     }

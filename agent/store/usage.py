@@ -21,6 +21,7 @@ from computewatch.domain import (
     UsageRecord,
     Window,
 )
+from computewatch.domain.aggregates import DailyModelRow
 from computewatch.store import aggregates
 from computewatch.store.intervals import fold
 from computewatch.store.schema import accounts, observations, usage
@@ -237,6 +238,33 @@ class UsageRepo(Repository):
         with self.engine.connect() as conn:
             return [
                 DailyRow(r[0], r[1], r[2], r[3], r[4], r[5], aware(r[6]), float(r[7]))
+                for r in conn.execute(stmt)
+            ]
+
+    def daily_model_totals(
+        self, window: Window, metrics: Iterable[str], account_keys: AccountKeys = None
+    ) -> list[DailyModelRow]:
+        """Per day, account, metric, model and method (token metrics a billing export replaces
+        day by day while its month is still being delivered)."""
+        cols = [
+            usage.c.provider,
+            usage.c.account_id,
+            usage.c.metric,
+            usage.c.model,
+            usage.c.method,
+            usage.c.period_start,
+        ]
+        stmt = _scope(
+            sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
+                usage.c.metric.in_(list(metrics))
+            ),
+            window,
+            account_keys,
+        )
+        stmt = stmt.group_by(*cols).order_by(*cols)
+        with self.engine.connect() as conn:
+            return [
+                DailyModelRow(r[0], r[1], r[2], r[3], r[4], aware(r[5]), float(r[6]))
                 for r in conn.execute(stmt)
             ]
 

@@ -12,7 +12,11 @@ from typing import Any
 
 from computewatch.collectors.exports import queries
 from computewatch.collectors.exports.records import RecordSink
-from computewatch.collectors.exports.tokens import parse_usage_type, tokens_per_unit
+from computewatch.collectors.exports.tokens import (
+    bedrock_models,
+    parse_usage_type,
+    tokens_per_unit,
+)
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import SourceError
 
@@ -96,6 +100,7 @@ def read_cur2(
             float(qty),
             bool(training),
         )
+    models = bedrock_models()
     for account_id, day, usage_type, product_code, unit, qty in run(tokens):
         parsed = parse_usage_type(str(usage_type), str(product_code))
         if parsed is None:
@@ -104,8 +109,10 @@ def read_cur2(
         if per_unit is None:
             out.unknown_units.add(f"{usage_type} in {unit!r}")
             continue
-        model, metric = parsed
-        sink.tokens(str(account_id), _day(day), model, metric, float(qty) * per_unit)
+        billed, metric = parsed
+        sink.tokens(
+            str(account_id), _day(day), models.model_id(billed), metric, float(qty) * per_unit
+        )
     if out.unknown_units:
         raise SourceError(
             SERVICE,
@@ -114,4 +121,5 @@ def read_cur2(
             + "; ".join(sorted(out.unknown_units)),
         )
     out.queries = {q.name: q.digest for q in (accounts, hours, tokens)}
+    out.queries["bedrock-models"] = models.version
     return out

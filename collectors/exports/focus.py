@@ -14,14 +14,19 @@ import yaml
 from computewatch.collectors.exports import queries
 from computewatch.collectors.exports.cur2 import AccountSeen, PeriodRead, Run, _day
 from computewatch.collectors.exports.records import RecordSink
-from computewatch.collectors.exports.tokens import parse_usage_type, tokens_per_unit
+from computewatch.collectors.exports.tokens import (
+    UNKNOWN_MODEL,
+    bedrock_models,
+    parse_usage_type,
+    tokens_per_unit,
+)
 from computewatch.config.exports import ExportSource
 from computewatch.domain import Metric
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import SourceError
 
 SERVICE = "exports"
-UNKNOWN_MODEL = "unknown model"
+__all__ = ["UNKNOWN_MODEL", "azure_meters", "normalise", "read_focus"]
 DIRECTION_METRICS = {
     "input": Metric.MODEL_INPUT_TOKENS,
     "output": Metric.MODEL_OUTPUT_TOKENS,
@@ -111,6 +116,7 @@ def read_focus(
         )
     unknown_units: set[str] = set()
     if aws:
+        models = bedrock_models()
         for account_id, day, usage_type, code, unit, qty in run(tokens):
             parsed = parse_usage_type(str(usage_type), str(code))
             per_unit = tokens_per_unit(str(unit))
@@ -119,7 +125,9 @@ def read_focus(
             if per_unit is None:
                 unknown_units.add(f"{usage_type} in {unit!r}")
                 continue
-            sink.tokens(str(account_id), _day(day), parsed[0], parsed[1], float(qty) * per_unit)
+            model = models.model_id(parsed[0])
+            sink.tokens(str(account_id), _day(day), model, parsed[1], float(qty) * per_unit)
+        out.queries["bedrock-models"] = models.version
     else:
         table_ = azure_meters()
         for account_id, day, meter, unit, qty in run(tokens):

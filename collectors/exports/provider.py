@@ -153,6 +153,9 @@ class ExportsProvider(Provider):
 
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
+        # Two exports naming one account (e.g. a CUR and a FOCUS export of the same payer): the
+        # first configured that could be read gives its figures (reports/exports_view.py says so).
+        taken: set[tuple[str, str]] = set()
         for source in self.settings.sources:
             handle = export_handle(
                 source, ctx.window, ctx.catalog, self.counter, self.settings.base_dir
@@ -175,6 +178,9 @@ class ExportsProvider(Provider):
                 )
                 continue
             for account_id, seen in sorted(read.accounts.items()):
+                if (source.cloud, account_id) in taken:
+                    continue  # an export configured earlier covers it: never added together
+                taken.add((source.cloud, account_id))
                 account = Account(source.cloud, account_id, seen.name)
                 out.accounts.append(account)
                 out.targets.append(Target(account, read.region, handle))

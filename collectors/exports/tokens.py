@@ -11,7 +11,15 @@ usage type keeps its billed name as the model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
 from computewatch.domain import Metric
+
+UNKNOWN_MODEL = "unknown model"
 
 # (marker, metric): the first marker the usage type ends with (or, for `mantle`, contains) wins.
 DIRECTIONS: tuple[tuple[str, Metric], ...] = (
@@ -73,3 +81,28 @@ def parse_usage_type(usage_type: str, product_code: str) -> tuple[str, Metric] |
                 break
         return stem or usage_type, metric
     return None
+
+
+@dataclass(frozen=True)
+class BedrockModels:
+    """Billed model name -> Bedrock model id (data/bedrock_models.yaml), so that export and
+    CloudWatch tokens are keyed by the same model."""
+
+    version: str
+    models: dict[str, str]  # lower-cased billed name -> model id
+
+    def model_id(self, billed: str) -> str:
+        """The model id of a billed name; an unlisted one stays visible as an unknown model."""
+        return self.models.get(billed.lower(), f"{UNKNOWN_MODEL} ({billed})")
+
+
+@cache
+def bedrock_models() -> BedrockModels:
+    text = (
+        resources.files("computewatch.collectors.exports")
+        .joinpath("data/bedrock_models.yaml")
+        .read_text("utf-8")
+    )
+    doc = yaml.safe_load(text)
+    models = {str(m["billed"]).lower(): str(m["model"]) for m in doc["models"]}
+    return BedrockModels(str(doc["version"]), models)

@@ -177,3 +177,17 @@ def test_a_full_collection_uses_every_action_in_the_policy(
     assert result.records and {c.status for c in result.coverage} == {CoverageStatus.OK}
     used, policy = set(counter.snapshot()), set(aws_actions("caller") + aws_actions("member"))
     assert used == policy, f"unused: {policy - used}; missing: {used - policy}"
+
+
+def test_the_export_policy_keeps_athena_result_writes_in_their_own_optional_statement() -> None:
+    doc = json.loads((CONFIG / "aws-export-policy.json").read_text("utf-8"))
+    read, write = doc["Statement"]
+    assert read["Sid"] == "BillingExportRead"
+    assert all(
+        a.partition(":")[2].startswith(AWS_READ_VERBS) or a in AWS_READ_EXCEPTIONS
+        for a in read["Action"]
+    )
+    assert write["Sid"] == "OptionalAthenaQueryResultsWrite"
+    assert "s3:PutObject" in write["Action"]
+    assert all(a.startswith("s3:") for a in write["Action"])
+    assert write["Resource"] != "*" and all("REPLACE-WITH" in r for r in write["Resource"])

@@ -75,3 +75,42 @@ def test_a_run_limited_to_some_accounts_replaces_only_theirs(store: Store) -> No
     )
     store.exports.replace_period(delivery("exec-a"), run, utc(2026, 11, 2), {"111100000001"})
     assert {t.account_id for t in store.usage.totals(OCT)} == {"111100000002"}
+
+
+def test_token_totals_per_day_and_model(store: Store) -> None:
+    """What lets an export replace live tokens only on the days it has delivered."""
+    run = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+
+    def tok(region: str, day: int, model: str, qty: float, method: Method) -> UsageRecord:
+        start = utc(2026, 10, day)
+        return UsageRecord(
+            "aws",
+            "111100000001",
+            region,
+            "exports.billing" if method is Method.BILLING_EXPORT else "aws.bedrock",
+            Metric.MODEL_INPUT_TOKENS,
+            "tokens",
+            Dimensions(model=model),
+            start,
+            start + DAY,
+            qty,
+            method,
+        )
+
+    store.usage.write(
+        run,
+        [
+            tok(REGION, 1, "m1", 1_020.0, Method.BILLING_EXPORT),
+            tok("us-east-1", 1, "m1", 600.0, Method.METRICS),
+            tok("us-west-2", 1, "m1", 400.0, Method.METRICS),
+            tok("us-east-1", 2, "m2", 700.0, Method.METRICS),
+        ],
+        utc(2026, 11, 2),
+    )
+    rows = store.usage.daily_model_totals(OCT, [str(Metric.MODEL_INPUT_TOKENS)])
+    got = {(r.model, str(r.method), r.day.day): r.quantity for r in rows}
+    assert got == {
+        ("m1", "billing-export", 1): 1_020.0,
+        ("m1", "metrics", 1): 1_000.0,
+        ("m2", "metrics", 2): 700.0,
+    }

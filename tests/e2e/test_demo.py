@@ -93,6 +93,19 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert {g["error"] for g in doc["coverage"]["gaps"]} == {"AccessDenied", "AuthorizationFailed"}
     assert any(f["status"] == "UNKNOWN" and f["value"] is None for f in doc["findings"])
 
+    # The demo's CUR 2.0 and FOCUS exports: the deliveries used, and export against live where
+    # both cover an account (the deliberate differences of computewatch/demo/demo_exports.py).
+    md = (reports / f"{stem}.md").read_text("utf-8")
+    assert "| demo-cur2 | 2026-11 | demo-2026-11-final | cur2 2.0 |" in md
+    assert "| demo-focuscost | 2026-11 | demo-run-final | focus 1.2 |" in md
+    assert "| atlas-render-farm | Accelerator-hours | H100 | 454 | 456 | +0.4 % |" in md
+    sonnet = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+    assert (
+        f"| kestrel-analytics | Input tokens | {sonnet} | 36,720,000 | 36,000,000 | -2.0 % |" in md
+    )
+    assert "| cobalt-assist-prod | Output tokens | gpt-4o | 8,540,000 | 8,540,000 | +0.0 % |" in md
+    assert "| kestrel-analytics | Invocations |" not in md  # not in an export: not compared
+
     # Figure by figure, the reviewed golden copy: a change to any figure is a reviewed change
     # to tests/golden/demo-audit.json (regenerate: python -m tests.helpers.report_diff --update).
     changes = diff(json.loads(GOLDEN.read_text("utf-8")), normalize(doc))

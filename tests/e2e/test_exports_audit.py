@@ -67,7 +67,7 @@ def test_a_month_from_exports_alone(tmp_path: Path) -> None:
     assert atlas["coverage"]["status"] == "complete"  # type: ignore[index]
     assert accounts[f"azure:{fx.SUB_GPU}"]["accelerator_hours"] == {"H100": 288.0, "A100": 10.0}
     halcyon = accounts[f"aws:{fx.HALCYON}"]["tokens"]
-    assert halcyon["Claude3.5Sonnet"]["input"] == 2_000_000.0  # type: ignore[index]
+    assert halcyon[fx.SONNET]["input"] == 2_000_000.0  # type: ignore[index]
     html = next((tmp_path / "out").glob("audit-*.html")).read_text("utf-8")
     assert "Billing exports" in html and "exec-2026-10-a" in html and "run-0001" in html
     md = next((tmp_path / "out").glob("audit-*.md")).read_text("utf-8")
@@ -87,3 +87,28 @@ def test_a_month_from_exports_alone(tmp_path: Path) -> None:
     )
     html = next((tmp_path / "out").glob("audit-*.html")).read_text("utf-8")
     assert "exec-2026-10-b" in html and "exec-2026-10-a" not in html
+
+
+def test_two_exports_of_the_same_accounts_are_not_added(tmp_path: Path) -> None:
+    shutil.copytree(fx.FIXTURES / "cur2-parquet", tmp_path / "cur")
+    shutil.copytree(fx.FIXTURES / "cur2-csv", tmp_path / "cur-csv")
+    cfg = tmp_path / "computewatch.yaml"
+    cfg.write_text(
+        f"""version: 1
+reporting_entity: {{name: Example Partner}}
+store: {{url: "sqlite:///{tmp_path}/store.db"}}
+exports:
+  sources:
+    - {{name: cur, format: cur2, location: cur, billing_account: "{fx.PAYER}"}}
+    - {{name: cur-csv, format: cur2, location: cur-csv, billing_account: "{fx.PAYER}"}}
+""",
+        "utf-8",
+    )
+    code, output, accounts = audit(cfg, tmp_path / "out")
+    assert code in (0, 3), output  # complete coverage (3: a BREACH)
+    assert accounts[f"aws:{fx.ATLAS}"]["accelerator_hours"] == {"H100": 280.0}  # not 560
+    md = next((tmp_path / "out").glob("audit-*.md")).read_text("utf-8")
+    assert (
+        f"Coverage note: {fx.NAMES[fx.ATLAS]} (aws:{fx.ATLAS}) is in exports cur and cur-csv "
+        "for 2026-10: figures from cur (configured first)"
+    ) in md

@@ -163,6 +163,12 @@ def cur2_rows() -> list[dict[str, Any]]:
 
 
 # Exact figures for October 2026: (account, metric, key) -> quantity.
+# Billed Bedrock names -> model ids (collectors/exports/data/bedrock_models.yaml); a Marketplace
+# listing has no model id and stays visible as an unknown model.
+SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+NOVA_PRO = "amazon.nova-pro-v1:0"
+MARKETPLACE = "unknown model (marketplace:prod-abc123example)"
+
 CUR2_EXPECTED: dict[tuple[str, Metric, str], float] = {
     (ATLAS, Metric.ACCELERATOR_HOURS, "H100"): 8 * 35.0,
     (ATLAS, Metric.INSTANCE_HOURS, "p5.48xlarge"): 35.0,
@@ -175,12 +181,12 @@ CUR2_EXPECTED: dict[tuple[str, Metric, str], float] = {
     (KESTREL, Metric.INSTANCE_HOURS, "trn1.32xlarge"): 4.0,
     (KESTREL, Metric.INSTANCE_HOURS, "g5.12xlarge"): 2.0,
     (KESTREL, Metric.INSTANCE_HOURS, "p5.12xlarge"): 3.0,
-    (HALCYON, Metric.MODEL_INPUT_TOKENS, "Claude3.5Sonnet"): 2_000_000.0,
-    (HALCYON, Metric.MODEL_OUTPUT_TOKENS, "Claude3.5Sonnet"): 350_000.0,
-    (HALCYON, Metric.MODEL_CACHE_READ_INPUT_TOKENS, "Claude3.5Sonnet"): 400_000.0,
-    (HALCYON, Metric.MODEL_CACHE_WRITE_INPUT_TOKENS, "Claude3.5Sonnet"): 20_000.0,
-    (HALCYON, Metric.MODEL_INPUT_TOKENS, "NovaPro"): 250_000.0,
-    (HALCYON, Metric.MODEL_INPUT_TOKENS, "marketplace:prod-abc123example"): 1000.0,
+    (HALCYON, Metric.MODEL_INPUT_TOKENS, SONNET): 2_000_000.0,
+    (HALCYON, Metric.MODEL_OUTPUT_TOKENS, SONNET): 350_000.0,
+    (HALCYON, Metric.MODEL_CACHE_READ_INPUT_TOKENS, SONNET): 400_000.0,
+    (HALCYON, Metric.MODEL_CACHE_WRITE_INPUT_TOKENS, SONNET): 20_000.0,
+    (HALCYON, Metric.MODEL_INPUT_TOKENS, NOVA_PRO): 250_000.0,
+    (HALCYON, Metric.MODEL_INPUT_TOKENS, MARKETPLACE): 1000.0,
 }
 CUR2_ACCOUNTS = sorted(NAMES)
 
@@ -269,8 +275,8 @@ FOCUS_AWS_EXPECTED: dict[tuple[str, Metric, str], float] = {
     (ATLAS, Metric.INSTANCE_HOURS, "p5.48xlarge"): 30.0,
     (KESTREL, Metric.ACCELERATOR_HOURS, "Trainium"): 16 * 4.0,
     (KESTREL, Metric.INSTANCE_HOURS, "trn1.32xlarge"): 4.0,
-    (HALCYON, Metric.MODEL_INPUT_TOKENS, "Claude3.5Sonnet"): 1_500_000.0,
-    (HALCYON, Metric.MODEL_OUTPUT_TOKENS, "Claude3.5Sonnet"): 250_000.0,
+    (HALCYON, Metric.MODEL_INPUT_TOKENS, SONNET): 1_500_000.0,
+    (HALCYON, Metric.MODEL_OUTPUT_TOKENS, SONNET): 250_000.0,
 }
 
 # Azure CSP partner tenant: three customer subscriptions held through a reseller.

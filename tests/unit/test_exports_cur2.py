@@ -14,7 +14,11 @@ from computewatch.collectors.base import ApiCallCounter, CollectContext
 from computewatch.collectors.exports.delivery import sha256_file
 from computewatch.collectors.exports.provider import ExportBillingCollector, ExportsProvider
 from computewatch.collectors.exports.reader import ExportRead, read_export
-from computewatch.collectors.exports.tokens import parse_usage_type, tokens_per_unit
+from computewatch.collectors.exports.tokens import (
+    bedrock_models,
+    parse_usage_type,
+    tokens_per_unit,
+)
 from computewatch.config.exports import ExportSettings, ExportSource
 from computewatch.demo.billing_exports import cur2_table, write_delivery
 from computewatch.domain import CoverageStatus, Method, Metric, Window
@@ -69,8 +73,10 @@ def test_provenance_names_the_delivery_its_files_and_queries(catalog: Catalog) -
     )
     (f,) = period.files
     assert f["etag"] == sha256_file(root / str(f["name"]))
-    assert {name for name, _ in period.queries} == {"accounts", "hours", "tokens"}
-    assert all(len(digest) == 64 for _, digest in period.queries)
+    queries = dict(period.queries)
+    assert queries.pop("bedrock-models") == bedrock_models().version  # the name table used
+    assert set(queries) == {"accounts", "hours", "tokens"}
+    assert all(len(digest) == 64 for digest in queries.values())
 
 
 def test_a_part_of_the_month_counts_only_its_days(catalog: Catalog) -> None:

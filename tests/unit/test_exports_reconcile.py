@@ -4,6 +4,7 @@ inventory (never added to them), tokens included, and both figures are kept for 
 from __future__ import annotations
 
 from computewatch.domain import Account, CoverageEntry, CoverageStatus, DailyRow, Metric, Total
+from computewatch.domain.aggregates import DailyModelRow
 from computewatch.domain.window import utc
 from computewatch.engine.usage import ALL_MODELS, build_account_usage
 
@@ -55,6 +56,49 @@ def test_exported_tokens_replace_the_live_metrics_and_are_compared() -> None:
     (u,) = build_account_usage([ACC], totals, [], [], [ok()])
     assert u.of(Metric.MODEL_INPUT_TOKENS) == {"Claude3.5Sonnet": 2_000_000.0}
     assert u.export_reconciliation[("model_input_tokens", ALL_MODELS)] == (2_000_000.0, 1_900_000.0)
+
+
+def test_what_an_export_does_not_measure_stays_as_the_live_collectors_read_it() -> None:
+    sonnet = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+    totals = [
+        tokens("billing-export", sonnet, 2_040_000.0),
+        tokens("metrics", sonnet, 2_000_000.0),
+        Total("aws", ACC.account_id, "model_invocations", "", sonnet, "", "metrics", 900.0),
+        Total("aws", ACC.account_id, "model_customization_jobs", "", sonnet, "", "job-history", 1),
+    ]
+    (u,) = build_account_usage([ACC], totals, [], [], [ok()])
+    assert u.of(Metric.MODEL_INPUT_TOKENS) == {sonnet: 2_040_000.0}
+    assert u.of(Metric.MODEL_INVOCATIONS) == {sonnet: 900.0}
+    assert u.of(Metric.MODEL_CUSTOMIZATION_JOBS) == {sonnet: 1.0}
+    assert u.export_reconciliation == {
+        ("model_input_tokens", sonnet): (2_040_000.0, 2_000_000.0),
+        ("model_input_tokens", ALL_MODELS): (2_040_000.0, 2_000_000.0),
+    }
+
+
+def test_while_the_month_is_delivered_tokens_are_replaced_and_compared_day_by_day() -> None:
+    """The export has delivered day 1 only: day 2's live tokens stand and are not compared."""
+    sonnet = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+
+    def day_tokens(method: str, day: object, qty: float) -> DailyModelRow:
+        return DailyModelRow("aws", ACC.account_id, "model_input_tokens", sonnet, method, day, qty)  # type: ignore[arg-type]
+
+    daily = [
+        day_tokens("billing-export", D1, 1_020.0),
+        day_tokens("metrics", D1, 1_000.0),
+        day_tokens("metrics", D2, 700.0),
+    ]
+    totals = [  # the window sums the store also gives: not used for this account's tokens
+        tokens("billing-export", sonnet, 1_020.0),
+        tokens("metrics", sonnet, 1_700.0),
+    ]
+    (u,) = build_account_usage([ACC], totals, [], [], [ok()], daily_tokens=daily)
+    assert u.of(Metric.MODEL_INPUT_TOKENS) == {sonnet: 1_720.0}
+    assert u.methods["model_input_tokens"] == {"billing-export", "metrics"}
+    assert u.export_reconciliation == {
+        ("model_input_tokens", sonnet): (1_020.0, 1_000.0),
+        ("model_input_tokens", ALL_MODELS): (1_020.0, 1_000.0),
+    }
 
 
 def test_without_an_export_nothing_changes() -> None:
