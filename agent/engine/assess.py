@@ -206,13 +206,16 @@ def judge_rules(
     catalog: Catalog,
     registry: Registry,
     restricted: Sequence[str],
+    stored: frozenset[Window] = frozenset(),
 ) -> list[Finding]:
-    """Every rule over each of its windows, plus the built-in know-your-customer checks."""
+    """Every rule over each of its windows, plus the built-in know-your-customer checks.
+    `stored`: windows before the audited period whose usages carry the stored history's
+    coverage (engine.stored_coverage), judged on it instead of as partial."""
     findings: list[Finding] = []
     for rule in rules:
         for w in rule_windows(rule, audit):
             usages = list(usage_by_window[w])
-            if w.start < audit.start:
+            if w.start < audit.start and w not in stored:
                 # Reaches before what this run read: totals there are only what the store holds.
                 usages = [
                     dataclasses.replace(u, coverage=CoverageLevel.PARTIAL) if u.complete else u
@@ -239,15 +242,20 @@ def assess(
     band: Band,
     hour_sources: frozenset[str] | None = None,
     observations: Sequence[Observation] = (),
+    coverage_by_window: Mapping[Window, Sequence[CoverageEntry]] | None = None,
 ) -> Assessment:
     """The assessment of `window`; `aggregates` holds the audited window and every window of
     `extra_windows(rules, window)`. `hour_sources`: the collectors that read accelerator-hours;
-    `observations`: the stored intervals (true simultaneous peak)."""
+    `observations`: the stored intervals (true simultaneous peak); `coverage_by_window`: the
+    coverage of windows before the audited period (engine.stored_coverage.window_coverage)."""
+    stored = dict(coverage_by_window or {})
     usage_by_window = {
-        w: account_usage(accounts, agg, coverage, catalog, band, hour_sources)
+        w: account_usage(accounts, agg, stored.get(w, coverage), catalog, band, hour_sources)
         for w, agg in aggregates.items()
     }
-    findings = judge_rules(rules, window, usage_by_window, catalog, registry, restricted)
+    findings = judge_rules(
+        rules, window, usage_by_window, catalog, registry, restricted, frozenset(stored)
+    )
     return compose(
         window=window,
         now=now,

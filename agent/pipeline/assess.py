@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 
 from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
-from computewatch.domain import Metric, Window
+from computewatch.domain import CoverageEntry, Metric, Window
 from computewatch.domain.catalog import Catalog
 from computewatch.engine import lifecycle
 from computewatch.engine.assess import Aggregates, Assessment, assess, extra_windows
+from computewatch.engine.stored_coverage import window_coverage
 from computewatch.engine.usage import BILLED_METRICS
 from computewatch.pipeline.collect import Collected
 from computewatch.store import Store
@@ -33,6 +34,19 @@ def account_scope(store: Store, collected: Collected) -> list[tuple[str, str]] |
     return None if set(store.usage.account_names()) <= set(keys) else keys
 
 
+def earlier_coverage(
+    store: Store, collected: Collected, windows: list[Window], audit: Window
+) -> dict[Window, list[CoverageEntry]]:
+    """The coverage of each window reaching before `audit`: the run's reads, and before the
+    audit what the stored history vouches for (a year of daemon reads can make a quarter or a
+    rolling twelve months complete; a stretch no read covers makes it partial)."""
+    earlier = [w for w in windows if w.start < audit.start]
+    if not earlier:
+        return {}
+    stored = store.coverage.vouched(Window(min(w.start for w in earlier), audit.start))
+    return {w: window_coverage(collected.coverage, stored, w, audit) for w in earlier}
+
+
 def assess_run(
     config: LoadedConfig,
     store: Store,
@@ -44,7 +58,8 @@ def assess_run(
     catalog: Catalog,
 ) -> Assessment:
     keys = account_scope(store, collected)
-    windows = [window, *extra_windows(config.rules.rules, window)]
+    extra = extra_windows(config.rules.rules, window)
+    windows = [window, *extra]
     aggregates = {
         w: Aggregates(
             totals=store.usage.totals(w, keys),
@@ -68,6 +83,7 @@ def assess_run(
         catalog=catalog,
         band=(util.low, util.central, util.high),
         hour_sources=hour_sources(),
+        coverage_by_window=earlier_coverage(store, collected, extra, window),
         # Every stored observation is evidence of running time in the window, including those
         # made after an as-of `now` (a re-audit of a past month); hence no cut-off at `now`.
         # The proven intervals (one per instance run), not the raw observations, which

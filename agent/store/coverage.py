@@ -211,6 +211,38 @@ class CoverageRepo(Repository):
                 if (at := maybe_aware(r[4])) is not None
             }
 
+    def vouched(self, window: Window) -> dict[Unit, list[CoverageEntry]]:
+        """Per unit, what the stored history vouches for inside `window`: OK entries, one per
+        period start, ending at the furthest point a read from there reached (its period's end,
+        or when it was recorded if earlier: no read vouches for time after it), and the sampling
+        gaps found there. A window before an audited period is judged on these."""
+        reached = sa.case(
+            (coverage.c.period_end < coverage.c.recorded_at, coverage.c.period_end),
+            else_=coverage.c.recorded_at,
+        )
+        overlaps = (coverage.c.period_start < window.end, coverage.c.period_end > window.start)
+        reads = (
+            sa.select(*_UNIT, coverage.c.period_start, sa.func.max(reached))
+            .where(*overlaps, coverage.c.status == str(CoverageStatus.OK))
+            .group_by(*_UNIT, coverage.c.period_start)
+        )
+        gaps = (
+            sa.select(*_UNIT, coverage.c.period_start, coverage.c.period_end)
+            .where(*overlaps, coverage.c.error_code == SAMPLING_GAP)
+            .distinct()
+        )
+        out: dict[Unit, list[CoverageEntry]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for stmt, status in ((reads, CoverageStatus.OK), (gaps, CoverageStatus.FAILED)):
+                for r in conn.execute(stmt):
+                    start, end = aware(r[4]), aware(r[5])
+                    if end > start:
+                        code = SAMPLING_GAP if status is CoverageStatus.FAILED else ""
+                        out[(r[0], r[1], r[2], r[3])].append(
+                            CoverageEntry(r[0], r[1], r[2], r[3], start, end, status, code)
+                        )
+        return {k: sorted(v, key=lambda e: (e.period_start, e.status)) for k, v in out.items()}
+
     def api_errors(self) -> dict[tuple[str, str, str], int]:
         """Failed API reads over all runs, by provider, collector and error code (sampling gaps
         are not API errors, and each run would count the same gap again). Counted on write."""
