@@ -42,6 +42,7 @@ from computewatch.engine.evaluate import evaluate_window, rule_windows
 from computewatch.engine.export_kyc import export_claim_findings
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import scope_usage, scopes_for
+from computewatch.engine.stored_coverage import NOT_IN_STORE
 from computewatch.engine.training_runs import TrainingRun, detect_training_runs
 from computewatch.engine.usage import (
     AccountUsage,
@@ -154,10 +155,15 @@ def account_usage(
 
 def estimates_known(u: AccountUsage, hour_sources: frozenset[str] | None) -> bool:
     """Estimates rest on accelerator-hours: where a collector that reads them (`hour_sources`;
-    None: any collector) failed for the account, they are unknown, not a smaller number."""
+    None: any collector) failed for the account, they are unknown, not a smaller number. A
+    stretch before the audited period that no stored read covers (NotInStore) leaves them a
+    lower bound over what is stored, as the window's partial coverage says."""
     if u.coverage is CoverageLevel.FAILED:
         return False
-    return not any(hour_sources is None or g.collector in hour_sources for g in u.gaps)
+    return not any(
+        (hour_sources is None or g.collector in hour_sources) and g.error_code != NOT_IN_STORE
+        for g in u.gaps
+    )
 
 
 def extra_windows(rules: Sequence[Rule], audit: Window) -> list[Window]:
