@@ -6,7 +6,7 @@ covers is a failed entry of its own, never an empty stretch (pure)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from computewatch.domain import SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
 
@@ -35,13 +35,16 @@ def uncovered(span: Window, covered: Sequence[tuple[datetime, datetime]]) -> lis
 
 def window_coverage(
     run: Sequence[CoverageEntry],
-    stored: Mapping[Unit, Sequence[CoverageEntry]],
+    stored: Mapping[Unit, Sequence[tuple[CoverageEntry, datetime]]],
     window: Window,
     audit: Window,
+    tolerance: timedelta = timedelta(0),
 ) -> list[CoverageEntry]:
     """`window`'s coverage: the run's entries (`run`, of the audited period) and, for every unit
     the run read, the part of `window` before `audit` as `stored` (CoverageRepo.vouched) has it:
-    its sampling gaps there, and a NotInStore failure for each stretch no stored read reached."""
+    its sampling gaps there, and a NotInStore failure for each stretch no stored read reached.
+    A read recorded at t reaches t + `tolerance` (the allowed gap between inventory reads, as
+    for the audited window: the last read before midnight covers the month's last minutes)."""
     if window.start >= audit.start:
         return list(run)
     before = Window(window.start, min(audit.start, window.end))
@@ -49,8 +52,12 @@ def window_coverage(
     units = dict.fromkeys(unit_of(e) for e in run if e.error_code != SAMPLING_GAP)
     for unit in units:
         entries = stored.get(unit, ())
-        reads = [(e.period_start, e.period_end) for e in entries if e.status is CoverageStatus.OK]
-        for gap in entries:
+        reads = [
+            (e.period_start, min(e.period_end, at + tolerance))
+            for e, at in entries
+            if e.status is CoverageStatus.OK
+        ]
+        for gap, _ in entries:
             part = before.intersection(Window(gap.period_start, gap.period_end))
             if gap.error_code == SAMPLING_GAP and part is not None:
                 out.append(_failed(unit, part, SAMPLING_GAP, "the daemon was not sampling"))

@@ -3,7 +3,7 @@ the findings' lifecycle is carried forward and persisted."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
@@ -35,7 +35,11 @@ def account_scope(store: Store, collected: Collected) -> list[tuple[str, str]] |
 
 
 def earlier_coverage(
-    store: Store, collected: Collected, windows: list[Window], audit: Window
+    store: Store,
+    collected: Collected,
+    windows: list[Window],
+    audit: Window,
+    tolerance: timedelta = timedelta(0),
 ) -> dict[Window, list[CoverageEntry]]:
     """The coverage of each window reaching before `audit`: the run's reads, and before the
     audit what the stored history vouches for (a year of daemon reads can make a quarter or a
@@ -44,7 +48,7 @@ def earlier_coverage(
     if not earlier:
         return {}
     stored = store.coverage.vouched(Window(min(w.start for w in earlier), audit.start))
-    return {w: window_coverage(collected.coverage, stored, w, audit) for w in earlier}
+    return {w: window_coverage(collected.coverage, stored, w, audit, tolerance) for w in earlier}
 
 
 def assess_run(
@@ -83,7 +87,13 @@ def assess_run(
         catalog=catalog,
         band=(util.low, util.central, util.high),
         hour_sources=hour_sources(),
-        coverage_by_window=earlier_coverage(store, collected, extra, window),
+        coverage_by_window=earlier_coverage(
+            store,
+            collected,
+            extra,
+            window,
+            timedelta(minutes=config.app.collection.max_sample_gap_minutes),
+        ),
         # Every stored observation is evidence of running time in the window, including those
         # made after an as-of `now` (a re-audit of a past month); hence no cut-off at `now`.
         # The proven intervals (one per instance run), not the raw observations, which

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from computewatch.domain import SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
 from computewatch.store.schema import api_error_counts, coverage, unit_state
@@ -211,37 +212,53 @@ class CoverageRepo(Repository):
                 if (at := maybe_aware(r[4])) is not None
             }
 
-    def vouched(self, window: Window) -> dict[Unit, list[CoverageEntry]]:
-        """Per unit, what the stored history vouches for inside `window`: OK entries, one per
-        period start, ending at the furthest point a read from there reached (its period's end,
-        or when it was recorded if earlier: no read vouches for time after it), and the sampling
-        gaps found there. A window before an audited period is judged on these."""
-        reached = sa.case(
-            (coverage.c.period_end < coverage.c.recorded_at, coverage.c.period_end),
-            else_=coverage.c.recorded_at,
-        )
+    def vouched(self, window: Window) -> dict[Unit, list[tuple[CoverageEntry, datetime]]]:
+        """Per unit, what the stored history says of `window` (a window before an audited
+        period is judged on it): each distinct period it was read OK for, with its latest such
+        read's time (a read vouches for no time after it), and the sampling gaps that latest
+        successful read of the period found (gaps final billing closed are skipped, not
+        failed)."""
         overlaps = (coverage.c.period_start < window.end, coverage.c.period_end > window.start)
-        reads = (
-            sa.select(*_UNIT, coverage.c.period_start, sa.func.max(reached))
-            .where(*overlaps, coverage.c.status == str(CoverageStatus.OK))
-            .group_by(*_UNIT, coverage.c.period_start)
+        ok_read = (
+            coverage.c.status == str(CoverageStatus.OK),
+            coverage.c.error_code != SAMPLING_GAP,
         )
+        period = (coverage.c.period_start, coverage.c.period_end)
+        reads = (
+            sa.select(*_UNIT, *period, sa.func.max(coverage.c.recorded_at))
+            .where(*overlaps, *ok_read)
+            .group_by(*_UNIT, *period)
+        )
+        newest = (
+            sa.select(sa.func.max(coverage.c.id).label("id"))
+            .where(*overlaps, *ok_read)
+            .group_by(*_UNIT, *period)
+            .subquery()
+        )
+        latest = aliased(coverage)
+        found_with = sa.and_(*(latest.c[c.name] == c for c in (*_UNIT, coverage.c.run_id)))
         gaps = (
-            sa.select(*_UNIT, coverage.c.period_start, coverage.c.period_end)
-            .where(*overlaps, coverage.c.error_code == SAMPLING_GAP)
+            sa.select(*_UNIT, *period, coverage.c.recorded_at)
+            .join(latest, found_with)
+            .join(newest, latest.c.id == newest.c.id)
+            .where(
+                *overlaps,
+                coverage.c.error_code == SAMPLING_GAP,
+                coverage.c.status == str(CoverageStatus.FAILED),
+            )
             .distinct()
         )
-        out: dict[Unit, list[CoverageEntry]] = defaultdict(list)
+        out: dict[Unit, list[tuple[CoverageEntry, datetime]]] = defaultdict(list)
         with self.engine.connect() as conn:
             for stmt, status in ((reads, CoverageStatus.OK), (gaps, CoverageStatus.FAILED)):
                 for r in conn.execute(stmt):
-                    start, end = aware(r[4]), aware(r[5])
-                    if end > start:
-                        code = SAMPLING_GAP if status is CoverageStatus.FAILED else ""
-                        out[(r[0], r[1], r[2], r[3])].append(
-                            CoverageEntry(r[0], r[1], r[2], r[3], start, end, status, code)
-                        )
-        return {k: sorted(v, key=lambda e: (e.period_start, e.status)) for k, v in out.items()}
+                    unit = (r[0], r[1], r[2], r[3])
+                    code = SAMPLING_GAP if status is CoverageStatus.FAILED else ""
+                    e = CoverageEntry(*unit, aware(r[4]), aware(r[5]), status, code)
+                    out[unit].append((e, aware(r[6])))
+        return {
+            k: sorted(v, key=lambda p: (p[0].period_start, p[0].status)) for k, v in out.items()
+        }
 
     def api_errors(self) -> dict[tuple[str, str, str], int]:
         """Failed API reads over all runs, by provider, collector and error code (sampling gaps

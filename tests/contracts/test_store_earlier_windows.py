@@ -5,7 +5,7 @@ it OK, a stretch no read covers makes it UNKNOWN for that stretch."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from computewatch.config.customers import Registry
 from computewatch.domain import (
@@ -44,12 +44,14 @@ def hours(month: int, per_day: float) -> list[DailyRow]:
     ]
 
 
-def judged(store: Store, catalog: Catalog, per_day: float) -> tuple[FindingStatus, str]:
+def judged(
+    store: Store, catalog: Catalog, per_day: float, tolerance: timedelta = timedelta(0)
+) -> tuple[FindingStatus, str]:
     """The Q4-to-date finding of a November audit whose run read November completely."""
     run = store.runs.start(NOV, utc(2026, 12, 1), "t", "0" * 64)
     collected = Collected((ACCOUNT,), (entry(window=NOV),), 0)
     store.coverage.write(run, collected.coverage, utc(2026, 12, 1))
-    coverage = earlier_coverage(store, collected, [Q4_TO_DATE], NOV)
+    coverage = earlier_coverage(store, collected, [Q4_TO_DATE], NOV, tolerance)
     a = assess(
         window=NOV,
         now=utc(2026, 12, 1),
@@ -107,18 +109,47 @@ def test_only_the_unread_stretch_is_missing(store: Store, catalog: Catalog) -> N
     assert "NotInStore 2026-10-20 00:00 to 2026-11-01 00:00 UTC" in evidence
 
 
+def gap(day: int, status: CoverageStatus = CoverageStatus.FAILED) -> CoverageEntry:
+    """A sampling gap of October `day`, as a read of October finds it."""
+    found = entry(CoverageStatus.FAILED, code=SAMPLING_GAP)
+    start = utc(2026, 10, day)
+    return dataclasses.replace(
+        found, status=status, period_start=start, period_end=start + timedelta(days=1)
+    )
+
+
+def stored(e: CoverageEntry, at: datetime) -> tuple[CoverageEntry, datetime]:
+    return dataclasses.replace(e, error_message=""), at
+
+
 def test_a_sampling_gap_in_october_keeps_the_quarter_unknown(
     store: Store, catalog: Catalog
 ) -> None:
-    gap = dataclasses.replace(
-        entry(CoverageStatus.FAILED, code=SAMPLING_GAP),
-        period_start=utc(2026, 10, 7),
-        period_end=utc(2026, 10, 8),
-    )
-    read(store, OCT, utc(2026, 11, 1), gap)
-    stored_gap = CoverageEntry(*UNIT, gap.period_start, gap.period_end, gap.status, SAMPLING_GAP)
-    assert store.coverage.vouched(OCT)[UNIT] == [entry(window=OCT), stored_gap]
+    read(store, OCT, utc(2026, 11, 1), gap(7))
+    at = utc(2026, 11, 1)
+    assert store.coverage.vouched(OCT)[UNIT] == [stored(entry(), at), stored(gap(7), at)]
     assert judged(store, catalog, 1.0)[0] is FindingStatus.UNKNOWN
+
+
+def test_only_the_latest_read_of_a_period_says_which_gaps_remain(
+    store: Store, catalog: Catalog
+) -> None:
+    """A gap final billing closed later is skipped, and one a later read no longer finds is
+    gone: neither keeps the quarter unknown."""
+    read(store, OCT, utc(2026, 10, 9), gap(7), gap(8))
+    read(store, OCT, utc(2026, 11, 1), gap(7, CoverageStatus.SKIPPED))
+    assert [e.status for e, _ in store.coverage.vouched(OCT)[UNIT]] == [CoverageStatus.OK]
+    assert judged(store, catalog, 1.0)[0] is FindingStatus.OK
+
+
+def test_the_last_read_before_midnight_covers_the_allowed_gap(
+    store: Store, catalog: Catalog
+) -> None:
+    read(store, OCT, utc(2026, 10, 31, 23, 50))
+    status, evidence = judged(store, catalog, 1.0)
+    assert status is FindingStatus.UNKNOWN
+    assert "NotInStore 2026-10-31 23:50 to 2026-11-01 00:00 UTC" in evidence
+    assert judged(store, catalog, 1.0, timedelta(minutes=60))[0] is FindingStatus.OK
 
 
 def test_reads_of_other_periods_and_failures_vouch_for_nothing(store: Store) -> None:
@@ -126,4 +157,5 @@ def test_reads_of_other_periods_and_failures_vouch_for_nothing(store: Store) -> 
     run = store.runs.start(OCT, utc(2026, 11, 1), "t", "0" * 64)
     store.coverage.write(run, [entry(CoverageStatus.FAILED)], utc(2026, 11, 1))
     assert store.coverage.vouched(OCT) == {}
-    assert store.coverage.vouched(Window(OCT.start, NOV.end)) == {UNIT: [entry(window=NOV)]}
+    got = store.coverage.vouched(Window(OCT.start, NOV.end))
+    assert got == {UNIT: [stored(entry(window=NOV), utc(2026, 12, 1))]}

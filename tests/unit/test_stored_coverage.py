@@ -48,8 +48,9 @@ def test_rolling_year_complete_only_where_reads_reach() -> None:
         for m in Window(year.start, NOV.start).calendar_months()
     ]
     first = Window(months[0].period_start, months[0].period_end)  # December 2025
-    assert window_coverage(RUN, {UNIT: months}, year, NOV) == RUN
-    missing = window_coverage(RUN, {UNIT: months[1:]}, year, NOV)
+    read = {UNIT: [(m, m.period_end) for m in months]}  # each month read after its end
+    assert window_coverage(RUN, read, year, NOV) == RUN
+    missing = window_coverage(RUN, {UNIT: read[UNIT][1:]}, year, NOV)
     assert missing[:1] == RUN
     (gap,) = missing[1:]
     assert (gap.status, gap.error_code) == (CoverageStatus.FAILED, NOT_IN_STORE)
@@ -61,5 +62,16 @@ def test_rolling_year_complete_only_where_reads_reach() -> None:
 def test_only_units_the_run_read_are_asked_for() -> None:
     other = ("aws", "222222222222", "us-east-1", "aws.ec2")
     q4 = Window(utc(2026, 10, 1), NOV.end)
-    got = window_coverage(RUN, {other: [], UNIT: [ok(1, 32)]}, q4, NOV)
+    got = window_coverage(RUN, {other: [], UNIT: [(ok(1, 32), NOV.start)]}, q4, NOV)
     assert got == RUN
+
+
+def test_a_read_reaches_its_time_plus_the_allowed_gap_within_its_period() -> None:
+    q4 = Window(utc(2026, 10, 1), NOV.end)
+    early = [(ok(1, 32), utc(2026, 10, 31, 23, 30))]
+    (_, gap) = window_coverage(RUN, {UNIT: early}, q4, NOV)
+    assert (gap.period_start, gap.period_end) == (utc(2026, 10, 31, 23, 30), NOV.start)
+    assert window_coverage(RUN, {UNIT: early}, q4, NOV, timedelta(minutes=30)) == RUN
+    late = [(ok(1, 20), utc(2026, 11, 5))]  # a read of Oct 1-19 reaches no further
+    (_, gap) = window_coverage(RUN, {UNIT: late}, q4, NOV, timedelta(days=30))
+    assert (gap.period_start, gap.period_end) == (utc(2026, 10, 20), NOV.start)
