@@ -10,7 +10,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import aliased
 
 from computewatch.domain import SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
 from computewatch.store.schema import api_error_counts, coverage, unit_state
@@ -235,7 +234,7 @@ class CoverageRepo(Repository):
             .group_by(*_UNIT, *period)
             .subquery()
         )
-        latest = aliased(coverage)
+        latest = coverage.alias("latest")
         found_with = sa.and_(*(latest.c[c.name] == c for c in (*_UNIT, coverage.c.run_id)))
         gaps = (
             sa.select(*_UNIT, *period, coverage.c.recorded_at)
