@@ -43,6 +43,7 @@ from computewatch.engine.evaluate import evaluate_window, rule_windows
 from computewatch.engine.export_kyc import export_claim_findings
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import scope_usage, scopes_for
+from computewatch.engine.stored_coverage import NOT_IN_STORE
 from computewatch.engine.training_runs import TrainingRun, detect_training_runs
 from computewatch.engine.usage import (
     AccountUsage,
@@ -166,10 +167,15 @@ def account_usage(
 
 def estimates_known(u: AccountUsage, hour_sources: frozenset[str] | None) -> bool:
     """Estimates rest on accelerator-hours: where a collector that reads them (`hour_sources`;
-    None: any collector) failed for the account, they are unknown, not a smaller number."""
+    None: any collector) failed for the account, they are unknown, not a smaller number. A
+    stretch before the audited period that no stored read covers (NotInStore) leaves them a
+    lower bound over what is stored, as the window's partial coverage says."""
     if u.coverage is CoverageLevel.FAILED:
         return False
-    return not any(hour_sources is None or g.collector in hour_sources for g in u.gaps)
+    return not any(
+        (hour_sources is None or g.collector in hour_sources) and g.error_code != NOT_IN_STORE
+        for g in u.gaps
+    )
 
 
 def extra_windows(rules: Sequence[Rule], audit: Window) -> list[Window]:
@@ -218,13 +224,16 @@ def judge_rules(
     catalog: Catalog,
     registry: Registry,
     restricted: Sequence[str],
+    stored: frozenset[Window] = frozenset(),
 ) -> list[Finding]:
-    """Every rule over each of its windows, plus the built-in know-your-customer checks."""
+    """Every rule over each of its windows, plus the built-in know-your-customer checks.
+    `stored`: windows before the audited period whose usages carry the stored history's
+    coverage (engine.stored_coverage), judged on it instead of as partial."""
     findings: list[Finding] = []
     for rule in rules:
         for w in rule_windows(rule, audit):
             usages = list(usage_by_window[w])
-            if w.start < audit.start:
+            if w.start < audit.start and w not in stored:
                 # Reaches before what this run read: totals there are only what the store holds.
                 usages = [
                     dataclasses.replace(u, coverage=CoverageLevel.PARTIAL) if u.complete else u
@@ -251,15 +260,20 @@ def assess(
     band: Band,
     hour_sources: frozenset[str] | None = None,
     observations: Sequence[Observation] = (),
+    coverage_by_window: Mapping[Window, Sequence[CoverageEntry]] | None = None,
 ) -> Assessment:
     """The assessment of `window`; `aggregates` holds the audited window and every window of
     `extra_windows(rules, window)`. `hour_sources`: the collectors that read accelerator-hours;
-    `observations`: the stored intervals (true simultaneous peak)."""
+    `observations`: the stored intervals (true simultaneous peak); `coverage_by_window`: the
+    coverage of windows before the audited period (engine.stored_coverage.window_coverage)."""
+    stored = dict(coverage_by_window or {})
     usage_by_window = {
-        w: account_usage(accounts, agg, coverage, catalog, band, hour_sources)
+        w: account_usage(accounts, agg, stored.get(w, coverage), catalog, band, hour_sources)
         for w, agg in aggregates.items()
     }
-    findings = judge_rules(rules, window, usage_by_window, catalog, registry, restricted)
+    findings = judge_rules(
+        rules, window, usage_by_window, catalog, registry, restricted, frozenset(stored)
+    )
     return compose(
         window=window,
         now=now,

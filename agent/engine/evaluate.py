@@ -17,6 +17,7 @@ from computewatch.domain import CoverageLevel, Finding, FindingStatus, Rule, Sco
 from computewatch.domain.catalog import Catalog
 from computewatch.engine.measures import Measured, measure
 from computewatch.engine.scopes import ScopeUsage, scope_usage, scopes_for
+from computewatch.engine.stored_coverage import unread_stretch
 from computewatch.engine.usage import AccountUsage
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
@@ -96,7 +97,8 @@ def evidence_of(usage: AccountUsage) -> list[str]:
         f"{metric}: {', '.join(sorted(ms))}" for metric, ms in sorted(usage.methods.items()) if ms
     ]
     gaps = sorted(
-        f"gap {g.account_id} {g.region} {g.collector}: {g.error_code}" for g in usage.gaps
+        f"gap {g.account_id} {g.region} {g.collector}: {g.error_code}{unread_stretch(g)}"
+        for g in usage.gaps
     )
     return methods + gaps
 

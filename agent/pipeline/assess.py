@@ -3,14 +3,15 @@ the findings' lifecycle is carried forward and persisted."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
-from computewatch.domain import Metric, Window
+from computewatch.domain import CoverageEntry, Metric, Window
 from computewatch.domain.catalog import Catalog
 from computewatch.engine import lifecycle
 from computewatch.engine.assess import Aggregates, Assessment, assess, extra_windows
+from computewatch.engine.stored_coverage import window_coverage
 from computewatch.engine.usage import BILLED_METRICS, EXPORT_TOKEN_METRICS
 from computewatch.pipeline.collect import Collected
 from computewatch.store import Store
@@ -33,6 +34,23 @@ def account_scope(store: Store, collected: Collected) -> list[tuple[str, str]] |
     return None if set(store.usage.account_names()) <= set(keys) else keys
 
 
+def earlier_coverage(
+    store: Store,
+    collected: Collected,
+    windows: list[Window],
+    audit: Window,
+    tolerance: timedelta = timedelta(0),
+) -> dict[Window, list[CoverageEntry]]:
+    """The coverage of each window reaching before `audit`: the run's reads, and before the
+    audit what the stored history vouches for (a year of daemon reads can make a quarter or a
+    rolling twelve months complete; a stretch no read covers makes it partial)."""
+    earlier = [w for w in windows if w.start < audit.start]
+    if not earlier:
+        return {}
+    stored = store.coverage.vouched(Window(min(w.start for w in earlier), audit.start))
+    return {w: window_coverage(collected.coverage, stored, w, audit, tolerance) for w in earlier}
+
+
 def assess_run(
     config: LoadedConfig,
     store: Store,
@@ -44,7 +62,8 @@ def assess_run(
     catalog: Catalog,
 ) -> Assessment:
     keys = account_scope(store, collected)
-    windows = [window, *extra_windows(config.rules.rules, window)]
+    extra = extra_windows(config.rules.rules, window)
+    windows = [window, *extra]
     aggregates = {
         w: Aggregates(
             totals=store.usage.totals(w, keys),
@@ -69,6 +88,13 @@ def assess_run(
         catalog=catalog,
         band=(util.low, util.central, util.high),
         hour_sources=hour_sources(),
+        coverage_by_window=earlier_coverage(
+            store,
+            collected,
+            extra,
+            window,
+            timedelta(minutes=config.app.collection.max_sample_gap_minutes),
+        ),
         # Every stored observation is evidence of running time in the window, including those
         # made after an as-of `now` (a re-audit of a past month); hence no cut-off at `now`.
         # The proven intervals (one per instance run), not the raw observations, which

@@ -211,6 +211,54 @@ class CoverageRepo(Repository):
                 if (at := maybe_aware(r[4])) is not None
             }
 
+    def vouched(self, window: Window) -> dict[Unit, list[tuple[CoverageEntry, datetime]]]:
+        """Per unit, what the stored history says of `window` (a window before an audited
+        period is judged on it): each distinct period it was read OK for, with its latest such
+        read's time (a read vouches for no time after it), and the sampling gaps that latest
+        successful read of the period found (gaps final billing closed are skipped, not
+        failed)."""
+        overlaps = (coverage.c.period_start < window.end, coverage.c.period_end > window.start)
+        ok_read = (
+            coverage.c.status == str(CoverageStatus.OK),
+            coverage.c.error_code != SAMPLING_GAP,
+        )
+        period = (coverage.c.period_start, coverage.c.period_end)
+        reads = (
+            sa.select(*_UNIT, *period, sa.func.max(coverage.c.recorded_at))
+            .where(*overlaps, *ok_read)
+            .group_by(*_UNIT, *period)
+        )
+        newest = (
+            sa.select(sa.func.max(coverage.c.id).label("id"))
+            .where(*overlaps, *ok_read)
+            .group_by(*_UNIT, *period)
+            .subquery()
+        )
+        latest = coverage.alias("latest")
+        found_with = sa.and_(*(latest.c[c.name] == c for c in (*_UNIT, coverage.c.run_id)))
+        gaps = (
+            sa.select(*_UNIT, *period, coverage.c.recorded_at)
+            .join(latest, found_with)
+            .join(newest, latest.c.id == newest.c.id)
+            .where(
+                *overlaps,
+                coverage.c.error_code == SAMPLING_GAP,
+                coverage.c.status == str(CoverageStatus.FAILED),
+            )
+            .distinct()
+        )
+        out: dict[Unit, list[tuple[CoverageEntry, datetime]]] = defaultdict(list)
+        with self.engine.connect() as conn:
+            for stmt, status in ((reads, CoverageStatus.OK), (gaps, CoverageStatus.FAILED)):
+                for r in conn.execute(stmt):
+                    unit = (r[0], r[1], r[2], r[3])
+                    code = SAMPLING_GAP if status is CoverageStatus.FAILED else ""
+                    e = CoverageEntry(*unit, aware(r[4]), aware(r[5]), status, code)
+                    out[unit].append((e, aware(r[6])))
+        return {
+            k: sorted(v, key=lambda p: (p[0].period_start, p[0].status)) for k, v in out.items()
+        }
+
     def api_errors(self) -> dict[tuple[str, str, str], int]:
         """Failed API reads over all runs, by provider, collector and error code (sampling gaps
         are not API errors, and each run would count the same gap again). Counted on write."""
