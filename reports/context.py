@@ -18,6 +18,7 @@ from computewatch.domain.countries import country_groups
 from computewatch.domain.legal import LEGEND, framing
 from computewatch.domain.metrics import METRICS, Group, Key, MetricDef, token_metrics
 from computewatch.engine.assess import Assessment
+from computewatch.engine.downtime import Downtime
 from computewatch.engine.estimates import MethodNote
 from computewatch.engine.training_runs import TrainingRun
 from computewatch.engine.usage import AccountUsage
@@ -209,6 +210,7 @@ class CoverageView:
     accounts_partial: int
     accounts_failed: int
     gaps: tuple[GapView, ...]
+    downtime: tuple[Downtime, ...] = ()  # which hours the daemon missed, which accounts
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +403,7 @@ def build_audit_context(
             a.coverage.accounts_partial,
             a.coverage.accounts_failed,
             tuple(_gap(e) for e in a.coverage.gaps),
+            a.coverage.downtime,
         ),
         accounts=accounts,
         customers=customers,

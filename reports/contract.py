@@ -46,6 +46,17 @@ class Gap(Doc):
 CoverageLevel = Literal["complete", "partial", "failed"]
 
 
+class Downtime(Doc):
+    """A stretch no inventory read covered (the daemon was down): the sampling gaps of every
+    unit it touches, merged."""
+
+    start: str = Field(description="ISO 8601, UTC, inclusive")
+    end: str = Field(description="ISO 8601, UTC, exclusive")
+    hours: float = Field(ge=0)
+    accounts: list[str] = Field(description='"provider:account" of every account it touches')
+    units: int = Field(ge=0, description="account-region-collector units without a read in it")
+
+
 class Coverage(Doc):
     status: CoverageLevel
     accounts_total: int = Field(ge=0)
@@ -53,6 +64,9 @@ class Coverage(Doc):
     accounts_partial: int = Field(ge=0)
     accounts_failed: int = Field(ge=0)
     gaps: list[Gap]
+    downtime: list[Downtime] = Field(
+        default=[], description="the sampling gaps as stretches of daemon downtime, oldest first"
+    )
 
 
 class AccountCoverage(Doc):

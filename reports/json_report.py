@@ -26,6 +26,7 @@ from computewatch.reports.contract import (
     Coverage,
     Customer,
     CustomerRollup,
+    Downtime,
     Finding,
     Gap,
     Period,
@@ -182,6 +183,16 @@ def build_report(ctx: AuditContext) -> AuditReport:
             accounts_partial=cov.accounts_partial,
             accounts_failed=cov.accounts_failed,
             gaps=[_gap(g) for g in cov.gaps],
+            downtime=[
+                Downtime(
+                    start=d.start.isoformat(),
+                    end=d.end.isoformat(),
+                    hours=round(d.hours, 4),
+                    accounts=list(d.accounts),
+                    units=d.units,
+                )
+                for d in cov.downtime
+            ],
         ),
         accounts=accounts,
         customers=customers,

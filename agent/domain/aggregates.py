@@ -70,7 +70,10 @@ class BilledTotal:
     """A metric billing supersedes, per account, chip, sku and method over a window, summed in
     the store: `quantity` over the days this row counts (billing rows, and other rows on days
     without billing; `days` of them), `overlap` over days that have both billing and other rows
-    (`overlap_days`), for the billing/inventory reconciliation."""
+    (`overlap_days`), for the billing/inventory reconciliation. Billing ranks: a billing export
+    outranks Cost Explorer billing, which outranks inventory (engine.usage.BILLING_RANKS); `export`
+    / `live` hold this row's part of the export reconciliation (export rows, and rows of the best
+    live source, on days with an export and a live source; `export_days` of them)."""
 
     provider: str
     account_id: str
@@ -82,3 +85,6 @@ class BilledTotal:
     days: int
     overlap: float
     overlap_days: int
+    export: float = 0.0
+    live: float = 0.0
+    export_days: int = 0

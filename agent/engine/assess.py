@@ -44,7 +44,7 @@ from computewatch.engine.export_kyc import export_claim_findings
 from computewatch.engine.kyc import kyc_findings
 from computewatch.engine.scopes import scope_usage, scopes_for
 from computewatch.engine.stored_coverage import NOT_IN_STORE
-from computewatch.engine.training_runs import TrainingRun, detect_training_runs
+from computewatch.engine.training_runs import TrainingRun, daily_series, detect_training_runs
 from computewatch.engine.usage import (
     AccountUsage,
     ChipDays,
@@ -68,11 +68,16 @@ class Aggregates:
     daily: Sequence[DailyRow] = ()
     peaks: Sequence[Peak] = ()
     # Summed in the store instead of `daily` (one row per account and chip, not per day), and
-    # the per-day accelerator-hours of the audited window for its chart.
+    # the accelerator-hours per account, chip and day (the chart, training runs).
     billed: Sequence[BilledTotal] = ()
     daily_hours: Sequence[DailyTotal] = ()
     # Token metrics per day and model: an export replaces them only on the days it delivers.
     daily_tokens: Sequence[DailyModelRow] = ()
+
+    @property
+    def summed(self) -> bool:
+        """The store summed the billed metrics (`billed`, `daily_hours`), not per-day rows."""
+        return bool(self.billed or self.daily_hours) and not self.daily
 
 
 @dataclass(frozen=True)
@@ -295,7 +300,13 @@ def assess(
         ),
         training_runs=tuple(
             detect_training_runs(
-                [r for agg in aggregates.values() for r in agg.daily], registry, catalog, band, now
+                daily_series(agg.daily_hours for agg in aggregates.values())
+                if any(agg.summed for agg in aggregates.values())
+                else [r for agg in aggregates.values() for r in agg.daily],
+                registry,
+                catalog,
+                band,
+                now,
             )
         ),
         simultaneous_peaks=peaks_from_intervals(observations, window),

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 from computewatch.config.customers import Registry
 from computewatch.domain import Metric
-from computewatch.domain.aggregates import DailyRow
+from computewatch.domain.aggregates import DailyRow, DailyTotal
 from computewatch.domain.catalog import Catalog
-from computewatch.domain.enums import Method
 from computewatch.engine.estimates import FlopBand, training_flop
+from computewatch.engine.usage import billing_rank
 
 DAY = timedelta(days=1)
 # Per-run thresholds (operations): EO 14110 / proposed 702.7 1e26, EU AI Act Art. 51 1e25.
@@ -52,9 +52,12 @@ class TrainingRun:
     crossed: tuple[str, ...]  # per-run thresholds its compute band's central value exceeds
 
 
-def _daily_by_account_chip(rows: Iterable[DailyRow]) -> dict[tuple[str, str, str, datetime], float]:
-    """Accelerator-hours per account, chip and day; billing supersedes inventory day by day, and
-    a row repeated by overlapping windows counts once."""
+Daily = dict[tuple[str, str, str, datetime], float]  # (provider, account, chip, day) -> hours
+
+
+def _daily_by_account_chip(rows: Iterable[DailyRow]) -> Daily:
+    """Accelerator-hours per account, chip and day; the day's best billing source supersedes the
+    others (export > billing > inventory), and a row repeated by overlapping windows counts once."""
     seen: set[DailyRow] = set()
     by_day: dict[tuple[str, str, datetime], list[DailyRow]] = defaultdict(list)
     for r in rows:
@@ -64,14 +67,25 @@ def _daily_by_account_chip(rows: Iterable[DailyRow]) -> dict[tuple[str, str, str
         by_day[(r.provider, r.account_id, r.day)].append(r)
     out: dict[tuple[str, str, str, datetime], float] = defaultdict(float)
     for (provider, account, day), day_rows in by_day.items():
-        billed = [r for r in day_rows if r.method == Method.BILLING]
-        for r in billed or day_rows:
-            out[(provider, account, r.accelerator, day)] += r.quantity
+        top = max(billing_rank(r.method) for r in day_rows)
+        for r in day_rows:
+            if billing_rank(r.method) == top:
+                out[(provider, account, r.accelerator, day)] += r.quantity
+    return out
+
+
+def daily_series(windows: Iterable[Sequence[DailyTotal]]) -> Daily:
+    """The store's per account × chip × day series of several windows as one (a day two windows
+    both hold is the same figure in each; it counts once)."""
+    out: Daily = {}
+    for rows in windows:
+        for r in rows:
+            out[(r.provider, r.account_id, r.accelerator, r.day)] = r.quantity
     return out
 
 
 def detect_training_runs(
-    rows: Iterable[DailyRow],
+    rows: Iterable[DailyRow] | Daily,
     registry: Registry,
     catalog: Catalog,
     band: Sequence[float],
@@ -79,7 +93,8 @@ def detect_training_runs(
     thresholds: RunThresholds = RunThresholds(),
     run_thresholds: Sequence[tuple[float, str]] = RUN_THRESHOLDS,
 ) -> list[TrainingRun]:
-    daily = _daily_by_account_chip(rows)
+    """Runs from per-day rows, or from a series the store already chose per day (`daily_series`)."""
+    daily = rows if isinstance(rows, dict) else _daily_by_account_chip(rows)
     owners: dict[str, str] = {}
     per_owner: dict[str, dict[datetime, dict[tuple[str, str], float]]] = defaultdict(
         lambda: defaultdict(dict)

@@ -181,19 +181,24 @@ def reconcile_export(u: AccountUsage, metric: str, day_rows: Sequence[DailyRow])
 
 def merge_billed(u: AccountUsage, rows: Iterable[BilledTotal]) -> None:
     """`merge_hours` over rows the store already summed per chip, sku and method (SQL did the
-    day-by-day choice): the same quantities, methods and reconciliation."""
+    day-by-day choice of the best source): the same quantities, methods and reconciliations."""
     for r in sorted(rows, key=lambda r: (r.metric, r.accelerator, r.sku, r.method)):
         d = metric_def(r.metric)
+        rank = billing_rank(r.method)
         if r.days:
             u.methods[r.metric].add(r.method)
             u.add(d.metric, key_of(d, r.accelerator, "", r.sku), r.quantity)
-        if d.key is Key.CHIP and r.overlap_days:
+        if d.key is not Key.CHIP:
+            continue
+        if r.overlap_days:
             pb, pi = u.reconciliation.get(r.accelerator, (0.0, 0.0))
-            billed = r.method == Method.BILLING
             u.reconciliation[r.accelerator] = (
-                pb + (r.overlap if billed else 0.0),
-                pi + (0.0 if billed else r.overlap),
+                pb + (r.overlap if rank == 1 else 0.0),
+                pi + (r.overlap if rank == 0 else 0.0),
             )
+        if r.export_days:
+            pe, pv = u.export_reconciliation.get((r.metric, r.accelerator), (0.0, 0.0))
+            u.export_reconciliation[(r.metric, r.accelerator)] = (pe + r.export, pv + r.live)
 
 
 def hours_by_day(rows: Iterable[DailyTotal]) -> dict[tuple[str, str], dict[datetime, float]]:

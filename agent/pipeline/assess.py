@@ -68,9 +68,11 @@ def assess_run(
         w: Aggregates(
             totals=store.usage.totals(w, keys),
             peaks=store.usage.peaks(w, keys),
-            # Per-day rows, not `store.usage.billed`: a billing export outranks Cost Explorer
-            # day by day, and training runs and the export reconciliation need the days.
-            daily=store.usage.daily_totals(w, BILLED_METRICS, keys),
+            # Summed in SQL with the day-by-day choice of the best billing source (export >
+            # billing > inventory) and both reconciliations; the per account × chip × day series
+            # feeds the chart and training-run detection (no per-day rows per sku and method).
+            billed=store.usage.billed(w, BILLED_METRICS, keys),
+            daily_hours=store.usage.daily_hours(w, keys),
             daily_tokens=store.usage.daily_model_totals(w, EXPORT_TOKEN_METRICS, keys),
         )
         for w in windows

@@ -271,14 +271,15 @@ class UsageRepo(Repository):
     def billed(
         self, window: Window, metrics: Iterable[str], account_keys: AccountKeys = None
     ) -> list[BilledTotal]:
-        """Metrics billing supersedes day by day, summed in one statement: one row per account,
-        metric, chip, sku and method (see `store.aggregates`)."""
-        stmt = aggregates.billed_totals(window, metrics, lambda q: _scope(q, window, account_keys))
+        """Metrics billing supersedes day by day (export > billing > inventory), summed in one
+        statement: one row per account, metric, chip, sku and method (see `store.aggregates`)."""
+        stmt = aggregates.billed_totals(metrics, lambda q: _scope(q, window, account_keys))
         with self.engine.connect() as conn:
             return [aggregates.to_billed(r) for r in conn.execute(stmt)]
 
     def daily_hours(self, window: Window, account_keys: AccountKeys = None) -> list[DailyTotal]:
-        """Accelerator-hours per account and day (billing superseding inventory), one statement."""
-        stmt = aggregates.daily_hours(window, lambda q: _scope(q, window, account_keys))
+        """Accelerator-hours per account, chip and day (the day's best billing source), one
+        statement: the daily chart and training-run detection read it."""
+        stmt = aggregates.daily_hours(lambda q: _scope(q, window, account_keys))
         with self.engine.connect() as conn:
             return [aggregates.to_daily(r) for r in conn.execute(stmt)]

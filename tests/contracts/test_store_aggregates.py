@@ -1,14 +1,20 @@
 """The measure billing supersedes, summed in SQL (one row per account × chip × sku × method),
-gives exactly what the per-day rows summed in Python give: quantities, methods, the
-billing/inventory reconciliation and the daily chart; on both backends."""
+gives exactly what the per-day rows summed in Python give: quantities, methods, both
+reconciliations (billing/inventory, export/best live source) with a billing export outranking
+Cost Explorer outranking inventory day by day, the daily chart and the training runs; on both
+backends."""
 
 from __future__ import annotations
 
 import pytest
 
+from computewatch.config.customers import Registry
 from computewatch.domain import Account, Method, Metric, Window, utc
+from computewatch.domain.catalog import Catalog
+from computewatch.engine.training_runs import daily_series, detect_training_runs
 from computewatch.engine.usage import (
     BILLED_METRICS,
+    BILLING_RANKS,
     build_account_usage,
     chip_hours_by_day,
     daily_accelerator_hours,
@@ -16,10 +22,14 @@ from computewatch.engine.usage import (
     hours_by_day,
 )
 from computewatch.store import Store
+from computewatch.store.aggregates import RANKS
 from tests.helpers.store import OCT, rec
 
-B, E = Method.BILLING, Method.LAUNCH_TIME_ESTIMATE
-ACCOUNTS = [Account("aws", a, a) for a in ("111111111111", "222222222222", "333333333333")]
+B, E, X = Method.BILLING, Method.LAUNCH_TIME_ESTIMATE, Method.BILLING_EXPORT
+ACCOUNTS = [
+    Account("aws", a, a)
+    for a in ("111111111111", "222222222222", "333333333333", "444444444444", "555555555555")
+]
 
 
 def seeded(store: Store) -> None:
@@ -38,7 +48,31 @@ def seeded(store: Store) -> None:
         for region in ("us-east-1", "eu-west-1"):
             records.append(rec(day, 1.0 / 3, rid="i-9", account="333333333333", region=region))
         records.append(rec(day, 9.0, metric=Metric.INSTANCE_HOURS, rid="i-1", method=E))
+        # Exports: account 1 on days 15-25 over billing and inventory (A100 from day 21, an L4
+        # only the export knows on day 16); account 3 on days 1-3 over inventory; account 4
+        # export only, a training-sized fleet on days 3-9 (inventory every day 1-12); account 5
+        # export on days 2-6 over billing.
+        if 15 <= day <= 25:
+            records.append(rec(day, 12.0 + day / 7, rid="", method=X, region="global"))
+            if day > 20:
+                records.append(rec(day, 1.75, rid="", chip="A100", sku="p4d.24xlarge", method=X))
+            if day == 16:
+                records.append(rec(day, 4.0, rid="", chip="L4", sku="g6.xlarge", method=X))
+        if day <= 3:
+            records.append(rec(day, 0.5, rid="", account="333333333333", method=X))
+        if 3 <= day <= 9:
+            records.append(rec(day, 200.0 + day, rid="", account="444444444444", method=X))
+        if day <= 12:
+            records.append(rec(day, 190.0, rid="i-4", account="444444444444"))
+        if 2 <= day <= 6:
+            records.append(rec(day, 3.0, rid="", account="555555555555", method=X))
+        if day <= 8:
+            records.append(rec(day, 2.5, rid="", account="555555555555", method=B))
     store.usage.write(run, records, utc(2026, 11, 2))
+
+
+def test_the_store_ranks_billing_sources_as_the_engine_does() -> None:
+    assert RANKS == BILLING_RANKS
 
 
 @pytest.mark.parametrize("keys", [None, [("aws", "111111111111"), ("aws", "333333333333")]])
@@ -60,7 +94,11 @@ def test_billed_sums_in_sql_equal_the_day_by_day_merge(
             assert n.reconciliation.keys() == o.reconciliation.keys()
             for chip, pair in o.reconciliation.items():
                 assert n.reconciliation[chip] == pytest.approx(pair, rel=1e-12)
+            assert n.export_reconciliation.keys() == o.export_reconciliation.keys()
+            for k, pair in o.export_reconciliation.items():
+                assert n.export_reconciliation[k] == pytest.approx(pair, rel=1e-12)
         assert new[0].reconciliation  # the overlap is there to compare
+        assert new[0].export_reconciliation or window != OCT
         by_day = hours_by_day(store.usage.daily_hours(window, keys))
         want = daily_accelerator_hours(daily)
         assert by_day.keys() == want.keys()
@@ -73,7 +111,7 @@ def test_daily_hours_per_chip_in_sql_equal_the_day_by_day_merge(store: Store) ->
     an account's day, exactly as for the totals (issue 14 item 16)."""
     seeded(store)
     daily = store.usage.daily_totals(OCT, BILLED_METRICS, None)
-    by_chip = chip_hours_by_day(store.usage.daily_hours(OCT, None))
+    by_chip = chip_hours_by_day(store.usage.daily_hours(OCT))
     assert by_chip.keys() == daily_chip_hours(daily).keys()
     for key, days in daily_chip_hours(daily).items():
         assert by_chip[key] == pytest.approx(days, rel=1e-12)
@@ -81,7 +119,33 @@ def test_daily_hours_per_chip_in_sql_equal_the_day_by_day_merge(store: Store) ->
     assert h100[utc(2026, 10, 1)] == pytest.approx(11.0) and a100[utc(2026, 10, 1)] == 3.5
     assert h100[utc(2026, 10, 6)] == 12.25 and a100[utc(2026, 10, 6)] == 2.0  # billing
     assert utc(2026, 10, 7) not in a100  # that account-day is billed, and billed no A100
-    per_account = hours_by_day(store.usage.daily_hours(OCT, None))
+    per_account = hours_by_day(store.usage.daily_hours(OCT))
     for (provider, account, _), days in by_chip.items():
         for day, hours in days.items():
             assert hours <= per_account[(provider, account)][day] + 1e-9
+
+
+def test_training_runs_from_the_stores_series_equal_those_from_per_day_rows(
+    store: Store, catalog: Catalog
+) -> None:
+    seeded(store)
+    windows = [OCT, Window(utc(2026, 10, 5), utc(2026, 10, 12))]  # overlapping windows
+    series = daily_series(store.usage.daily_hours(w) for w in windows)
+    per_day = [r for w in windows for r in store.usage.daily_totals(w, BILLED_METRICS)]
+    assert len(series) < len(per_day)
+    args = (Registry([]), catalog, (0.1, 0.4, 0.6), utc(2026, 11, 2))
+    old = detect_training_runs(per_day, *args)
+    new = detect_training_runs(series, *args)
+    assert [r.owner for r in new] == ["aws:444444444444"]  # the export's days 3-9 count
+    assert (new[0].start, new[0].end) == (utc(2026, 10, 3), utc(2026, 10, 10))
+    assert len(new) == len(old)
+    for n, o in zip(new, old, strict=True):
+        assert (n.owner, n.start, n.end, n.accounts, n.chips) == (
+            o.owner,
+            o.start,
+            o.end,
+            o.accounts,
+            o.chips,
+        )
+        assert n.accelerator_hours == pytest.approx(o.accelerator_hours, rel=1e-12)
+        assert n.peak_concurrent == pytest.approx(o.peak_concurrent, rel=1e-12)

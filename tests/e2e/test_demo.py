@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from computewatch.reports.json_report import validate_contract
-from tests.helpers.report_diff import DEMO_NOW, GOLDEN, diff, normalize
+from tests.helpers.report_diff import DEMO_NOW, GOLDEN, diff, normalize, numbers
 
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
@@ -108,5 +108,5 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
 
     # Figure by figure, the reviewed golden copy: a change to any figure is a reviewed change
     # to tests/golden/demo-audit.json (regenerate: python -m tests.helpers.report_diff --update).
-    changes = diff(json.loads(GOLDEN.read_text("utf-8")), normalize(doc))
+    changes = diff(numbers(json.loads(GOLDEN.read_text("utf-8"))), normalize(doc))
     assert not changes, "the demo report changed:\n" + "\n".join(changes[:200])

@@ -4,6 +4,7 @@ reads on the next month's first hours close the gap at the window's end, not lat
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -55,20 +56,41 @@ def test_gap_limited_to_the_hours_missed(
             nov = collect_job(config, clock)
         clock.now = OCT.end + 6 * H  # the monthly report at 06:00 on the 1st
         request = AuditRequest(
-            window=OCT, now=clock.now, out_dir=tmp_path / "r", formats=[], bundle=False
+            window=OCT,
+            now=clock.now,
+            out_dir=tmp_path / "r",
+            formats=["json", "md", "html"],
+            bundle=False,
         )
-        report = run_audit(config, request).assessment.coverage
+        result = run_audit(config, request)
+        report = result.assessment.coverage
     finally:
         undo()
     units = {(a, r) for a in fleet.account_ids() for r in fleet.regions}
+    doc = json.loads(result.paths["json"].read_text("utf-8"))
+    md, html = (result.paths[f].read_text("utf-8") for f in ("md", "html"))
     if missed is None:
         assert gaps(report.gaps) == set() and report.downtime == ()
+        assert doc["coverage"]["downtime"] == [] and "Daemon downtime" not in md + html
         return
     start, end = missed
     assert gaps(report.gaps) == {(a, r, start, end) for a, r in units}
     everyone = tuple(f"aws:{a}" for a in fleet.account_ids())
     assert report.downtime == (Downtime(start, end, everyone, len(units)),)  # type: ignore[arg-type]
     assert "(3.9 h) in 3 account(s), 6 unit(s)" in report.downtime[0].describe()
+    # The report says which hours were missed and which accounts they touch.
+    assert doc["coverage"]["downtime"] == [
+        {
+            "start": start.isoformat(),  # type: ignore[attr-defined]
+            "end": end.isoformat(),  # type: ignore[attr-defined]
+            "hours": pytest.approx(3 + 55 / 60, abs=1e-4),
+            "accounts": list(everyone),
+            "units": 6,
+        }
+    ]
+    row = "| 2026-10-31 20:05 | 2026-11-01 00:00 | 3.9 | 6 | all 3 accounts |"
+    assert "Daemon downtime" in md and row in md
+    assert "Daemon downtime" in html and "2026-10-31 20:05" in html and "all 3 accounts" in html
     # The hourly run after the restart: November's gap ends at that read.
     assert {(s, e) for *_, s, e in gaps(nov.assessment.coverage.gaps)} == {
         (NOV.start, NOV.start + 3 * H + M5)

@@ -43,19 +43,21 @@ def normalize(doc: dict[str, Any]) -> Any:
     d["accounts"].sort(key=lambda a: (a["provider"], a["account_id"]))
     d.get("simultaneous_peaks", []).sort(key=lambda p: p["account"])
     d.get("training_runs", []).sort(key=lambda r: (r["owner"], r["start"]))
-    return _numbers(d)
+    return numbers(d)
 
 
-def _numbers(x: Any) -> Any:
-    """JSON numbers compare as numbers (0 and 0.0 are the same figure)."""
+def numbers(x: Any) -> Any:
+    """JSON numbers compare as numbers (0 and 0.0 are the same figure), to 12 significant digits:
+    the last binary digits of a sum depend on the order it was added in, which SQL does not fix
+    (the store sums per chip over days, Python per day over chips)."""
     if isinstance(x, bool) or x is None:
         return x
     if isinstance(x, int | float):
-        return float(x)
+        return float(f"{float(x):.12g}")
     if isinstance(x, dict):
-        return {k: _numbers(v) for k, v in x.items()}
+        return {k: numbers(v) for k, v in x.items()}
     if isinstance(x, list):
-        return [_numbers(v) for v in x]
+        return [numbers(v) for v in x]
     return x
 
 
