@@ -118,6 +118,9 @@ class CollectContext:
     history: Mapping[tuple[str, str, str, str], Sequence[Observation]] = field(default_factory=dict)
     # When each unit of a sampling collector was last read successfully (see `Collector.samples`).
     reads: Mapping[UnitKey, Sequence[datetime]] = field(default_factory=dict)
+    # Sampling gaps an earlier run already found up to the first of a unit's `reads` (so `reads`
+    # can start there instead of holding the month's history; see `store.coverage.sampling_state`).
+    known_gaps: Mapping[UnitKey, Sequence[tuple[datetime, datetime]]] = field(default_factory=dict)
     max_sample_gap: timedelta = timedelta(minutes=150)
     # Restrict a run to these collectors (None: all). The others' latest coverage of the same
     # window is carried over from `carried` so the evaluation still sees every unit.

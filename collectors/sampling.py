@@ -40,7 +40,8 @@ def sampling_gaps(
 
 def gap_entries(target: Target, collector: str, ctx: CollectContext) -> list[CoverageEntry]:
     allowed = int(ctx.max_sample_gap.total_seconds() // 60)
-    reads = ctx.reads.get(unit_key(target, collector), ())
+    key = unit_key(target, collector)
+    found = sampling_gaps(ctx.reads.get(key, ()), ctx.now, ctx.window, ctx.max_sample_gap)
     return [
         unit_coverage(
             target,
@@ -51,7 +52,7 @@ def gap_entries(target: Target, collector: str, ctx: CollectContext) -> list[Cov
             f"(more than {allowed} min apart): instances that started and stopped in "
             "between are not counted",
         )
-        for start, end in sampling_gaps(reads, ctx.now, ctx.window, ctx.max_sample_gap)
+        for start, end in [*ctx.known_gaps.get(key, ()), *found]
     ]
 
 

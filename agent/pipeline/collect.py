@@ -96,6 +96,7 @@ def collect_context(
         if cls.final_after is not None
     }
     sampling = [name for name, cls in builtin().collectors.items() if cls.samples]
+    reads, known_gaps = sampling_reads(store, sampling, window, now)
     return CollectContext(
         window=window,
         now=now,
@@ -103,11 +104,26 @@ def collect_context(
         final_days=final_days,
         history=store.intervals.history(window, before=now),
         derived_through=derived_through(store, window, sampling),
-        reads=store.coverage.read_times(sampling, window.start, now),
+        reads=reads,
+        known_gaps=known_gaps,
         max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),
         only=only,
         carried=carried,
     )
+
+
+def sampling_reads(
+    store: Store, sampling: list[str], window: Window, now: datetime
+) -> tuple[dict[UnitKey, list[datetime]], dict[UnitKey, list[tuple[datetime, datetime]]]]:
+    """Read times and already-found gaps per sampled unit. A unit whose latest read was a
+    successful read of this window carries that read's gaps forward and is measured from it
+    (the gaps between earlier reads cannot change); only the others read their history."""
+    carried, stale = store.coverage.sampling_state(sampling, window, now)
+    reads = {unit: [at] for unit, (at, _) in carried.items()}
+    if stale:
+        history = store.coverage.read_times(sampling, window.start, now, {u[1] for u in stale})
+        reads |= {unit: times for unit, times in history.items() if unit in stale}
+    return reads, {unit: gaps for unit, (_, gaps) in carried.items()}
 
 
 def derived_through(store: Store, window: Window, sampling: list[str]) -> dict[UnitKey, datetime]:

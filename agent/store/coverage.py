@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from computewatch.domain import SAMPLING_GAP, CoverageEntry, CoverageStatus, Window
-from computewatch.store.schema import api_error_counts, coverage, unit_state
+from computewatch.store.schema import api_error_counts, coverage, runs, unit_state
 from computewatch.store.sql import Repository, aware, maybe_aware
 
 Unit = tuple[str, str, str, str]  # provider, account id, region, collector
@@ -107,14 +107,24 @@ class CoverageRepo(Repository):
             return [_entry(r) for r in conn.execute(stmt).mappings()]
 
     def read_times(
-        self, collectors: Iterable[str], since: datetime, before: datetime
+        self,
+        collectors: Iterable[str],
+        since: datetime,
+        before: datetime,
+        accounts: Iterable[str] | None = None,
     ) -> dict[Unit, list[datetime]]:
-        """Per unit of these collectors, when it was read successfully in [since, before), plus
-        its last such read before `since` (the one a gap at the window's start is measured from)."""
+        """Per unit of these collectors (of these accounts, if given), when it was read
+        successfully in [since, before), plus its last such read before `since` (the one a gap
+        at the window's start is measured from)."""
         names = list(collectors)
         if not names:
             return {}
-        ok = (coverage.c.collector.in_(names), coverage.c.status == str(CoverageStatus.OK))
+        ok: tuple[Any, ...] = (
+            coverage.c.collector.in_(names),
+            coverage.c.status == str(CoverageStatus.OK),
+        )
+        if accounts is not None:
+            ok = (*ok, coverage.c.account_id.in_(sorted(set(accounts))))
         inside = (
             sa.select(*_UNIT, coverage.c.recorded_at)
             .where(*ok, coverage.c.recorded_at >= since, coverage.c.recorded_at < before)
@@ -131,6 +141,63 @@ class CoverageRepo(Repository):
                 for row in conn.execute(stmt):
                     out[(row[0], row[1], row[2], row[3])].append(aware(row[4]))
         return {k: sorted(v) for k, v in out.items()}
+
+    def sampling_state(
+        self, collectors: Iterable[str], window: Window, now: datetime
+    ) -> tuple[dict[Unit, tuple[datetime, list[tuple[datetime, datetime]]]], set[Unit]]:
+        """What the previous run established, so a run need not read the month's history:
+        per unit whose latest read was a successful read of exactly `window` at or before
+        `now`, that read's time and the sampling gaps it found (the gaps between all reads up to
+        it; O(units) rows from `unit_state` plus that run's gap rows). Second: the other units
+        that have a read at all (their gaps come from `read_times`). Read times are the runs'
+        start times (`runs.started_at`), as `pipeline.collect` records them."""
+        names = list(collectors)
+        if not names:
+            return {}, set()
+        cols = (unit_state.c.run_id, unit_state.c.status, unit_state.c.recorded_at)
+        state = sa.select(
+            *(unit_state.c[c.name] for c in _UNIT),
+            *cols,
+            unit_state.c.period_start,
+            unit_state.c.period_end,
+        ).where(unit_state.c.collector.in_(names))
+        carried: dict[Unit, tuple[datetime, list[tuple[datetime, datetime]]]] = {}
+        run_of: dict[Unit, int] = {}
+        stale: set[Unit] = set()
+        with self.engine.connect() as conn:
+            for r in conn.execute(state):
+                unit, at = (r[0], r[1], r[2], r[3]), aware(r[6])
+                same = (aware(r[7]), aware(r[8])) == (window.start, window.end)
+                if r[5] == str(CoverageStatus.OK) and same and at <= now:
+                    carried[unit], run_of[unit] = (at, []), r[4]
+                else:
+                    stale.add(unit)
+            if not run_of:
+                return carried, stale
+            # A run whose clock was behind an earlier run's read measured gaps without that read:
+            # its units take the history path.
+            ahead = sa.select(runs.c.id, runs.c.started_at).where(
+                runs.c.started_at > min(at for at, _ in carried.values())
+            )
+            for run_id, started in conn.execute(ahead):
+                for unit in [u for u, r in run_of.items() if run_id < r]:
+                    if aware(started) > carried[unit][0]:
+                        del carried[unit], run_of[unit]
+                        stale.add(unit)
+            gaps = (
+                sa.select(*_UNIT, coverage.c.run_id, coverage.c.period_start, coverage.c.period_end)
+                .where(
+                    coverage.c.run_id.in_(sorted(set(run_of.values()))),
+                    coverage.c.collector.in_(names),
+                    coverage.c.error_code == SAMPLING_GAP,
+                )
+                .order_by(coverage.c.id)
+            )
+            for r in conn.execute(gaps):
+                unit = (r[0], r[1], r[2], r[3])
+                if run_of.get(unit) == r[4]:
+                    carried[unit][1].append((aware(r[5]), aware(r[6])))
+        return carried, stale
 
     def for_window(self, window: Window) -> dict[Unit, list[CoverageEntry]]:
         """Per unit, what its most recent read of exactly this window recorded: the read's own

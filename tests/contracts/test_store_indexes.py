@@ -88,6 +88,11 @@ QUERIES: list[tuple[str, Callable[[Store], object], str]] = [
         lambda s: s.coverage.read_times(["aws.ec2"], OCT.start, OCT.end),
         "ix_coverage_reads",
     ),
+    (
+        "coverage.sampling_state",
+        lambda s: s.coverage.sampling_state(["aws.ec2"], OCT, utc(2026, 11, 2)),
+        "ix_coverage_run",
+    ),
     ("coverage.for_window", lambda s: s.coverage.for_window(OCT), "ix_coverage_period"),
     (
         "coverage.final_days",
