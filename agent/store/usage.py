@@ -227,19 +227,10 @@ class UsageRepo(Repository):
             usage.c.method,
             usage.c.period_start,
         ]
-        stmt = _scope(
-            sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
-                usage.c.metric.in_(list(metrics))
-            ),
-            window,
-            account_keys,
-        )
-        stmt = stmt.group_by(*cols).order_by(*cols)
-        with self.engine.connect() as conn:
-            return [
-                DailyRow(r[0], r[1], r[2], r[3], r[4], r[5], aware(r[6]), float(r[7]))
-                for r in conn.execute(stmt)
-            ]
+        return [
+            DailyRow(r[0], r[1], r[2], r[3], r[4], r[5], aware(r[6]), float(r[7]))
+            for r in self._sums(cols, metrics, window, account_keys)
+        ]
 
     def daily_model_totals(
         self, window: Window, metrics: Iterable[str], account_keys: AccountKeys = None
@@ -254,6 +245,19 @@ class UsageRepo(Repository):
             usage.c.method,
             usage.c.period_start,
         ]
+        return [
+            DailyModelRow(r[0], r[1], r[2], r[3], r[4], aware(r[5]), float(r[6]))
+            for r in self._sums(cols, metrics, window, account_keys)
+        ]
+
+    def _sums(
+        self,
+        cols: list[Any],
+        metrics: Iterable[str],
+        window: Window,
+        account_keys: AccountKeys,
+    ) -> list[Any]:
+        """Quantities of `metrics` in the window summed per `cols`, ordered by them."""
         stmt = _scope(
             sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
                 usage.c.metric.in_(list(metrics))
@@ -261,12 +265,8 @@ class UsageRepo(Repository):
             window,
             account_keys,
         )
-        stmt = stmt.group_by(*cols).order_by(*cols)
         with self.engine.connect() as conn:
-            return [
-                DailyModelRow(r[0], r[1], r[2], r[3], r[4], aware(r[5]), float(r[6]))
-                for r in conn.execute(stmt)
-            ]
+            return list(conn.execute(stmt.group_by(*cols).order_by(*cols)))
 
     def billed(
         self, window: Window, metrics: Iterable[str], account_keys: AccountKeys = None

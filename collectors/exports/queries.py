@@ -56,23 +56,9 @@ def families_values() -> str:
     return ", ".join(f"({_lit(f)}, {'TRUE' if t else 'FALSE'})" for f, t in FAMILIES)
 
 
-CUR2_HOURS = """
-WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
-families (family, training) AS (VALUES {families}),
-accelerated (prefix) AS (VALUES {accelerated}),
-usage_rows AS (
-  SELECT line_item_usage_account_id AS account_id,
-    CAST(date_trunc('day', line_item_usage_start_date) AS DATE) AS usage_day,
-    split_part(line_item_usage_type, ':', 1) AS head,
-    lower(CASE WHEN coalesce(product_instance_type, '') <> '' THEN product_instance_type
-          ELSE split_part(line_item_usage_type, ':', 2) END) AS raw_shape,
-    line_item_usage_amount AS amount
-  FROM {table}
-  WHERE line_item_line_item_type IN ({usage_lines})
-    AND bill_billing_period_start_date = TIMESTAMP '{period_start}'
-    AND strpos(line_item_usage_type, ':') > 0
-    AND line_item_usage_amount > 0
-),
+# The shared tail of every hours query: shapes classified by joining the catalog (not per-row
+# regular expressions), SageMaker's `ml.` prefix dropped, unknown sizes of GPU families kept.
+_SHAPE_HOURS = """
 typed AS (
   SELECT account_id, usage_day, amount,
     CASE WHEN strpos(head, '-') > 0 THEN split_part(head, '-', 2) ELSE head END AS family,
@@ -91,6 +77,28 @@ GROUP BY t.account_id, t.usage_day, coalesce(s.shape_name, t.shape), coalesce(s.
   coalesce(s.accelerators, 1.0), f.training
 ORDER BY 1, 2, 3, 6
 """
+
+CUR2_HOURS = (
+    """
+WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
+families (family, training) AS (VALUES {families}),
+accelerated (prefix) AS (VALUES {accelerated}),
+usage_rows AS (
+  SELECT line_item_usage_account_id AS account_id,
+    CAST(date_trunc('day', line_item_usage_start_date) AS DATE) AS usage_day,
+    split_part(line_item_usage_type, ':', 1) AS head,
+    lower(CASE WHEN coalesce(product_instance_type, '') <> '' THEN product_instance_type
+          ELSE split_part(line_item_usage_type, ':', 2) END) AS raw_shape,
+    line_item_usage_amount AS amount
+  FROM {table}
+  WHERE line_item_line_item_type IN ({usage_lines})
+    AND bill_billing_period_start_date = TIMESTAMP '{period_start}'
+    AND strpos(line_item_usage_type, ':') > 0
+    AND line_item_usage_amount > 0
+),
+"""
+    + _SHAPE_HOURS
+)
 
 CUR2_TOKENS = """
 SELECT line_item_usage_account_id AS account_id,
@@ -186,24 +194,8 @@ usage_rows AS (
     + """
     AND strpos(x_UsageType, ':') > 0
 ),
-typed AS (
-  SELECT account_id, usage_day, amount,
-    CASE WHEN strpos(head, '-') > 0 THEN split_part(head, '-', 2) ELSE head END AS family,
-    CASE WHEN substr(raw_shape, 1, 3) = 'ml.' THEN substr(raw_shape, 4) ELSE raw_shape END AS shape
-  FROM usage_rows
-)
-SELECT t.account_id, t.usage_day, coalesce(s.shape_name, t.shape) AS shape,
-  coalesce(s.chip, 'unknown') AS chip,
-  coalesce(s.accelerators, 1.0) AS accelerators, f.training, sum(t.amount) AS hours
-FROM typed t
-JOIN families f ON t.family = f.family
-LEFT JOIN shapes s ON t.shape = s.shape
-LEFT JOIN accelerated a ON split_part(t.shape, '.', 1) = a.prefix
-WHERE s.shape IS NOT NULL OR a.prefix IS NOT NULL
-GROUP BY t.account_id, t.usage_day, coalesce(s.shape_name, t.shape), coalesce(s.chip, 'unknown'),
-  coalesce(s.accelerators, 1.0), f.training
-ORDER BY 1, 2, 3, 6
 """
+    + _SHAPE_HOURS
 )
 
 FOCUS_AWS_TOKENS = (

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +13,13 @@ from computewatch.collectors.exports import queries
 from computewatch.collectors.exports.delivery import locate
 from computewatch.collectors.exports.duck import DuckScan
 from computewatch.collectors.exports.provider import export_handle
-from computewatch.collectors.exports.reader import ExportRead
 from computewatch.collectors.exports.schema import CUR2
 from computewatch.config.exports import ExportSource
 from computewatch.demo.emulated_aws import EmulatedAws, aws_environment
-from computewatch.domain import Metric, Window
+from computewatch.domain import Window
 from computewatch.domain.catalog import Catalog
-from computewatch.domain.metrics import Key, metric_def
 from tests.helpers import export_fixtures as fx
+from tests.helpers.export_totals import totals
 from tests.helpers.export_units import upload_fixture
 
 OCTOBER = Window.month("2026-10")
@@ -34,20 +32,6 @@ ATHENA_TYPES = {
     "INTEGER": "integer",
     "TIMESTAMP": "timestamp",
 }
-
-
-def totals(read: ExportRead) -> dict[tuple[str, Metric, str], float]:
-    out: dict[tuple[str, Metric, str], float] = defaultdict(float)
-    for account, records in read.records.items():
-        for r in records:
-            d = metric_def(r.metric)
-            key = {
-                Key.CHIP: r.dimensions.accelerator,
-                Key.MODEL: r.dimensions.model,
-                Key.SKU: r.dimensions.sku,
-            }[d.key]
-            out[(account, r.metric, key)] += r.quantity
-    return dict(out)
 
 
 def test_s3_export_is_fetched_once_per_etag(

@@ -4,7 +4,6 @@ bad exports as coverage gaps with a reason (never zeros)."""
 from __future__ import annotations
 
 import shutil
-from collections import defaultdict
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -13,7 +12,7 @@ import pytest
 from computewatch.collectors.base import ApiCallCounter, CollectContext
 from computewatch.collectors.exports.delivery import sha256_file
 from computewatch.collectors.exports.provider import ExportBillingCollector, ExportsProvider
-from computewatch.collectors.exports.reader import ExportRead, read_export
+from computewatch.collectors.exports.reader import read_export
 from computewatch.collectors.exports.tokens import (
     bedrock_models,
     parse_usage_type,
@@ -23,29 +22,15 @@ from computewatch.config.exports import ExportSettings, ExportSource
 from computewatch.demo.billing_exports import cur2_table, write_delivery
 from computewatch.domain import CoverageStatus, Method, Metric, Window
 from computewatch.domain.catalog import Catalog
-from computewatch.domain.metrics import Key, metric_def
 from computewatch.domain.window import utc
 from tests.helpers import export_fixtures as fx
+from tests.helpers.export_totals import totals
 
 OCTOBER = Window.month("2026-10")
 
 
 def source(location: Path | str, name: str = "cur") -> ExportSource:
     return ExportSource(name=name, format="cur2", location=str(location), billing_account=fx.PAYER)
-
-
-def totals(read: ExportRead) -> dict[tuple[str, Metric, str], float]:
-    out: dict[tuple[str, Metric, str], float] = defaultdict(float)
-    for account, records in read.records.items():
-        for r in records:
-            d = metric_def(r.metric)
-            key = {
-                Key.CHIP: r.dimensions.accelerator,
-                Key.MODEL: r.dimensions.model,
-                Key.SKU: r.dimensions.sku,
-            }[d.key]
-            out[(account, r.metric, key)] += r.quantity
-    return dict(out)
 
 
 @pytest.mark.parametrize("folder", ["cur2-parquet", "cur2-csv"])

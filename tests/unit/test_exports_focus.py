@@ -3,41 +3,26 @@ exact figures on the committed fixtures, the Azure OpenAI meter table, schema ve
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from computewatch.collectors.exports.focus import UNKNOWN_MODEL, azure_meters, normalise
-from computewatch.collectors.exports.reader import ExportRead, read_export
+from computewatch.collectors.exports.reader import read_export
 from computewatch.collectors.exports.schema import FOCUS, detect_version
 from computewatch.config.exports import ExportSource
 from computewatch.demo.billing_exports import FOCUS_AZURE_SCHEMA, cur2_table, write_azure_delivery
 from computewatch.domain import Metric, Window
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import SourceError
-from computewatch.domain.metrics import Key, metric_def
 from tests.helpers import export_fixtures as fx
+from tests.helpers.export_totals import totals
 
 OCTOBER = Window.month("2026-10")
 
 
 def focus(location: Path, cloud: str) -> ExportSource:
     return ExportSource(name="focus", format="focus", cloud=cloud, location=str(location))  # type: ignore[arg-type]
-
-
-def totals(read: ExportRead) -> dict[tuple[str, Metric, str], float]:
-    out: dict[tuple[str, Metric, str], float] = defaultdict(float)
-    for account, records in read.records.items():
-        for r in records:
-            d = metric_def(r.metric)
-            key = {
-                Key.CHIP: r.dimensions.accelerator,
-                Key.MODEL: r.dimensions.model,
-                Key.SKU: r.dimensions.sku,
-            }[d.key]
-            out[(account, r.metric, key)] += r.quantity
-    return dict(out)
 
 
 def test_aws_focus_gives_exact_figures(catalog: Catalog) -> None:
