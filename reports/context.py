@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from computewatch.config.customers import Customer, Registry
-from computewatch.domain import CoverageEntry, Finding, FindingState, RunInfo
+from computewatch.domain import CoverageEntry, RunInfo
 from computewatch.domain.catalog import UNKNOWN_CHIP, Catalog
 from computewatch.domain.countries import country_groups
-from computewatch.domain.legal import LEGEND, framing
+from computewatch.domain.legal import LEGEND
 from computewatch.domain.metrics import METRICS, Group, Key, MetricDef, token_metrics
 from computewatch.engine.assess import Assessment
 from computewatch.engine.downtime import Downtime
@@ -24,6 +24,7 @@ from computewatch.engine.training_runs import TrainingRun
 from computewatch.engine.usage import AccountUsage
 from computewatch.reports.charts import ChartsView, build_charts
 from computewatch.reports.exports_view import ExportsView, exports_view
+from computewatch.reports.finding_view import FindingView, finding_view
 from computewatch.reports.peaks_view import PeakView, peak_views
 
 SCHEMA_ID = "computewatch.audit/1"
@@ -175,34 +176,6 @@ class CustomerRollup(UsageView):
 
 
 @dataclass(frozen=True, slots=True)
-class FindingView:
-    id: str
-    rule_id: str
-    title: str
-    status: str
-    severity: str
-    scope_kind: str
-    scope_key: str
-    metric: str
-    comparison: str
-    value: float | None
-    threshold: float
-    window_start: datetime
-    window_end: datetime
-    legal_basis: str
-    citation: str
-    legal_status: str
-    detail: str
-    evidence: tuple[str, ...]
-    members: tuple[str, ...]
-    scope_label: str
-    lifecycle: str
-    first_seen: datetime | None
-    # "threshold crossed (bill, not law)": how the finding is worded (computewatch.domain.legal)
-    framing: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class CoverageView:
     status: str
     accounts_total: int
@@ -325,34 +298,6 @@ def _account_view(u: AccountUsage, catalog: Catalog, registry: Registry) -> Acco
     )
 
 
-def _finding_view(f: Finding, state: FindingState | None, labels: dict[str, str]) -> FindingView:
-    return FindingView(
-        id=f.id,
-        rule_id=f.rule.id,
-        title=f.rule.title,
-        status=str(f.status),
-        severity=f.rule.severity,
-        scope_kind=f.scope_kind,
-        scope_key=f.scope_key,
-        metric=f.rule.metric,
-        comparison=f.rule.comparison,
-        value=f.value,
-        threshold=f.threshold,
-        window_start=f.window.start,
-        window_end=f.window.end,
-        legal_basis=f.rule.legal_basis,
-        citation=f.rule.citation,
-        legal_status=str(f.rule.legal_status),
-        detail=f.detail,
-        evidence=f.evidence,
-        members=f.members,
-        scope_label=labels.get(f.scope_key, f.scope_key),
-        lifecycle="new" if state is None else str(state.lifecycle),
-        first_seen=None if state is None else state.first_seen,
-        framing=framing(str(f.rule.legal_status), str(f.status)),
-    )
-
-
 def report_id_for(report_key: str) -> str:
     """The id a scheduled report ("monthly:2026-10") always gets, on every retry."""
     return "CW-" + hashlib.sha256(report_key.encode()).hexdigest()[:12].upper()
@@ -407,7 +352,7 @@ def build_audit_context(
         ),
         accounts=accounts,
         customers=customers,
-        findings=tuple(_finding_view(f, a.states.get(f.id), labels) for f in a.findings),
+        findings=tuple(finding_view(f, a.states.get(f.id), labels) for f in a.findings),
         headline_hours=_chip_hours(dict(a.chip_totals), catalog),
         token_columns=tuple(
             (d.role, d.title) for d in token_metrics() if d.always_shown or d.role in present

@@ -13,7 +13,6 @@ from computewatch.domain.metrics import METRICS
 from computewatch.reports.context import (
     AuditContext,
     CustomerView,
-    FindingView,
     GapView,
     UsageView,
 )
@@ -37,6 +36,7 @@ from computewatch.reports.contract import (
     Tokens,
     TrainingRun,
 )
+from computewatch.reports.finding_view import FindingView
 
 SCHEMA_FILE = "schemas/audit-1.schema.json"
 

@@ -16,10 +16,10 @@ from computewatch.reports.context import (
     AccountView,
     AuditContext,
     CustomerRollup,
-    FindingView,
     GapView,
     Reconciliation,
 )
+from computewatch.reports.finding_view import FindingView
 
 NAME_WIDTH = 60  # display columns (a CJK character counts 2) before a name is clipped
 TEXT_WIDTH = 240  # free text from outside (error messages, details) in table cells

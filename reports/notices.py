@@ -20,8 +20,8 @@ from computewatch.reports.context import (
     AuditContext,
     ChipHours,
     CustomerView,
-    FindingView,
 )
+from computewatch.reports.finding_view import FindingView
 from computewatch.reports.render import render_template, write_text
 
 

@@ -9,7 +9,7 @@ import click
 from computewatch.collectors.base import Target
 from computewatch.domain import CoverageEntry, CoverageStatus, FindingStatus
 from computewatch.pipeline.audit import AuditOutcome
-from computewatch.reports.context import FindingView
+from computewatch.reports.finding_view import FindingView
 
 Progress = Callable[[int, int, Target, str, CoverageEntry], None]
 

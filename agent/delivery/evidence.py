@@ -12,7 +12,6 @@ import base64
 import binascii
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -21,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from computewatch.delivery.keys import load_private_key, raw_public
 from computewatch.delivery.ledger import (
     LEDGER_FILE,
     Issue,
@@ -52,49 +51,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 16), b""):
             h.update(block)
     return h.hexdigest()
-
-
-# -- keys ----------------------------------------------------------------------------------------
-def _key_text(env_var: str) -> bytes:
-    value = os.environ.get(env_var)
-    if not value:
-        raise UsageError(f"environment variable {env_var} is not set (it should hold the key)")
-    return value.strip().encode()
-
-
-def load_private_key(env_var: str) -> Ed25519PrivateKey:
-    """Ed25519 private key from the environment: PEM (PKCS#8) or the raw 32 bytes in base64."""
-    raw = _key_text(env_var)
-    try:
-        if raw.startswith(b"-----BEGIN"):
-            key = serialization.load_pem_private_key(raw, password=None)
-        else:
-            key = Ed25519PrivateKey.from_private_bytes(base64.b64decode(raw, validate=True))
-    except (ValueError, TypeError, binascii.Error):
-        key = None  # the message must not echo the secret
-    if not isinstance(key, Ed25519PrivateKey):
-        raise UsageError(f"{env_var} does not hold an Ed25519 private key (PEM or base64)")
-    return key
-
-
-def load_public_key(env_var: str) -> Ed25519PublicKey:
-    """Ed25519 public key from the environment: PEM (SubjectPublicKeyInfo) or raw base64."""
-    raw = _key_text(env_var)
-    try:
-        if raw.startswith(b"-----BEGIN"):
-            key = serialization.load_pem_public_key(raw)
-        else:
-            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(raw, validate=True))
-    except (ValueError, TypeError, binascii.Error):
-        key = None
-    if not isinstance(key, Ed25519PublicKey):
-        raise UsageError(f"{env_var} does not hold an Ed25519 public key (PEM or base64)")
-    return key
-
-
-def _raw_public(key: Ed25519PublicKey) -> str:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
 
 
 # -- manifest ------------------------------------------------------------------------------------
@@ -145,7 +101,7 @@ def write_manifest(
     if signing_key is not None:
         sig = {
             "algorithm": "Ed25519",
-            "public_key": _raw_public(signing_key.public_key()),
+            "public_key": raw_public(signing_key.public_key()),
             "signature": base64.b64encode(signing_key.sign(body)).decode(),
         }
         _atomic_write(bundle / SIGNATURE, (json.dumps(sig, indent=2) + "\n").encode())
@@ -216,7 +172,7 @@ def _check_signature(
         signature = base64.b64decode(sig["signature"], validate=True)
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         return True, [Issue(Problem.SIGNATURE_BAD, SIGNATURE, f"unreadable: {exc}")]
-    if public_key is not None and _raw_public(public_key) != _raw_public(embedded):
+    if public_key is not None and raw_public(public_key) != raw_public(embedded):
         return True, [Issue(Problem.SIGNATURE_BAD, SIGNATURE, "signed by a different key")]
     try:
         (public_key or embedded).verify(signature, body)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
-from computewatch.delivery.evidence import VerifyResult, load_public_key, verify_bundle
+from computewatch.delivery.evidence import VerifyResult, verify_bundle
+from computewatch.delivery.keys import load_public_key
 from computewatch.delivery.mail import Delivery, deliver_due, parse, write_eml
 from computewatch.domain import FindingStatus, Lifecycle, Window
 from computewatch.domain.errors import UsageError
