@@ -31,7 +31,7 @@ from computewatch.domain import (
     Window,
 )
 from computewatch.domain.catalog import Catalog
-from computewatch.domain.deliveries import ExportDelivery
+from computewatch.domain.deliveries import ExportDelivery, ExportFigures
 from computewatch.domain.errors import SourceError
 
 
@@ -243,6 +243,11 @@ class Provider(ABC):
     def deliveries(self) -> list[ExportDelivery]:
         """Billing-export periods this provider ingested in the run (provenance; a re-delivered
         period replaces the store's figures of that period). None for live APIs."""
+        return []
+
+    def figures(self, units: set[tuple[str, str]]) -> list[ExportFigures]:
+        """The figures of the billing-export units (region, account id) that ran, for the store
+        to write in bulk after `deliveries` replaced their periods. None for live APIs."""
         return []
 
 

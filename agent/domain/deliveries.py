@@ -3,8 +3,10 @@ what the export says about each account (know-your-customer evidence)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from computewatch.domain.window import require_utc
 
@@ -45,3 +47,16 @@ class ExportDelivery:
     def __post_init__(self) -> None:
         require_utc("period_start", self.period_start)
         require_utc("period_end", self.period_end)
+
+
+@dataclass(frozen=True)
+class ExportFigures:
+    """One export read's usage rows for the store, in bulk: Arrow record batches with the
+    columns key (UsageRecord.key), account_id, metric, unit, sku, accelerator, model, usage_day
+    (a date), quantity. Provider, region and collector are the same for every row, the method is
+    `billing-export`. Columnar because a month of 50,000 accounts is millions of rows."""
+
+    provider: str
+    region: str
+    collector: str
+    batches: Iterable[Any]

@@ -61,16 +61,35 @@ class UsageRecord:
     @property
     def key(self) -> str:
         """The idempotency key: collecting the same period twice replaces, never adds."""
-        parts = [
+        return record_key(
             self.provider,
             self.account_id,
             self.region,
             self.collector,
             str(self.metric),
-            json.dumps(self.dimensions.as_dict(), sort_keys=True),
+            dimensions_text(self.dimensions),
             self.period_start.isoformat(),
-        ]
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        )
+
+
+def dimensions_text(d: Dimensions) -> str:
+    """The dimensions as they enter the record key."""
+    return json.dumps(d.as_dict(), sort_keys=True)
+
+
+def record_key(
+    provider: str,
+    account_id: str,
+    region: str,
+    collector: str,
+    metric: str,
+    dimensions: str,
+    start_iso: str,
+) -> str:
+    """The record key from its parts (`UsageRecord.key`; a bulk writer calls it with the parts
+    it has cached, so that both make the same key)."""
+    parts = (provider, account_id, region, collector, metric, dimensions, start_iso)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

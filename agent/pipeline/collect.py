@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from computewatch.collectors.base import ApiCallCounter, CollectContext, Provider, UnitKey
+from computewatch.collectors.exports.provider import ExportedRecords
 from computewatch.collectors.registry import builtin
 from computewatch.collectors.runner import CollectionResult, Progress, run_collection
 from computewatch.collectors.sampling import close_billed_gaps
@@ -155,10 +156,14 @@ class StoreSink:
         # A billing export's records wait until its delivery has replaced the period's previous
         # figures (`write_exports`); they are bounded by accounts x days x chips/models.
         self._exported: list[UsageRecord] = []
+        self.export_units: set[tuple[str, str]] = set()  # (region, account) of export units
         self.written = 0
         self.wall = self.cpu = 0.0  # time spent writing
 
     def __call__(self, items: Sequence[UsageRecord | Observation]) -> None:
+        if isinstance(items, ExportedRecords):  # written in bulk once its period is replaced
+            self.export_units.add((items.region, items.account_id))
+            return
         for i in items:
             if isinstance(i, Observation):
                 self._seen.append(i)
@@ -224,8 +229,10 @@ def collect(
         record(timing)
     wall, cpu = time.perf_counter(), time.process_time()
     for provider in provider_list:  # billing exports: a re-delivered period replaces its figures
-        for delivery in provider.deliveries():
-            store.exports.replace_period(delivery, run_id, now, accounts)
+        deliveries = provider.deliveries()
+        if deliveries:
+            figures = provider.figures(sink.export_units)
+            sink.written += store.exports.replace(deliveries, run_id, now, accounts, figures)[1]
     sink.write_exports()
     coverage = write_coverage(store, run_id, result, now)
     store.usage.save_accounts(result.accounts)

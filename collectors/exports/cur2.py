@@ -22,6 +22,7 @@ from computewatch.domain.errors import SourceError
 
 SERVICE = "exports"
 Run = Callable[[queries.Query], list[tuple[Any, ...]]]
+Fetch = Callable[[queries.Query], Any]
 
 
 @dataclass
@@ -69,8 +70,16 @@ def check_period(run: Run, table: str, column: str, period_start: date, export: 
 
 
 def read_cur2(
-    run: Run, table: str, period_start: date, catalog: Catalog, sink: RecordSink, export: str
+    run: Run,
+    table: str,
+    period_start: date,
+    catalog: Catalog,
+    sink: RecordSink,
+    export: str,
+    fetch: Fetch | None = None,
 ) -> PeriodRead:
+    """Accounts come back as rows; hours and tokens go from the engine (`fetch`: an Arrow
+    stream from DuckDB, Athena's rows) into the sink's staging, never one object per row."""
     out = PeriodRead()
     start = f"{period_start.isoformat()} 00:00:00"
     accounts = queries.render(
@@ -90,29 +99,22 @@ def read_cur2(
         raise SourceError(
             SERVICE, "NoDelivery", f"export {export}: no rows for {period_start:%Y-%m}"
         )
-    for account_id, day, shape, chip, count, training, qty in run(hours):
-        sink.hours(
-            str(account_id),
-            _day(day),
-            str(shape),
-            str(chip),
-            float(count),
-            float(qty),
-            bool(training),
-        )
+    fetch = fetch or run
+    sink.load_hours(fetch(hours))
+    sink.load_tokens(fetch(tokens))
     models = bedrock_models()
-    for account_id, day, usage_type, product_code, unit, qty in run(tokens):
-        parsed = parse_usage_type(str(usage_type), str(product_code))
+    mapping = []
+    for usage_type, product_code, unit in sink.token_kinds():
+        parsed = parse_usage_type(usage_type, product_code)
         if parsed is None:
             continue
-        per_unit = tokens_per_unit(str(unit))
+        per_unit = tokens_per_unit(unit)
         if per_unit is None:
             out.unknown_units.add(f"{usage_type} in {unit!r}")
             continue
         billed, metric = parsed
-        sink.tokens(
-            str(account_id), _day(day), models.model_id(billed), metric, float(qty) * per_unit
-        )
+        mapping.append((usage_type, product_code, unit, models.model_id(billed), metric, per_unit))
+    sink.map_tokens(mapping)
     if out.unknown_units:
         raise SourceError(
             SERVICE,

@@ -12,7 +12,7 @@ from importlib import resources
 import yaml
 
 from computewatch.collectors.exports import queries
-from computewatch.collectors.exports.cur2 import AccountSeen, PeriodRead, Run, _day
+from computewatch.collectors.exports.cur2 import AccountSeen, Fetch, PeriodRead, Run
 from computewatch.collectors.exports.records import RecordSink
 from computewatch.collectors.exports.tokens import (
     UNKNOWN_MODEL,
@@ -79,6 +79,7 @@ def read_focus(
     catalog: Catalog,
     sink: RecordSink,
     source: ExportSource,
+    fetch: Fetch | None = None,
 ) -> PeriodRead:
     out = PeriodRead()
     start = f"{period_start.isoformat()} 00:00:00"
@@ -104,40 +105,36 @@ def read_focus(
         out.accounts[seen.account_id] = seen
     if not out.accounts:
         raise SourceError(SERVICE, "NoDelivery", f"export {source.name}: no rows for {start[:7]}")
-    for account_id, day, shape, chip, count, training, qty in run(hours):
-        sink.hours(
-            str(account_id),
-            _day(day),
-            str(shape),
-            str(chip),
-            float(count),
-            float(qty),
-            bool(training),
-        )
+    fetch = fetch or run
+    sink.load_hours(fetch(hours))
+    sink.load_tokens(fetch(tokens))
     unknown_units: set[str] = set()
+    mapping = []
     if aws:
         models = bedrock_models()
-        for account_id, day, usage_type, code, unit, qty in run(tokens):
-            parsed = parse_usage_type(str(usage_type), str(code))
-            per_unit = tokens_per_unit(str(unit))
+        for usage_type, code, unit in sink.token_kinds():
+            parsed = parse_usage_type(usage_type, code)
+            per_unit = tokens_per_unit(unit)
             if parsed is None:
                 continue
             if per_unit is None:
                 unknown_units.add(f"{usage_type} in {unit!r}")
                 continue
-            model = models.model_id(parsed[0])
-            sink.tokens(str(account_id), _day(day), model, parsed[1], float(qty) * per_unit)
+            mapping.append(
+                (usage_type, code, unit, models.model_id(parsed[0]), parsed[1], per_unit)
+            )
         out.queries["bedrock-models"] = models.version
     else:
         table_ = azure_meters()
-        for account_id, day, meter, unit, qty in run(tokens):
-            per_unit = tokens_per_unit(str(unit))
+        for meter, code, unit in sink.token_kinds():
+            per_unit = tokens_per_unit(unit)
             if per_unit is None:
                 unknown_units.add(f"{meter} in {unit!r}")
                 continue
-            model, metric = table_.lookup(str(meter))
-            sink.tokens(str(account_id), _day(day), model, metric, float(qty) * per_unit)
+            model, metric = table_.lookup(meter)
+            mapping.append((meter, code, unit, model, metric, per_unit))
         out.queries["azure-openai-meters"] = table_.version
+    sink.map_tokens(mapping)
     if unknown_units:
         raise SourceError(
             SERVICE,

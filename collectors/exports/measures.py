@@ -20,6 +20,7 @@ def read_format(
     catalog: Catalog,
     sink: RecordSink,
     one_delivery: bool = True,
+    fetch: Any = None,
 ) -> PeriodRead:
     """The measures of one period, by format (the same for DuckDB and Athena). `one_delivery`:
     the table is one period's delivery, whose rows must all belong to that period (an Athena
@@ -27,8 +28,8 @@ def read_format(
     if source.format == "cur2":
         if one_delivery:
             check_period(run, table, "bill_billing_period_start_date", period, source.name)
-        return read_cur2(run, table, period, catalog, sink, source.name)
+        return read_cur2(run, table, period, catalog, sink, source.name, fetch)
     if one_delivery:
         check_period(run, table, "BillingPeriodStart", period, source.name)
-    focus: PeriodRead = read_focus(run, table, period, catalog, sink, source)
+    focus: PeriodRead = read_focus(run, table, period, catalog, sink, source, fetch)
     return focus

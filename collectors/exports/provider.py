@@ -10,10 +10,10 @@ account (or of the export itself), with the reason: never zeros.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from computewatch.collectors.base import (
     ApiCallCounter,
@@ -29,7 +29,7 @@ from computewatch.collectors.exports.reader import COLLECTOR, ExportRead, read_e
 from computewatch.config.exports import ExportSettings, ExportSource
 from computewatch.domain import Account, Metric, UsageRecord, Window
 from computewatch.domain.catalog import Catalog
-from computewatch.domain.deliveries import AccountClaim, ExportDelivery
+from computewatch.domain.deliveries import AccountClaim, ExportDelivery, ExportFigures
 from computewatch.domain.window import month_start, shift_months
 
 # Reading exports from S3 (download-then-scan) and running the query in Athena, as the caller.
@@ -151,6 +151,22 @@ class ExportsProvider(Provider):
                 )
         return out
 
+    def figures(self, units: set[tuple[str, str]]) -> list[ExportFigures]:
+        """Per export read without error, the figures of its accounts whose unit ran."""
+        out = []
+        with self._lock:
+            reads = list(self.reads)
+        for read in reads:
+            accounts = {a for region, a in units if region == read.region}
+            if read.error is not None or read.sink is None or not accounts:
+                continue
+            out.append(
+                ExportFigures(
+                    read.source.cloud, read.region, COLLECTOR, read.sink.batches(accounts)
+                )
+            )
+        return out
+
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
         # Two exports naming one account (e.g. a CUR and a FOCUS export of the same payer): the
@@ -187,6 +203,41 @@ class ExportsProvider(Provider):
         return out
 
 
+class ExportedRecords(Sequence[UsageRecord]):
+    """One account's records of an export, built only if someone iterates them (the collector
+    contract, a run without a store). The pipeline's store sink does not: it notes the unit and
+    writes the export's figures in bulk (`ExportsProvider.figures`)."""
+
+    bulk = True
+
+    def __init__(self, read: ExportRead, account_id: str) -> None:
+        self.read = read
+        self.account_id = account_id
+        self.region = read.region
+        self._items: list[UsageRecord] | None = None
+
+    def _all(self) -> list[UsageRecord]:
+        if self._items is None:
+            self._items = self.read.account_records(self.account_id)
+        return self._items
+
+    def __bool__(self) -> bool:
+        return True  # the unit ran; whether it has figures is the store's to count
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    @overload
+    def __getitem__(self, i: int) -> UsageRecord: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[UsageRecord]: ...
+    def __getitem__(self, i: int | slice) -> UsageRecord | Sequence[UsageRecord]:
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[UsageRecord]:
+        return iter(self._all())
+
+
 class ExportBillingCollector(Collector):
     name = COLLECTOR
     provider = "exports"
@@ -208,4 +259,4 @@ class ExportBillingCollector(Collector):
         read: ExportRead = target.clients.client("export")
         if read.error is not None:
             raise read.error
-        return list(read.records.get(target.account.account_id, []))
+        return ExportedRecords(read, target.account.account_id)

@@ -56,51 +56,86 @@ def families_values() -> str:
     return ", ".join(f"({_lit(f)}, {'TRUE' if t else 'FALSE'})" for f, t in FAMILIES)
 
 
-# The shared tail of every hours query: shapes classified by joining the catalog (not per-row
-# regular expressions), SageMaker's `ml.` prefix dropped, unknown sizes of GPU families kept.
-_SHAPE_HOURS = """
+# The shared middle of every hours query: the distinct usage kinds of the period (a few hundred
+# (usage type, instance type) pairs, however many rows) are classified by joining the catalog and
+# the families (no per-row regular expressions, no string functions per row), SageMaker's `ml.`
+# prefix dropped, unknown sizes of GPU families kept; the rows are then joined to the kinds.
+_CLASSIFY = """
 typed AS (
-  SELECT account_id, usage_day, amount,
+  SELECT usage_type, instance_type,
     CASE WHEN strpos(head, '-') > 0 THEN split_part(head, '-', 2) ELSE head END AS family,
     CASE WHEN substr(raw_shape, 1, 3) = 'ml.' THEN substr(raw_shape, 4) ELSE raw_shape END AS shape
-  FROM usage_rows
+  FROM (
+    SELECT usage_type, instance_type, split_part(usage_type, ':', 1) AS head,
+      lower(CASE WHEN instance_type <> '' THEN instance_type
+            ELSE split_part(usage_type, ':', 2) END) AS raw_shape
+    FROM kinds
+  ) k
+),
+classified AS (
+  SELECT t.usage_type, t.instance_type, coalesce(s.shape_name, t.shape) AS shape,
+    coalesce(s.chip, 'unknown') AS chip, coalesce(s.accelerators, 1.0) AS accelerators, f.training
+  FROM typed t
+  JOIN families f ON t.family = f.family
+  LEFT JOIN shapes s ON t.shape = s.shape
+  LEFT JOIN accelerated a ON split_part(t.shape, '.', 1) = a.prefix
+  WHERE s.shape IS NOT NULL OR a.prefix IS NOT NULL
 )
-SELECT t.account_id, t.usage_day, coalesce(s.shape_name, t.shape) AS shape,
-  coalesce(s.chip, 'unknown') AS chip,
-  coalesce(s.accelerators, 1.0) AS accelerators, f.training, sum(t.amount) AS hours
-FROM typed t
-JOIN families f ON t.family = f.family
-LEFT JOIN shapes s ON t.shape = s.shape
-LEFT JOIN accelerated a ON split_part(t.shape, '.', 1) = a.prefix
-WHERE s.shape IS NOT NULL OR a.prefix IS NOT NULL
-GROUP BY t.account_id, t.usage_day, coalesce(s.shape_name, t.shape), coalesce(s.chip, 'unknown'),
-  coalesce(s.accelerators, 1.0), f.training
-ORDER BY 1, 2, 3, 6
 """
 
-CUR2_HOURS = (
-    """
+_CATALOG = """
 WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
 families (family, training) AS (VALUES {families}),
 accelerated (prefix) AS (VALUES {accelerated}),
-usage_rows AS (
-  SELECT line_item_usage_account_id AS account_id,
-    CAST(date_trunc('day', line_item_usage_start_date) AS DATE) AS usage_day,
-    split_part(line_item_usage_type, ':', 1) AS head,
-    lower(CASE WHEN coalesce(product_instance_type, '') <> '' THEN product_instance_type
-          ELSE split_part(line_item_usage_type, ':', 2) END) AS raw_shape,
-    line_item_usage_amount AS amount
-  FROM {table}
-  WHERE line_item_line_item_type IN ({usage_lines})
-    AND bill_billing_period_start_date = TIMESTAMP '{period_start}'
-    AND strpos(line_item_usage_type, ':') > 0
-    AND line_item_usage_amount > 0
-),
 """
-    + _SHAPE_HOURS
+
+CUR2_USAGE = """line_item_line_item_type IN ({usage_lines})
+    AND bill_billing_period_start_date = TIMESTAMP '{period_start}'"""
+
+# One row per account, day and shape: instance-hours, and of them the training jobs' hours.
+CUR2_HOURS = (
+    _CATALOG
+    + """kinds AS (
+  SELECT DISTINCT line_item_usage_type AS usage_type,
+    coalesce(product_instance_type, '') AS instance_type
+  FROM {table}
+  WHERE """
+    + CUR2_USAGE
+    + """
+    AND strpos(line_item_usage_type, ':') > 0
+),"""
+    + _CLASSIFY
+    + """SELECT line_item_usage_account_id AS account_id,
+  CAST(date_trunc('day', line_item_usage_start_date) AS DATE) AS usage_day,
+  c.shape, c.chip, c.accelerators, sum(line_item_usage_amount) AS hours,
+  sum(CASE WHEN c.training THEN line_item_usage_amount ELSE 0 END) AS training_hours
+FROM {table}
+JOIN classified c ON line_item_usage_type = c.usage_type
+  AND coalesce(product_instance_type, '') = c.instance_type
+WHERE """
+    + CUR2_USAGE
+    + """
+  AND line_item_usage_amount > 0
+GROUP BY 1, 2, 3, 4, 5
+ORDER BY 1, 2, 3
+"""
 )
 
-CUR2_TOKENS = """
+CUR2_TOKENS = (
+    """
+WITH kinds AS (
+  SELECT DISTINCT line_item_usage_type AS usage_type,
+    coalesce(line_item_product_code, '') AS product_code
+  FROM {table}
+  WHERE """
+    + CUR2_USAGE
+    + """
+),
+wanted AS (
+  SELECT usage_type, product_code FROM kinds
+  WHERE (product_code = 'AmazonBedrock' OR strpos(usage_type, 'MP:') > 0)
+    AND strpos(lower(usage_type), 'token') > 0
+)
 SELECT line_item_usage_account_id AS account_id,
   CAST(date_trunc('day', line_item_usage_start_date) AS DATE) AS usage_day,
   line_item_usage_type AS usage_type,
@@ -108,24 +143,30 @@ SELECT line_item_usage_account_id AS account_id,
   coalesce(pricing_unit, '') AS unit,
   sum(line_item_usage_amount) AS quantity
 FROM {table}
-WHERE line_item_line_item_type IN ({usage_lines})
-  AND bill_billing_period_start_date = TIMESTAMP '{period_start}'
-  AND (line_item_product_code = 'AmazonBedrock' OR strpos(line_item_usage_type, 'MP:') > 0)
-  AND strpos(lower(line_item_usage_type), 'token') > 0
+JOIN wanted w ON line_item_usage_type = w.usage_type
+  AND coalesce(line_item_product_code, '') = w.product_code
+WHERE """
+    + CUR2_USAGE
+    + """
   AND line_item_usage_amount > 0
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2, 3, 4, 5
 """
+)
 
+# Grouped by account and name first: a max() of strings over every row costs more than the scan.
 CUR2_ACCOUNTS = """
-SELECT line_item_usage_account_id AS account_id,
-  max(coalesce(line_item_usage_account_name, '')) AS account_name,
-  max(bill_payer_account_id) AS payer_id,
-  count(*) AS line_items,
-  min(bill_billing_period_start_date) AS first_period,
-  max(bill_billing_period_start_date) AS last_period
-FROM {table}
-WHERE bill_billing_period_start_date = TIMESTAMP '{period_start}'
+SELECT account_id, max(account_name) AS account_name, max(payer_id) AS payer_id,
+  sum(line_items) AS line_items, min(period) AS first_period, max(period) AS last_period
+FROM (
+  SELECT line_item_usage_account_id AS account_id,
+    coalesce(line_item_usage_account_name, '') AS account_name,
+    bill_payer_account_id AS payer_id, bill_billing_period_start_date AS period,
+    count(*) AS line_items
+  FROM {table}
+  WHERE bill_billing_period_start_date = TIMESTAMP '{period_start}'
+  GROUP BY 1, 2, 3, 4
+) g
 GROUP BY 1
 ORDER BY 1
 """
@@ -178,24 +219,28 @@ FOCUS_WHERE = """ChargeCategory = 'Usage'
 
 # AWS FOCUS_1_2_AWS: the instance type is in x_UsageType, classified like CUR 2.0.
 FOCUS_AWS_HOURS = (
-    """
-WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
-families (family, training) AS (VALUES {families}),
-accelerated (prefix) AS (VALUES {accelerated}),
-usage_rows AS (
-  SELECT SubAccountId AS account_id,
-    CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
-    split_part(x_UsageType, ':', 1) AS head,
-    lower(split_part(x_UsageType, ':', 2)) AS raw_shape,
-    ConsumedQuantity AS amount
+    _CATALOG
+    + """kinds AS (
+  SELECT DISTINCT x_UsageType AS usage_type, '' AS instance_type
   FROM {table}
   WHERE """
     + FOCUS_WHERE
     + """
     AND strpos(x_UsageType, ':') > 0
-),
+),"""
+    + _CLASSIFY
+    + """SELECT SubAccountId AS account_id,
+  CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
+  c.shape, c.chip, c.accelerators, sum(ConsumedQuantity) AS hours,
+  sum(CASE WHEN c.training THEN ConsumedQuantity ELSE 0 END) AS training_hours
+FROM {table}
+JOIN classified c ON x_UsageType = c.usage_type
+WHERE """
+    + FOCUS_WHERE
+    + """
+GROUP BY 1, 2, 3, 4, 5
+ORDER BY 1, 2, 3
 """
-    + _SHAPE_HOURS
 )
 
 FOCUS_AWS_TOKENS = (
@@ -243,8 +288,7 @@ usage_rows AS (
     AND strpos(lower(ConsumedUnit), 'hour') > 0
 )
 SELECT u.account_id, u.usage_day, s.shape_name AS shape, s.chip, s.accelerators,
-  FALSE AS training,
-  sum(u.amount) AS hours
+  sum(u.amount) AS hours, CAST(0 AS DOUBLE) AS training_hours
 FROM usage_rows u
 JOIN shapes s ON u.shape = s.shape
 GROUP BY u.account_id, u.usage_day, s.shape_name, s.chip, s.accelerators
@@ -257,6 +301,7 @@ FOCUS_AZURE_TOKENS = (
 SELECT lower(replace(SubAccountId, '/subscriptions/', '')) AS account_id,
   CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
   x_SkuMeterName AS meter,
+  '' AS product_code,
   coalesce(ConsumedUnit, '') AS unit,
   sum(ConsumedQuantity) AS quantity
 FROM {table}
@@ -264,8 +309,8 @@ WHERE """
     + FOCUS_WHERE
     + """
   AND strpos(lower(x_SkuMeterName), 'token') > 0
-GROUP BY 1, 2, 3, 4
-ORDER BY 1, 2, 3, 4
+GROUP BY 1, 2, 3, 4, 5
+ORDER BY 1, 2, 3, 4, 5
 """
 )
 

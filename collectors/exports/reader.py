@@ -43,15 +43,28 @@ class PeriodProvenance:
 
 @dataclass
 class ExportRead:
+    """One export read for a window: accounts, provenance per period, and the figures staged
+    in `sink` (written to the store in bulk; `records` builds objects, for tests and units)."""
+
     source: ExportSource
     accounts: dict[str, AccountSeen] = field(default_factory=dict)
-    records: dict[str, list[UsageRecord]] = field(default_factory=dict)
+    sink: RecordSink | None = None
     periods: list[PeriodProvenance] = field(default_factory=list)
     error: SourceError | None = None
 
     @property
     def region(self) -> str:
         return unit_region(self.source)
+
+    @property
+    def records(self) -> dict[str, list[UsageRecord]]:
+        """Every record by account (builds one object per record: small exports only)."""
+        return self.sink.by_account() if self.sink is not None and self.error is None else {}
+
+    def account_records(self, account_id: str) -> list[UsageRecord]:
+        if self.sink is None or self.error is not None:
+            return []
+        return self.sink.records([account_id])
 
 
 def unit_region(source: ExportSource) -> str:
@@ -82,7 +95,10 @@ def read_period_duckdb(
         def run(q: Query) -> list[tuple[Any, ...]]:
             return scan.rows(q.duckdb())
 
-        return read_format(run, VIEW, source, period, catalog, sink), scan.version
+        def fetch(q: Query) -> Any:
+            return scan.stream(q.duckdb())
+
+        return read_format(run, VIEW, source, period, catalog, sink, fetch=fetch), scan.version
 
 
 def read_export(
@@ -130,6 +146,7 @@ def read_export(
             )
     except SourceError as err:
         out.error = err
+        sink.close()
         return out
-    out.records = sink.by_account()
+    out.sink = sink
     return out

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import pyarrow as pa
+
 from computewatch.domain import Dimensions, Method, Metric, UsageRecord, Window, utc
-from computewatch.domain.deliveries import AccountClaim, ExportDelivery
+from computewatch.domain.deliveries import AccountClaim, ExportDelivery, ExportFigures
 from computewatch.domain.window import DAY
 from computewatch.store import Store
 
@@ -113,4 +117,64 @@ def test_token_totals_per_day_and_model(store: Store) -> None:
         ("m1", "billing-export", 1): 1_020.0,
         ("m1", "metrics", 1): 1_000.0,
         ("m2", "metrics", 2): 700.0,
+    }
+
+
+def figures(rows: list[tuple[str, str, str, str, str, int, float]]) -> ExportFigures:
+    """(account, metric, unit, sku, chip or model, day, quantity) as one Arrow batch."""
+    tokens = [r[1].startswith("model_") for r in rows]
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "account_id": [r[0] for r in rows],
+            "metric": [r[1] for r in rows],
+            "unit": [r[2] for r in rows],
+            "sku": [r[3] for r in rows],
+            "accelerator": ["" if t else r[4] for r, t in zip(rows, tokens, strict=True)],
+            "model": [r[4] if t else "" for r, t in zip(rows, tokens, strict=True)],
+            "usage_day": [date(2026, 10, r[5]) for r in rows],
+            "quantity": [r[6] for r in rows],
+        }
+    )
+    return ExportFigures("aws", REGION, "exports.billing", [batch])
+
+
+def test_bulk_figures_are_the_records_a_record_write_would_store(store: Store) -> None:
+    """The bulk path (Arrow batches, executemany / COPY) keys and stamps rows exactly like
+    `usage.write`, and a re-delivery through it replaces the period in one transaction."""
+    run = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    model = 'unknown model (Cláude "x")'  # a text JSON escapes: the key must still match
+    bulk = [
+        ("111100000001", "accelerator_hours", "accelerator-hours", "p5.48xlarge", "H100", 1, 80.0),
+        ("111100000001", "model_input_tokens", "tokens", "", model, 2, 1_000.0),
+    ]
+    replaced, written = store.exports.replace(
+        [delivery("exec-a")], run, utc(2026, 11, 2), None, [figures(bulk)]
+    )
+    assert (replaced, written) == ([""], 2)
+    tok = UsageRecord(
+        "aws",
+        "111100000001",
+        REGION,
+        "exports.billing",
+        Metric.MODEL_INPUT_TOKENS,
+        "tokens",
+        Dimensions(model=model),
+        utc(2026, 10, 2),
+        utc(2026, 10, 3),
+        1_000.0,
+        Method.BILLING_EXPORT,
+    )
+    # The same records written one by one hit the same keys: nothing is added.
+    store.usage.write(run, [rec("111100000001", 1, 80.0), tok], utc(2026, 11, 2))
+    totals = {(t.metric, t.quantity) for t in store.usage.totals(OCT)}
+    assert totals == {(Metric.ACCELERATOR_HOURS, 80.0), (Metric.MODEL_INPUT_TOKENS, 1_000.0)}
+    rows = store.usage.daily_model_totals(OCT, [str(Metric.MODEL_INPUT_TOKENS)])
+    assert [(r.model, str(r.method), r.day.day) for r in rows] == [(model, "billing-export", 2)]
+    # A re-delivery without the tokens: they do not linger, the hours are replaced.
+    again = [(*bulk[0][:6], 96.0)]
+    assert store.exports.replace(
+        [delivery("exec-b")], run, utc(2026, 11, 3), None, [figures(again)]
+    ) == (["exec-a"], 1)
+    assert {(t.metric, t.quantity) for t in store.usage.totals(OCT)} == {
+        (Metric.ACCELERATOR_HOURS, 96.0)
     }
