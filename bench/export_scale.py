@@ -198,6 +198,18 @@ exports:
                 timed[0] += time.perf_counter() - t
 
         store.exports.replace = timed_replace  # type: ignore[method-assign]
+        from computewatch.collectors.exports import provider
+
+        read_export, read_time = provider.read_export, [0.0]
+
+        def timed_read(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return read_export(*args, **kwargs)
+            finally:
+                read_time[0] += time.perf_counter() - t
+
+        provider.read_export = timed_read  # type: ignore[assignment]
         counter = ApiCallCounter()
         collected = collect(
             config,
@@ -216,6 +228,7 @@ exports:
         "seconds": time.perf_counter() - t0,
         "peak_mib": peak_mib(),
         "write_seconds": timed[0],
+        "read_seconds": read_time[0],
         "records": collected.records_written,
         "accounts": len(collected.accounts),
     }
@@ -401,7 +414,8 @@ def main() -> int:
         print(
             f"  computewatch export -> store       {o['seconds']:7.2f} s  peak {o['peak_mib']:6.0f}"
             f" MiB  {o['records']:>11,} rows     load {o['load']}"
-            f"  (store write {o['write_seconds']:.1f} s, {o['accounts']:,} accounts)"
+            f"  (export read {o['read_seconds']:.1f} s, store write {o['write_seconds']:.1f} s, "
+            f"{o['accounts']:,} accounts)"
         )
         print(
             f"  CPU seconds: GROUP BY {g['cpu']:.1f}, 7-type GROUP BY {w['cpu']:.1f}, "
