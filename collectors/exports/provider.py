@@ -74,12 +74,17 @@ def export_handle(
     session: Any = None,
     cache_dir: Path | None = None,
 ) -> ExportHandle:
-    """The handle of one export for one window (S3 locations are fetched, then scanned)."""
-    fetch = None
+    """The handle of one export for one window (S3 and Azure Blob locations are fetched, then
+    scanned)."""
+    fetch: Any = None
     if source.engine == "duckdb" and source.location.startswith("s3://"):
         from computewatch.collectors.exports.remote import S3Fetcher
 
         fetch = S3Fetcher(source, counter, session, cache_dir)
+    elif source.engine == "duckdb" and source.blob is not None:
+        from computewatch.collectors.exports.azblob import BlobFetcher
+
+        fetch = BlobFetcher(source, counter, cache_dir=cache_dir)
     return ExportHandle(
         lambda: read_export(source, window, catalog, base_dir, fetch, counter, session)
     )

@@ -379,10 +379,14 @@ def write_focus_aws(root: Path, execution_id: str = "exec-focus-2026-10-a") -> l
 
 
 def write_focus_azure(
-    root: Path, run_id: str = "run-0001", submitted: str = "2026-11-02T04:00:00Z"
+    root: Path,
+    run_id: str = "run-0001",
+    submitted: str = "2026-11-02T04:00:00Z",
+    fmt: str = "csv",
+    rows: list[dict[str, Any]] | None = None,
 ) -> Path:
-    table = cur2_table(focus_azure_rows(), FOCUS_AZURE_SCHEMA)
-    return write_azure_delivery(table, root, "focuscost", PERIOD, run_id, submitted)
+    table = cur2_table(focus_azure_rows() if rows is None else rows, FOCUS_AZURE_SCHEMA)
+    return write_azure_delivery(table, root, "focuscost", PERIOD, run_id, submitted, fmt)
 
 
 def main(argv: list[str]) -> int:
@@ -390,6 +394,7 @@ def main(argv: list[str]) -> int:
     write_cur2(FIXTURES / "cur2-csv", "csv")
     write_focus_aws(FIXTURES / "focus-aws")
     write_focus_azure(FIXTURES / "focus-azure")
+    write_focus_azure(FIXTURES / "focus-azure-parquet", fmt="parquet")
     print(f"wrote {FIXTURES}")
     return 0
 
