@@ -206,8 +206,12 @@ class ExportBillingCollector(Collector):
         Metric.MODEL_OUTPUT_TOKENS,
         Metric.MODEL_CACHE_READ_INPUT_TOKENS,
         Metric.MODEL_CACHE_WRITE_INPUT_TOKENS,
+        Metric.FINE_TUNING_HOURS,
+        Metric.FINE_TUNING_TRAINING_TOKENS,
     )
-    description = "Billing exports (CUR 2.0, FOCUS 1.0-1.2): accelerator-hours and tokens"
+    description = (
+        "Billing exports (CUR 2.0, FOCUS 1.0-1.2): accelerator-hours, tokens, fine-tuning training"
+    )
 
     def collect(self, target: Target, ctx: CollectContext) -> Sequence[UsageRecord]:
         read: ExportRead = target.clients.client("export")

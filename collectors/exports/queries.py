@@ -111,7 +111,8 @@ FROM {table}
 WHERE line_item_line_item_type IN ({usage_lines})
   AND bill_billing_period_start_date = TIMESTAMP '{period_start}'
   AND (line_item_product_code = 'AmazonBedrock' OR strpos(line_item_usage_type, 'MP:') > 0)
-  AND strpos(lower(line_item_usage_type), 'token') > 0
+  AND (strpos(lower(line_item_usage_type), 'token') > 0
+    OR strpos(lower(line_item_usage_type), 'customization') > 0)
   AND line_item_usage_amount > 0
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2, 3, 4, 5
@@ -211,7 +212,8 @@ WHERE """
     + FOCUS_WHERE
     + """
   AND (x_ServiceCode = 'AmazonBedrock' OR strpos(x_UsageType, 'MP:') > 0)
-  AND strpos(lower(x_UsageType), 'token') > 0
+  AND (strpos(lower(x_UsageType), 'token') > 0
+    OR strpos(lower(x_UsageType), 'customization') > 0)
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2, 3, 4, 5
 """
@@ -234,7 +236,7 @@ WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
 usage_rows AS (
   SELECT lower(replace(SubAccountId, '/subscriptions/', '')) AS account_id,
     CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
-    lower(json_extract_scalar(x_SkuDetails, '$.ServiceType')) AS shape,
+    lower(json_extract_scalar(nullif(x_SkuDetails, ''), '$.ServiceType')) AS shape,
     ConsumedQuantity AS amount
   FROM {table}
   WHERE """
@@ -263,7 +265,9 @@ FROM {table}
 WHERE """
     + FOCUS_WHERE
     + """
-  AND strpos(lower(x_SkuMeterName), 'token') > 0
+  AND (strpos(lower(x_SkuMeterName), 'token') > 0
+    OR strpos(lower(x_SkuMeterName), 'train') > 0
+    OR strpos(lower(x_SkuMeterName), 'trng') > 0)
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2, 3, 4
 """

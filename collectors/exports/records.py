@@ -21,6 +21,8 @@ UNITS = {
     Metric.MODEL_OUTPUT_TOKENS: "tokens",
     Metric.MODEL_CACHE_READ_INPUT_TOKENS: "tokens",
     Metric.MODEL_CACHE_WRITE_INPUT_TOKENS: "tokens",
+    Metric.FINE_TUNING_HOURS: "hours",
+    Metric.FINE_TUNING_TRAINING_TOKENS: "tokens",
 }
 
 Key = tuple[str, Metric, Dimensions, date]  # account, metric, dimensions, day

@@ -159,6 +159,14 @@ def cur2_rows() -> list[dict[str, Any]]:
             **bedrock(HALCYON, 12, "USE1-Claude3.5Sonnet-input-tokens", -300.0, "1K tokens"),
             "line_item_line_item_type": "Credit",
         },
+        # kestrel: Bedrock model customization (fine-tuning) billed per 1K tokens trained on
+        # (Bedrock pricing, "Model customization"); the usage type names the base model. A base
+        # model the billed-name table does not know stays visible as an unknown model; the
+        # custom model's monthly storage is no training and never counts.
+        bedrock(KESTREL, 8, "USE1-NovaMicro-Customization-Training-Tokens", 1200.0, "1K tokens"),
+        bedrock(KESTREL, 9, "USE1-NovaMicro-Customization-Training-Tokens", 300.0, "1K tokens"),
+        bedrock(KESTREL, 9, "USE1-Llama3.2-11B-Customization-Training-Tokens", 0.5, "1M tokens"),
+        bedrock(KESTREL, 9, "USE1-NovaMicro-Customization-Storage", 1.0, "Month"),
     ]
 
 
@@ -167,6 +175,7 @@ def cur2_rows() -> list[dict[str, Any]]:
 # listing has no model id and stays visible as an unknown model.
 SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 NOVA_PRO = "amazon.nova-pro-v1:0"
+NOVA_MICRO = "amazon.nova-micro-v1:0"
 MARKETPLACE = "unknown model (marketplace:prod-abc123example)"
 
 CUR2_EXPECTED: dict[tuple[str, Metric, str], float] = {
@@ -187,6 +196,8 @@ CUR2_EXPECTED: dict[tuple[str, Metric, str], float] = {
     (HALCYON, Metric.MODEL_CACHE_WRITE_INPUT_TOKENS, SONNET): 20_000.0,
     (HALCYON, Metric.MODEL_INPUT_TOKENS, NOVA_PRO): 250_000.0,
     (HALCYON, Metric.MODEL_INPUT_TOKENS, MARKETPLACE): 1000.0,
+    (KESTREL, Metric.FINE_TUNING_TRAINING_TOKENS, NOVA_MICRO): 1_500_000.0,
+    (KESTREL, Metric.FINE_TUNING_TRAINING_TOKENS, "unknown model (Llama3.2-11B)"): 500_000.0,
 }
 CUR2_ACCOUNTS = sorted(NAMES)
 
@@ -351,6 +362,11 @@ def focus_azure_rows() -> list[dict[str, Any]]:
         aoai(SUB_AI, 6, 200.0, "gpt-4o-0806 cached Inp glbl Tokens"),
         aoai(SUB_AI, 6, 2.0, "gpt-5-2026-08-07 Inp DZone Tokens", "1M"),
         aoai(SUB_NEW, 7, 50.0, "o1 outp glbl Tokens"),
+        # Fine-tuning training (Azure OpenAI pricing): per 1M training tokens for gpt-4o-mini, per
+        # training hour for the older models; an unlisted training meter is an unknown model.
+        aoai(SUB_AI, 8, 2.5, "gpt-4o-mini-0718 Ft Trng Tokens", "1M"),
+        aoai(SUB_AI, 8, 3.5, "GPT 35 Turbo 0613 FT Training Hours", "1 Hour"),
+        aoai(SUB_NEW, 9, 2.0, "o4-mini-2025-04-16 RFT Training Hours", "1 Hour"),
     ]
 
 
@@ -368,6 +384,13 @@ FOCUS_AZURE_EXPECTED: dict[tuple[str, Metric, str], float] = {
         "unknown model (gpt-5-2026-08-07 Inp DZone Tokens)",
     ): 2_000_000.0,
     (SUB_NEW, Metric.MODEL_OUTPUT_TOKENS, "o1"): 50_000.0,
+    (SUB_AI, Metric.FINE_TUNING_TRAINING_TOKENS, "gpt-4o-mini"): 2_500_000.0,
+    (SUB_AI, Metric.FINE_TUNING_HOURS, "gpt-35-turbo"): 3.5,
+    (
+        SUB_NEW,
+        Metric.FINE_TUNING_HOURS,
+        "unknown model (o4-mini-2025-04-16 RFT Training Hours)",
+    ): 2.0,
 }
 
 
