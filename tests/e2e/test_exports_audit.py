@@ -83,6 +83,7 @@ def test_a_month_from_exports_alone(tmp_path: Path) -> None:
     assert contoso["fine_tuning_hours"] == {"gpt-35-turbo": 3.5}
     assert contoso["fine_tuning_training_tokens"] == {"gpt-4o-mini": 2_500_000.0}
     assert "fine_tuning_training_tokens" not in accounts[f"aws:{fx.ATLAS}"]  # none recorded
+    assert "Fine-tuning training tokens" in md and "unknown model (Llama3.2-11B)" in md
     # The JSON report names the delivery each export's period rests on.
     doc = json.loads(next((tmp_path / "out").glob("audit-*.json")).read_text("utf-8"))
     used = {(d["export"], d["billing_period"]): d for d in doc["billing_exports"]["deliveries"]}
