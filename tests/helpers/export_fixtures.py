@@ -5,8 +5,13 @@ Column names and value shapes, and where each comes from, are documented in
 computewatch.demo.billing_exports; the rows below are a fictional payer organization for
 October 2026 with every case the readers must get right: usage, reserved (DiscountedUsage) and
 savings-plan hours; SageMaker training; spot; a size the catalog does not know; Bedrock tokens in
-1K / 1M blocks with cache, batch and cross-region variants and a Marketplace model; and lines that
-must never count (credit, tax, savings-plan negation, EBS, a non-accelerator instance).
+1K / 1M blocks with cache, batch and cross-region variants and a Marketplace model; Bedrock model
+customization (training tokens per base model, an unknown base model, storage that never counts)
+and Azure OpenAI fine-tuning (per 1M training tokens, per training hour, an unlisted meter); and
+lines that must never count (credit, tax, savings-plan negation, EBS, a non-accelerator instance).
+The customization and fine-tuning shapes follow the token rows' pattern and the Bedrock / Azure
+OpenAI pricing pages (billed per 1,000 training tokens; per training hour or per 1M training
+tokens); they are not copied from a delivered export.
 """
 
 from __future__ import annotations
@@ -278,6 +283,8 @@ def focus_aws_rows() -> list[dict[str, Any]]:
         ec2(KESTREL, 6, "USW2-BoxUsage:trn1.32xlarge", 4.0),
         bedrock_(HALCYON, 10, "USE1-Claude3.5Sonnet-input-tokens", 1500.0, "1K tokens"),
         bedrock_(HALCYON, 10, "USE1-Claude3.5Sonnet-output-tokens", 0.25, "1M tokens"),
+        # Bedrock customization in FOCUS: the same usage type in x_UsageType.
+        bedrock_(KESTREL, 8, "USE1-NovaMicro-Customization-Training-Tokens", 800.0, "1K tokens"),
     ]
 
 
@@ -288,6 +295,7 @@ FOCUS_AWS_EXPECTED: dict[tuple[str, Metric, str], float] = {
     (KESTREL, Metric.INSTANCE_HOURS, "trn1.32xlarge"): 4.0,
     (HALCYON, Metric.MODEL_INPUT_TOKENS, SONNET): 1_500_000.0,
     (HALCYON, Metric.MODEL_OUTPUT_TOKENS, SONNET): 250_000.0,
+    (KESTREL, Metric.FINE_TUNING_TRAINING_TOKENS, NOVA_MICRO): 800_000.0,
 }
 
 # Azure CSP partner tenant: three customer subscriptions held through a reseller.
