@@ -21,6 +21,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from azure.core.credentials import AzureSasCredential
 from azure.core.exceptions import AzureError, HttpResponseError, ServiceRequestError
@@ -36,11 +37,14 @@ BLOB_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/rea
 # Blob REST operation (as counted) -> the data action it needs.
 BLOB_CALLS = {"ListBlobs": BLOB_READ, "GetBlob": BLOB_READ}
 STORAGE_SCOPE = "https://storage.azure.com/.default"  # what the SDK asks azure-identity for
+# Storage endpoint suffix -> the cloud whose Entra ID authority signs in for it.
+SOVEREIGN = {".core.chinacloudapi.cn": "china", ".core.usgovcloudapi.net": "usgov"}
 RANGE = re.compile(r"^\d{8}-\d{8}$")  # an Azure export's date-range folder
 
 
-def blob_credential(settings: AzureBlobSettings | None) -> Any:
-    """The configured credential (secrets read from the environment here, nowhere else)."""
+def blob_credential(settings: AzureBlobSettings | None, account_url: str = "") -> Any:
+    """The configured credential (secrets read from the environment here, nowhere else), signed
+    in at the authority of the cloud the storage endpoint belongs to."""
     cfg = settings or AzureBlobSettings()
     if cfg.sas_token_env:
         sas = os.environ.get(cfg.sas_token_env, "")
@@ -53,7 +57,12 @@ def blob_credential(settings: AzureBlobSettings | None) -> Any:
     from computewatch.collectors.azure.provider import build_credential
     from computewatch.config.azure import AzureSettings
 
-    return build_credential(AzureSettings(credential=cfg.credential), CLOUDS["public"], None)  # type: ignore[arg-type]
+    cloud = CLOUDS["public"]
+    for suffix, name in SOVEREIGN.items():
+        if urlsplit(account_url).netloc.endswith(suffix):
+            cloud = CLOUDS[name]
+    settings_ = AzureSettings(credential=cfg.credential)
+    return build_credential(settings_, cloud, None)  # type: ignore[arg-type]
 
 
 def _fail(exc: AzureError, what: str) -> SourceError:
@@ -96,7 +105,7 @@ class BlobFetcher(RemoteFetcher):
         if self._client is None:
             from azure.storage.blob import ContainerClient
 
-            cred = self._credential or blob_credential(self.source.azure_blob)
+            cred = self._credential or blob_credential(self.source.azure_blob, self.loc.account_url)
             kwargs: dict[str, Any] = {"retry_total": 3}
             bundle = self.source.azure_blob.ca_bundle if self.source.azure_blob else None
             if bundle:

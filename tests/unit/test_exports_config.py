@@ -124,3 +124,31 @@ def test_a_blob_credential_takes_a_sas_or_an_identity_not_both(tmp_path: Path) -
             )
         )
     assert "either sas_token_env or a credential" in str(err.value)
+
+
+def test_blob_credentials_come_from_the_environment_at_the_endpoints_cloud(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from computewatch.collectors.exports.azblob import blob_credential
+    from computewatch.config.exports import AzureBlobSettings
+    from computewatch.domain.errors import SourceError
+
+    settings = AzureBlobSettings.model_validate(
+        {
+            "credential": {
+                "kind": "service_principal",
+                "tenant_id": "00000000-0000-4000-8000-000000000001",
+                "client_id": "c",
+                "client_secret_env": "CW_BLOB_SECRET",
+            }
+        }
+    )
+    monkeypatch.delenv("CW_BLOB_SECRET", raising=False)
+    with pytest.raises(SourceError) as err:
+        blob_credential(settings, "https://acct1.blob.core.chinacloudapi.cn")
+    assert err.value.code == "SecretMissing" and "CW_BLOB_SECRET" in err.value.message
+    monkeypatch.setenv("CW_BLOB_SECRET", "not-logged")
+    china = blob_credential(settings, "https://acct1.blob.core.chinacloudapi.cn")
+    public = blob_credential(settings, "https://acct1.blob.core.windows.net")
+    assert china._authority == "https://login.chinacloudapi.cn"
+    assert public._authority == "https://login.microsoftonline.com"
