@@ -4,7 +4,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check clean system-deps typecheck-tree
+.PHONY: demo test lint typecheck check clean system-deps typecheck-tree tools/azurite
+
+# Azurite (the Azure Storage emulator, npm) for the Azure Blob export tests; pinned by
+# tools/package-lock.json and installed once (npm ci), offline-safe afterwards.
+AZURITE := tools/node_modules/.bin/azurite-blob
 
 # PDF rendering (WeasyPrint) needs Pango and HarfBuzz; Chinese customer names need a CJK font.
 PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk
@@ -25,7 +29,16 @@ $(STAMP): pyproject.toml
 demo: system-deps $(STAMP)
 	$(BIN)/computewatch demo --out demo-output
 
-test: system-deps $(STAMP) typecheck-tree
+$(AZURITE): tools/package.json tools/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "npm is missing (install Node.js and npm)" >&2; exit 1; fi; }
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	touch $(AZURITE)
+
+tools/azurite: $(AZURITE)
+
+test: system-deps $(STAMP) typecheck-tree $(AZURITE)
 	$(BIN)/ruff check agent collectors reports tests $(wildcard bench)
 	$(BIN)/ruff format --check agent collectors reports tests $(wildcard bench)
 	$(BIN)/mypy
@@ -47,4 +60,4 @@ typecheck: $(STAMP) typecheck-tree
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build demo-output .pytest_cache .mypy_cache .ruff_cache tools/node_modules

@@ -6,7 +6,8 @@ everything here is derived from those declarations, never written by hand:
   identity computewatch runs as, `MemberAccountReadOnly` for what it reads in member accounts;
 - the CloudFormation template of the member-account audit role (config/aws-member-role.cfn.yaml),
   granting the member actions;
-- the Azure custom role (config/azure-custom-role.json).
+- the Azure custom role (config/azure-custom-role.json);
+- the Azure role reading a cost export from Blob Storage (config/azure-export-role.json).
 `computewatch permissions <document>` prints them; a test keeps the committed copies identical,
 and the emulators grant exactly these actions.
 """
@@ -184,12 +185,44 @@ ATHENA_OUTPUT_RESOURCES = (
 )
 
 
+AZURE_EXPORT_ROLE_DESCRIPTION = (
+    "Read-only access computewatch needs to read an Azure cost export (FocusCost) from a storage"
+    " account: list and read blobs, nothing else (the built-in Storage Blob Data Reader role grants"
+    " the same data action). Assign it on the export's container."
+)
+
+
+def azure_export_role(registry: Registry | None = None) -> dict[str, Any]:
+    """The minimal custom role for reading an export from Azure Blob / ADLS Gen2 with an Entra ID
+    credential: the data action the fetcher's calls need, no management-plane action."""
+    from computewatch.collectors.exports.azblob import BLOB_CALLS
+
+    return {
+        "Name": "computewatch export reader",
+        "IsCustom": True,
+        "Description": AZURE_EXPORT_ROLE_DESCRIPTION,
+        "Actions": [],
+        "NotActions": [],
+        "DataActions": sorted(set(BLOB_CALLS.values())),
+        "NotDataActions": [],
+        "AssignableScopes": [
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/REPLACE-WITH-RG"
+            "/providers/Microsoft.Storage/storageAccounts/REPLACE-WITH-ACCOUNT"
+        ],
+    }
+
+
+def azure_export_role_json(registry: Registry | None = None) -> str:
+    return json.dumps(azure_export_role(registry), indent=2) + "\n"
+
+
 # Document name -> (file it is shipped as in config/, generator).
 DOCUMENTS: dict[str, tuple[str, Callable[[Registry | None], str]]] = {
     "aws-policy": ("aws-iam-policy.json", aws_policy_json),
     "aws-member-role": ("aws-member-role.cfn.yaml", aws_member_role),
     "azure-role": ("azure-custom-role.json", azure_role_json),
     "aws-export-policy": ("aws-export-policy.json", aws_export_policy_json),
+    "azure-export-role": ("azure-export-role.json", azure_export_role_json),
 }
 
 

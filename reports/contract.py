@@ -187,8 +187,10 @@ class _Sparse(Doc):
     @model_serializer(mode="wrap")
     def _drop_unrecorded(self, handler: SerializerFunctionWrapHandler) -> Any:
         data = handler(self)
-        fields = type(self).model_fields
-        return {k: v for k, v in data.items() if not (v is None and not fields[k].is_required())}
+        optional = {
+            f.alias or name for name, f in type(self).model_fields.items() if not f.is_required()
+        }
+        return {k: v for k, v in data.items() if not (v is None and k in optional)}
 
 
 def _tokens_model() -> type[Doc]:
@@ -213,9 +215,16 @@ def _metric_fields() -> dict[str, Any]:
         if not d.json_field:
             continue
         value_type = int if d.integer else float
+        described = f"{d.title} ({d.unit}) by {d.key}"
+        if d.json_optional:
+            out[d.json_field] = (
+                dict[str, value_type] | None,  # type: ignore[valid-type]
+                Field(default=None, description=f"{described}; absent: none recorded"),
+            )
+            continue
         out[d.json_field] = (
             dict[str, value_type],  # type: ignore[valid-type]
-            Field(description=f"{d.title} ({d.unit}) by {d.key}"),
+            Field(description=described),
         )
     return out
 
@@ -233,7 +242,7 @@ _ACCOUNT_FIELDS: dict[str, Any] = {
     "tpp_hours": (float | None, Field(description="accelerator-hours x TPP; null: unknown")),
     "methods": (dict[str, str], Field(description="metric -> how it was measured")),
 }
-Account: Any = create_model("Account", __base__=Doc, **_ACCOUNT_FIELDS)
+Account: Any = create_model("Account", __base__=_Sparse, **_ACCOUNT_FIELDS)
 
 _CUSTOMER_FIELDS: dict[str, Any] = {
     "customer": (Customer, ...),
@@ -243,10 +252,57 @@ _CUSTOMER_FIELDS: dict[str, Any] = {
     "estimated_training_flop": (Band | None, ...),
     "tokens": (dict[str, Tokens], ...),  # type: ignore[valid-type]
 }
-CustomerRollup: Any = create_model("CustomerRollup", __base__=Doc, **_CUSTOMER_FIELDS)
+CustomerRollup: Any = create_model("CustomerRollup", __base__=_Sparse, **_CUSTOMER_FIELDS)
 
 
-class AuditReport(Doc):
+class ExportFile(Doc):
+    name: str = Field(description="relative to the export's location")
+    etag: str = Field(description="the storage ETag, or the SHA-256 of a local file")
+    size: int = Field(ge=0)
+
+
+class ExportDeliveryDoc(Doc):
+    """The delivery a billing period's figures rest on (a re-delivery replaces it)."""
+
+    export: str
+    billing_period: str = Field(description="YYYY-MM")
+    delivery_id: str = Field(description="manifest executionId, Azure run id, or a files digest")
+    format: str
+    schema_version: str
+    manifest: str = Field(description="the manifest read, relative to the location")
+    files: list[ExportFile]
+    queries: dict[str, str] = Field(description="query or table -> SHA-256 / table version")
+
+
+class ExportVarianceDoc(Doc):
+    """An account both an export and the live collectors cover: both figures."""
+
+    account: str = Field(description='"aws:<account id>", "azure:<subscription id>"')
+    name: str
+    metric: str = Field(description="the metric (metric table name)")
+    key: str = Field(description='chip or model ("all models": every model together)')
+    export: float = Field(ge=0, description="the billing export's figure (counted)")
+    live: float = Field(ge=0, description="the live collectors' figure (set aside)")
+    variance_pct: float | None = Field(description="live against export, %; null: export 0")
+
+
+class ExportOverlap(Doc):
+    """An account named by more than one export for a period: one export counted, never added."""
+
+    billing_period: str
+    account: str
+    name: str
+    counted: str = Field(description="the export whose figures count (configured first)")
+    not_counted: list[str]
+
+
+class BillingExports(Doc):
+    deliveries: list[ExportDeliveryDoc]
+    reconciliation: list[ExportVarianceDoc]
+    overlaps: list[ExportOverlap]
+
+
+class AuditReport(_Sparse):
     """A compute usage audit: coverage first, usage per account and customer, findings, run."""
 
     schema_: Literal["computewatch.audit/1"] = Field(alias="schema")
@@ -271,6 +327,11 @@ class AuditReport(Doc):
     simultaneous_peaks: list[SimultaneousPeak] = Field(
         default=[],
         description="true simultaneous peaks from stored intervals (accounts with sampled usage)",
+    )
+    billing_exports: BillingExports | None = Field(
+        default=None,
+        description="billing exports read: the delivery used per export and period, export vs "
+        "live per chip and model, accounts in more than one export; absent: no export",
     )
 
 

@@ -30,6 +30,7 @@ class ExportVariance:
     key: str  # chip or model
     export: float
     live: float
+    metric_id: str = ""  # the metric table's name (JSON report)
 
     @property
     def variance_pct(self) -> float | None:
@@ -38,14 +39,39 @@ class ExportVariance:
 
 
 @dataclass(frozen=True, slots=True)
+class Overlap:
+    """An account two or more exports name for one period: which one counted."""
+
+    billing_period: str
+    provider: str
+    account_id: str
+    name: str
+    counted: str  # the export whose figures count (configured first)
+    not_counted: tuple[str, ...]
+
+    @property
+    def note(self) -> str:
+        return (
+            f"{self.name or self.account_id} ({self.provider}:{self.account_id}) is in exports "
+            f"{self.counted} and {', '.join(self.not_counted)} for {self.billing_period}: "
+            f"figures from {self.counted} (configured first); the others are not added."
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class ExportsView:
     deliveries: tuple[DeliveryView, ...] = ()
     variances: tuple[ExportVariance, ...] = ()
-    notes: tuple[str, ...] = ()  # coverage notes: accounts in more than one export
+    overlaps: tuple[Overlap, ...] = ()  # accounts in more than one export
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Coverage notes, one per account in more than one export."""
+        return tuple(o.note for o in self.overlaps)
 
     @property
     def shown(self) -> bool:
-        return bool(self.deliveries or self.variances or self.notes)
+        return bool(self.deliveries or self.variances or self.overlaps)
 
 
 def exports_view(a: Assessment) -> ExportsView:
@@ -68,12 +94,14 @@ def exports_view(a: Assessment) -> ExportsView:
             if live == 0 and metric_def(metric).key.value == "model":
                 continue  # no live figure for this model: nothing to compare
             variances.append(
-                ExportVariance(u.label, u.account.name, metric_def(metric).title, key, export, live)
+                ExportVariance(
+                    u.label, u.account.name, metric_def(metric).title, key, export, live, metric
+                )
             )
-    return ExportsView(deliveries, tuple(variances), overlap_notes(a))
+    return ExportsView(deliveries, tuple(variances), overlaps(a))
 
 
-def overlap_notes(a: Assessment) -> tuple[str, ...]:
+def overlaps(a: Assessment) -> tuple[Overlap, ...]:
     """An account named by two exports for one period is read from the first configured (the
     provider's rule, `collectors/exports/provider.py`); the others' figures are not added."""
     first: dict[tuple[str, str, str], str] = {}
@@ -88,8 +116,13 @@ def overlap_notes(a: Assessment) -> tuple[str, ...]:
             elif d.export != first[key]:
                 others.setdefault(key, []).append(d.export)
     return tuple(
-        f"{names[(provider, account)] or account} ({provider}:{account}) is in exports "
-        f"{first[(period, provider, account)]} and {', '.join(rest)} for {period}: figures from "
-        f"{first[(period, provider, account)]} (configured first); the others are not added."
+        Overlap(
+            period,
+            provider,
+            account,
+            names[(provider, account)],
+            first[(period, provider, account)],
+            tuple(rest),
+        )
         for (period, provider, account), rest in sorted(others.items())
     )

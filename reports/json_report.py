@@ -22,10 +22,15 @@ from computewatch.reports.contract import (
     AccountCoverage,
     AuditReport,
     Band,
+    BillingExports,
     Coverage,
     Customer,
     CustomerRollup,
     Downtime,
+    ExportDeliveryDoc,
+    ExportFile,
+    ExportOverlap,
+    ExportVarianceDoc,
     Finding,
     Gap,
     Period,
@@ -36,6 +41,7 @@ from computewatch.reports.contract import (
     Tokens,
     TrainingRun,
 )
+from computewatch.reports.exports_view import ExportsView
 from computewatch.reports.finding_view import FindingView
 
 SCHEMA_FILE = "schemas/audit-1.schema.json"
@@ -89,6 +95,8 @@ def _metric_fields(u: UsageView) -> dict[str, Any]:
             continue
         m = u.metric(str(d.metric))
         values = () if m is None else m.values
+        if d.json_optional and not values:
+            continue  # added after the contract's release: absent where nothing was recorded
         out[d.json_field] = {
             k: (int(m.shown(v)) if m is not None and d.integer else _round(v)) for k, v in values
         }
@@ -121,6 +129,49 @@ def _finding(f: FindingView) -> Finding:
         lifecycle=f.lifecycle,  # type: ignore[arg-type]
         first_seen=None if f.first_seen is None else f.first_seen.isoformat(),
         scope_label=f.scope_label,
+    )
+
+
+def billing_exports(view: ExportsView) -> BillingExports | None:
+    """The *Billing exports* section as data; None (left out) where no export was read."""
+    if not view.shown:
+        return None
+    return BillingExports(
+        deliveries=[
+            ExportDeliveryDoc(
+                export=d.export,
+                billing_period=d.billing_period,
+                delivery_id=d.delivery_id,
+                format=d.format,
+                schema_version=d.schema_version,
+                manifest=d.manifest,
+                files=[ExportFile(name=n, etag=e, size=z) for n, e, z in d.files],
+                queries=dict(d.queries),
+            )
+            for d in view.deliveries
+        ],
+        reconciliation=[
+            ExportVarianceDoc(
+                account=v.account,
+                name=v.name,
+                metric=v.metric_id,
+                key=v.key,
+                export=_round(v.export),
+                live=_round(v.live),
+                variance_pct=None if v.variance_pct is None else round(v.variance_pct, 4),
+            )
+            for v in view.variances
+        ],
+        overlaps=[
+            ExportOverlap(
+                billing_period=o.billing_period,
+                account=f"{o.provider}:{o.account_id}",
+                name=o.name,
+                counted=o.counted,
+                not_counted=list(o.not_counted),
+            )
+            for o in view.overlaps
+        ],
     )
 
 
@@ -236,6 +287,7 @@ def build_report(ctx: AuditContext) -> AuditReport:
             for p in ctx.simultaneous_peaks
         ],
         country_groups_source=ctx.country_groups_source,
+        billing_exports=billing_exports(ctx.exports),
     )
 
 

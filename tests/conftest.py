@@ -17,6 +17,7 @@ from computewatch.collectors.base import ApiCallCounter
 from computewatch.demo.emulated_aws import EmulatedAws
 from computewatch.domain.catalog import Catalog
 from computewatch.store import Store
+from tests.helpers.azurite import Azurite, running_azurite
 from tests.helpers.smtp import Inbox
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -77,6 +78,13 @@ def moto_server() -> Iterator[EmulatedAws]:
     cloud.stop()
 
 
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[Azurite]:
+    """Azurite (the Azure Storage emulator) over HTTPS with OAuth checks, for the session."""
+    with running_azurite() as emulator:
+        yield emulator
+
+
 @pytest.fixture
 def aws(moto_server: EmulatedAws) -> Iterator[EmulatedAws]:
     """The session's emulated AWS, wiped before and after each test."""
@@ -109,7 +117,7 @@ def _record_cloud_calls() -> Iterator[None]:
     missing = undeclared(CALLS_SEEN)
     if missing:
         pytest.fail(
-            "config/aws-iam-policy.json or config/azure-custom-role.json lacks what the"
+            "config/aws-iam-policy.json or the Azure roles lack what the"
             f" collectors called: {', '.join(missing)}"
         )
 
@@ -117,6 +125,7 @@ def _record_cloud_calls() -> Iterator[None]:
 def undeclared(calls: set[str]) -> list[str]:
     """The calls (as counted) that the shipped IAM policy or Azure role does not grant."""
     from computewatch.collectors.azure.common import rbac_action
+    from computewatch.collectors.exports.azblob import BLOB_CALLS
 
     iam: set[str] = set()
     for name in ("aws-iam-policy.json", "aws-export-policy.json"):  # exports: the payer's reader
@@ -124,12 +133,17 @@ def undeclared(calls: set[str]) -> list[str]:
         iam |= {a for statement in policy["Statement"] for a in statement["Action"]}
     role = json.loads((REPO / "config" / "azure-custom-role.json").read_text("utf-8"))
     rbac = {a.lower() for a in role["Actions"]}
+    blob_role = json.loads((REPO / "config" / "azure-export-role.json").read_text("utf-8"))
+    blob_data = set(blob_role["DataActions"])
     missing = []
     for call in sorted(calls):
         service, _, operation = call.partition(":")
         if service == "arm":
             if rbac_action(operation).lower() not in rbac:
                 missing.append(f"{call} ({rbac_action(operation)})")
+        elif service == "blob":
+            if BLOB_CALLS.get(operation) not in blob_data:
+                missing.append(f"{call} (azure-export-role.json)")
         elif call not in iam:
             missing.append(call)
     return missing

@@ -76,19 +76,31 @@ def load_yaml(path: Path) -> tuple[Any, SourceMap]:
 
 
 def validate(model: type[M], data: Any, smap: SourceMap, base: Loc = ()) -> M:
-    """Validate with pydantic; the first error is reported with its file, line and dotted field."""
+    """Validate with pydantic; every error is reported with its file, line and dotted field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         # A misspelt field usually also causes a 'missing' error; the misspelling is the root cause.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        err = errors[0]
-        loc = (*base, *err["loc"])
-        field = ".".join(str(p) for p in loc) or None
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; see `computewatch schema`)"
-        more = len(exc.errors()) - 1
-        if more:
-            msg += f" (and {more} more error{'s' if more > 1 else ''})"
-        raise ConfigError(smap.path, msg, line=smap.line_for(loc), field=field) from None
+        found = [_config_error(smap, (*base, *err["loc"]), err) for err in errors]
+        shown = found[:MAX_LISTED]
+        if len(found) > MAX_LISTED:
+            rest = len(found) - MAX_LISTED
+            shown.append(
+                ConfigError(smap.path, f"... and {rest} more error{'s' if rest > 1 else ''}")
+            )
+        first = shown[0]
+        raise ConfigError(
+            smap.path, first.reason, line=first.line, field=first.field, more=tuple(shown[1:])
+        ) from None
+
+
+MAX_LISTED = 20  # a config with more problems than this is usually the wrong file
+
+
+def _config_error(smap: SourceMap, loc: Loc, err: Any) -> ConfigError:
+    field = ".".join(str(p) for p in loc) or None
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field (check the spelling; see `computewatch schema`)"
+    return ConfigError(smap.path, msg, line=smap.line_for(loc), field=field)

@@ -208,14 +208,25 @@ FOCUS_AZURE_SCHEMA = pa.schema(
 
 
 def write_azure_delivery(
-    table: pa.Table, root: Path, export: str, period: str, run_id: str, submitted: str
+    table: pa.Table,
+    root: Path,
+    export: str,
+    period: str,
+    run_id: str,
+    submitted: str,
+    fmt: str = "csv",
 ) -> Path:
     """Azure Cost Management's layout: `<export>/<YYYYMMDD-YYYYMMDD>/<run id>/part_0_0001.csv`
-    and a `manifest.json` naming the run (Cost Management exports documentation)."""
+    (or `.parquet`: FocusCost exports offer both formats) and a `manifest.json` naming the run and
+    listing its blobs with their sizes (Cost Management exports documentation)."""
     ym = period.replace("-", "")
     last = calendar.monthrange(int(period[:4]), int(period[5:7]))[1]
     run = root / export / f"{ym}01-{ym}{last:02d}" / run_id
     run.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        path = run / "part_0_0001.parquet"
+        pq.write_table(table, path, compression="snappy")
+        return _azure_manifest(run, path, export, run_id, submitted)
     path = run / "part_0_0001.csv"
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -232,6 +243,10 @@ def write_azure_delivery(
             ]
         )
     path.write_text(buf.getvalue(), "utf-8")
+    return _azure_manifest(run, path, export, run_id, submitted)
+
+
+def _azure_manifest(run: Path, path: Path, export: str, run_id: str, submitted: str) -> Path:
     manifest = {
         "manifestVersion": "2024-04-01",
         "exportConfig": {"exportName": export, "type": "FocusCost", "dataVersion": "1.0r2"},

@@ -7,7 +7,8 @@ Deliberate differences, so the reconciliation shows something (and the export fi
 - AWS: the export bills atlas-render-farm's p5.4xlarge from 02:00 on its launch day (22 h where
   the inventory estimates 24 h), and kestrel-analytics' Claude 3.5 Sonnet v2 input tokens 2 %
   above what CloudWatch publishes. halcyon-media, whose audit role cannot list instances, is in
-  the export (the payer's record covers every account).
+  the export (the payer's record covers every account). kestrel-analytics' fine-tuning job (the
+  live collector sees the job) is billed as customization training tokens on its creation day.
 - Azure: tundra-contractor-sandbox, which answers 403 to the auditor, is billed outside the
   partner's agreement (a pay-as-you-go subscription), so it is not in the FOCUS export either:
   it stays an account nobody could read (unknown, never zero).
@@ -50,6 +51,11 @@ AZURE_METERS = {
 NOT_IN_FOCUS = frozenset({"tundra-contractor-sandbox"})
 LATE_START_HOURS = 2.0  # atlas-render-farm's first day
 CLAUDE_INPUT_FACTOR = 1.02  # kestrel's Claude input tokens, export against CloudWatch
+# member -> (region, base model, day of the period, 1K tokens trained on): Bedrock customization
+# billed per 1,000 training tokens, for the fine-tuning job demo/run.py seeds (created on day 7).
+CUSTOMIZATION_TRAINING = {
+    "kestrel-analytics": ("us-east-1", "meta.llama3-1-70b-instruct-v1:0", 6, 18_000.0),
+}
 
 
 def _overlap_hours(start: datetime, end: datetime | None, day: Window) -> float:
@@ -158,6 +164,22 @@ def cur2_rows(
                             **common,
                         )
                     )
+    for member, (region, model, n, blocks) in sorted(CUSTOMIZATION_TRAINING.items()):
+        rows.append(
+            _line(
+                org.members[member],
+                member,
+                days[n],
+                f"{REGION_CODES[region]}-{BILLED_NAMES[model]}-Customization-Training-Tokens",
+                blocks,
+                line_item_product_code="AmazonBedrock",
+                product_servicecode="AmazonBedrock",
+                line_item_operation="ModelCustomization",
+                pricing_unit="1K tokens",
+                product_region_code=region,
+                **common,
+            )
+        )
     return rows
 
 

@@ -17,15 +17,28 @@ class ConfigError(ComputewatchError):
     exit_code = 2
 
     def __init__(
-        self, path: Path | str, reason: str, *, line: int | None = None, field: str | None = None
+        self,
+        path: Path | str,
+        reason: str,
+        *,
+        line: int | None = None,
+        field: str | None = None,
+        more: tuple[ConfigError, ...] = (),
     ) -> None:
         self.path = str(path)
         self.line = line
         self.field = field
         self.reason = reason
-        where = self.path if line is None else f"{self.path}:{line}"
+        self.more = more  # further problems found in the same file, so one edit fixes them all
+        lines = [self._locate(self.path, line, field, reason)]
+        lines += [self._locate(e.path, e.line, e.field, e.reason) for e in more]
+        super().__init__("\n  ".join(lines))
+
+    @staticmethod
+    def _locate(path: str, line: int | None, field: str | None, reason: str) -> str:
+        where = path if line is None else f"{path}:{line}"
         what = f" field '{field}':" if field else ""
-        super().__init__(f"{where}:{what} {reason}")
+        return f"{where}:{what} {reason}"
 
 
 class UsageError(ComputewatchError):

@@ -25,6 +25,8 @@ class Metric(StrEnum):
     MODEL_CUSTOMIZATION_JOBS = "model_customization_jobs"
     # Hours of fine-tuning training Azure Monitor reports for an account (a training signal).
     FINE_TUNING_HOURS = "fine_tuning_hours"
+    # Tokens a fine-tuning / model-customization job trained on, as billed (a training signal).
+    FINE_TUNING_TRAINING_TOKENS = "fine_tuning_training_tokens"
 
 
 class Key(StrEnum):
@@ -74,9 +76,18 @@ class MetricDef:
     is_usage: bool = True
     # Whole numbers (jobs, accelerators): shown rounded.
     integer: bool = False
+    # How a billing export's figure of this per-model metric replaces the live collectors' (kept
+    # for the variance): "delivered_day" on every day the export has delivered (tokens: a day
+    # delivered without a model's tokens billed none); "billed_day" only on the account's days
+    # the export bills this metric (fine-tuning may be billed in hours or in tokens, so a day
+    # without export hours leaves the live hours standing); "" where the export never measures it.
+    export_replaces: str = ""
     # Field name in the JSON report's account and customer objects ("" for token metrics, which
     # are grouped under "tokens"); None: not in the JSON report.
     json_field: str | None = None
+    # Added to the JSON contract after its version was released: an optional field, left out
+    # where nothing was recorded (older readers of the same version never see it required).
+    json_optional: bool = False
 
 
 METRICS: tuple[MetricDef, ...] = (
@@ -120,6 +131,7 @@ METRICS: tuple[MetricDef, ...] = (
         "Input tokens",
         role="input",
         counts_as_tokens=True,
+        export_replaces="delivered_day",
         json_field="",
     ),
     MetricDef(
@@ -131,6 +143,7 @@ METRICS: tuple[MetricDef, ...] = (
         "Output tokens",
         role="output",
         counts_as_tokens=True,
+        export_replaces="delivered_day",
         json_field="",
     ),
     MetricDef(
@@ -142,6 +155,7 @@ METRICS: tuple[MetricDef, ...] = (
         "Cache-read input tokens",
         role="cache_read_input",
         counts_as_tokens=True,
+        export_replaces="delivered_day",
         always_shown=False,
         json_field="",
     ),
@@ -154,6 +168,7 @@ METRICS: tuple[MetricDef, ...] = (
         "Cache-write input tokens",
         role="cache_write_input",
         counts_as_tokens=True,
+        export_replaces="delivered_day",
         always_shown=False,
         json_field="",
     ),
@@ -196,6 +211,19 @@ METRICS: tuple[MetricDef, ...] = (
         "Fine-tuning hours",
         is_usage=False,
         json_field="fine_tuning_hours",
+        export_replaces="billed_day",
+    ),
+    MetricDef(
+        Metric.FINE_TUNING_TRAINING_TOKENS,
+        "tokens",
+        Key.MODEL,
+        Combine.SUM,
+        Group.TRAINING,
+        "Fine-tuning training tokens",
+        is_usage=False,  # a training signal, like the fine-tuning jobs and hours
+        json_field="fine_tuning_training_tokens",
+        json_optional=True,
+        export_replaces="billed_day",
     ),
 )
 

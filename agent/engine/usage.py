@@ -145,15 +145,15 @@ EXPORT_RANK = BILLING_RANKS[str(Method.BILLING_EXPORT)]
 
 ALL_MODELS = "all models"
 # What a billing export measures per model: only these live figures give way to it (invocations
-# and customization jobs are not in an export and stay as the live collectors read them).
+# and customization jobs are not in an export and stay as the live collectors read them), on
+# every delivered day (tokens) or on the account's days the export bills the metric (training).
 EXPORT_TOKEN_METRICS = frozenset(
-    {
-        str(Metric.MODEL_INPUT_TOKENS),
-        str(Metric.MODEL_OUTPUT_TOKENS),
-        str(Metric.MODEL_CACHE_READ_INPUT_TOKENS),
-        str(Metric.MODEL_CACHE_WRITE_INPUT_TOKENS),
-    }
+    str(d.metric) for d in METRICS if d.export_replaces == "delivered_day"
 )
+EXPORT_BILLED_DAY_METRICS = frozenset(
+    str(d.metric) for d in METRICS if d.export_replaces == "billed_day"
+)
+EXPORT_MODEL_METRICS = EXPORT_TOKEN_METRICS | EXPORT_BILLED_DAY_METRICS
 
 
 def billing_rank(method: str) -> int:
@@ -300,17 +300,26 @@ def build_account_usage(
         if key in out:
             merge_billed(out[key], billed_rows)
     by_day = merge_tokens_by_day(out, exported, daily_hours, list(daily_tokens))
+    # Without day rows, a billed-day metric the export bills for an account replaces the live one.
+    export_billed = {
+        (t.provider, t.account_id, t.metric)
+        for t in totals
+        if t.method == Method.BILLING_EXPORT and t.metric in EXPORT_BILLED_DAY_METRICS
+    }
     for t in totals:
         u = out.get((t.provider, t.account_id))
         if u is None or t.metric in BILLED_METRICS:
             continue
-        if u.key in by_day and t.metric in EXPORT_TOKEN_METRICS:
+        if u.key in by_day and t.metric in EXPORT_MODEL_METRICS:
             continue  # taken day by day above
         d = metric_def(t.metric)
         if d.combine is not d.combine.SUM:
             continue  # peaks come from their own aggregate
         dim = key_of(d, t.accelerator, t.model, t.sku)
-        if u.key in exported and t.metric in EXPORT_TOKEN_METRICS:
+        if (u.key in exported and t.metric in EXPORT_TOKEN_METRICS) or (
+            *u.key,
+            t.metric,
+        ) in export_billed:
             # The export is the account's billing record: live token figures are set aside,
             # kept to print the variance.
             is_export = t.method == Method.BILLING_EXPORT
@@ -344,16 +353,26 @@ def merge_tokens_by_day(
     Returns the accounts handled here."""
     delivered = {r.day for r in daily_hours if r.method == Method.BILLING_EXPORT}
     delivered |= {r.day for r in daily_tokens if r.method == Method.BILLING_EXPORT}
+    billed_days = {
+        (r.provider, r.account_id, r.metric, r.day)
+        for r in daily_tokens
+        if r.method == Method.BILLING_EXPORT and r.metric in EXPORT_BILLED_DAY_METRICS
+    }
     handled: set[tuple[str, str]] = set()
     for r in daily_tokens:
         key = (r.provider, r.account_id)
         u = out.get(key)
-        if u is None or key not in exported or r.metric not in EXPORT_TOKEN_METRICS:
+        if u is None or key not in exported or r.metric not in EXPORT_MODEL_METRICS:
             continue
         handled.add(key)
         d = metric_def(r.metric)
         is_export = r.method == Method.BILLING_EXPORT
-        if r.day in delivered:
+        replaced = (
+            (*key, r.metric, r.day) in billed_days
+            if r.metric in EXPORT_BILLED_DAY_METRICS
+            else r.day in delivered
+        )
+        if replaced:
             for k in (r.model, ALL_MODELS):
                 e, v = u.export_reconciliation.get((r.metric, k), (0.0, 0.0))
                 u.export_reconciliation[(r.metric, k)] = (

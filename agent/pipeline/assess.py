@@ -12,7 +12,7 @@ from computewatch.domain.catalog import Catalog
 from computewatch.engine import lifecycle
 from computewatch.engine.assess import Aggregates, Assessment, assess, extra_windows
 from computewatch.engine.stored_coverage import window_coverage
-from computewatch.engine.usage import BILLED_METRICS, EXPORT_TOKEN_METRICS
+from computewatch.engine.usage import BILLED_METRICS, EXPORT_MODEL_METRICS
 from computewatch.pipeline.collect import Collected
 from computewatch.store import Store
 
@@ -73,7 +73,7 @@ def assess_run(
             # feeds the chart and training-run detection (no per-day rows per sku and method).
             billed=store.usage.billed(w, BILLED_METRICS, keys),
             daily_hours=store.usage.daily_hours(w, keys),
-            daily_tokens=store.usage.daily_model_totals(w, EXPORT_TOKEN_METRICS, keys),
+            daily_tokens=store.usage.daily_model_totals(w, EXPORT_MODEL_METRICS, keys),
         )
         for w in windows
     }

@@ -161,19 +161,44 @@ def day_of(window: Window, moment: datetime) -> Window:
     return day
 
 
+# Geographic prefixes of system-defined (cross-Region) inference profiles: `us.anthropic.claude-…`
+# routes the same foundation model as `anthropic.claude-…` (Bedrock user guide, "Supported
+# Regions and models for inference profiles"; CDK's CrossRegionInferenceProfileRegion).
+PROFILE_GEOS = frozenset({"us", "us-gov", "eu", "apac", "jp", "au", "global"})
+
+
+def foundation_model_id(model_id: str) -> str:
+    """The foundation model a CloudWatch `ModelId` names, so tokens invoked directly, through a
+    cross-Region profile (`us.`, `eu.`, `global.` …) or by ARN are counted under one model, the
+    key billing exports use too. An application inference profile's ARN names no model and is
+    kept as it is (visible, never dropped)."""
+    for marker in (":foundation-model/", ":inference-profile/"):
+        head, sep, tail = model_id.partition(marker)
+        if sep and head.startswith("arn:"):
+            model_id = tail
+    geo, sep, rest = model_id.partition(".")
+    if sep and geo in PROFILE_GEOS and "." in rest:
+        return rest
+    return model_id
+
+
 def token_records(
     target: Target, collector: str, points: Points, window: Window
 ) -> list[UsageRecord]:
-    """One record per (model, UTC day, metric); days are `window.day_windows()`."""
-    sums: dict[tuple[Series, Window], float] = defaultdict(float)
+    """One record per (foundation model, UTC day, metric); days are `window.day_windows()`.
+    Series of one model under several ids (direct and through inference profiles) are summed."""
+    sums: dict[tuple[str, str, Window], float] = defaultdict(float)
     for series, values in points.items():
+        model = foundation_model_id(series.model_id)
         for stamp, value in values:
             moment = as_utc(stamp)
             if window.contains(moment):  # CloudWatch may answer a period at the window's end
-                sums[(series, day_of(window, moment))] += value
+                sums[(model, series.metric_name, day_of(window, moment))] += value
     out: list[UsageRecord] = []
-    for (series, day), quantity in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1].start)):
-        metric = TOKEN_METRICS[series.metric_name]
+    for (model, metric_name, day), quantity in sorted(
+        sums.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2].start)
+    ):
+        metric = TOKEN_METRICS[metric_name]
         unit = metric_def(metric).unit
         out.append(
             UsageRecord(
@@ -183,7 +208,7 @@ def token_records(
                 collector,
                 metric,
                 unit,
-                Dimensions(model=series.model_id),
+                Dimensions(model=model),
                 day.start,
                 day.end,
                 quantity,

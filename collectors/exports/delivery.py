@@ -143,11 +143,28 @@ def _from_azure_run(
     files = tuple(_file(root, f, etags) for f in sorted(run.iterdir()) if is_data_file(f.name))
     manifest = run / "manifest.json"
     run_id = run.name
+    rel = manifest.relative_to(root).as_posix() if manifest.exists() else ""
     if manifest.exists():
         try:
-            run_id = str(json.loads(manifest.read_text("utf-8"))["runInfo"]["runId"])
+            doc = json.loads(manifest.read_text("utf-8"))
+            run_id = str(doc["runInfo"]["runId"])
+            listed = [(str(b["blobName"]), int(b["byteCount"])) for b in doc.get("blobs", [])]
         except (ValueError, KeyError, TypeError) as exc:
-            rel = manifest.relative_to(root).as_posix()
             raise SourceError(SERVICE, "BadManifest", f"{rel}: {exc}") from None
-    rel = manifest.relative_to(root).as_posix() if manifest.exists() else ""
+        _check_listed(run, rel, listed)
     return Delivery(export, period, run_id, files, (), rel)
+
+
+def _check_listed(run: Path, rel: str, listed: list[tuple[str, int]]) -> None:
+    """Every blob the run's manifest lists is there, whole (a run still being written, or a
+    copy cut short, is a gap, never a smaller month)."""
+    for name, size in listed:
+        path = run / Path(name).name
+        if not path.is_file():
+            raise SourceError(SERVICE, "MissingFile", f"{rel} lists {name}, which is not there")
+        if path.stat().st_size != size:
+            raise SourceError(
+                SERVICE,
+                "TruncatedFile",
+                f"{rel} lists {name} with {size} bytes; {path.stat().st_size} were delivered",
+            )

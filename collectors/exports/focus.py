@@ -32,7 +32,22 @@ DIRECTION_METRICS = {
     "output": Metric.MODEL_OUTPUT_TOKENS,
     "cache_read": Metric.MODEL_CACHE_READ_INPUT_TOKENS,
     "cache_write": Metric.MODEL_CACHE_WRITE_INPUT_TOKENS,
+    # Fine-tuning training: tokens trained on, or training hours when the meter bills hours.
+    "training": Metric.FINE_TUNING_TRAINING_TOKENS,
 }
+
+
+def hours_per_unit(unit: str) -> float | None:
+    """Hours in one unit of an hour-billed meter ("1 Hour", "10 Hours"); None if not hours."""
+    words = unit.lower().split()
+    if not words or not words[-1].startswith("hour"):
+        return None
+    if len(words) == 1:
+        return 1.0
+    try:
+        return float(words[0])
+    except ValueError:
+        return None
 
 
 def normalise(meter: str) -> str:
@@ -127,11 +142,15 @@ def read_focus(
     else:
         table_ = azure_meters()
         for meter, code, unit in sink.token_kinds():
-            per_unit = tokens_per_unit(unit)
+            model, metric = table_.lookup(meter)
+            in_hours = hours_per_unit(unit)
+            if metric is Metric.FINE_TUNING_TRAINING_TOKENS and in_hours is not None:
+                metric, per_unit = Metric.FINE_TUNING_HOURS, in_hours
+            else:
+                per_unit = tokens_per_unit(unit)
             if per_unit is None:
                 unknown_units.add(f"{meter} in {unit!r}")
                 continue
-            model, metric = table_.lookup(meter)
             mapping.append((meter, code, unit, model, metric, per_unit))
         out.queries["azure-openai-meters"] = table_.version
     sink.map_tokens(mapping)

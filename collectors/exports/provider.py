@@ -74,12 +74,17 @@ def export_handle(
     session: Any = None,
     cache_dir: Path | None = None,
 ) -> ExportHandle:
-    """The handle of one export for one window (S3 locations are fetched, then scanned)."""
-    fetch = None
+    """The handle of one export for one window (S3 and Azure Blob locations are fetched, then
+    scanned)."""
+    fetch: Any = None
     if source.engine == "duckdb" and source.location.startswith("s3://"):
         from computewatch.collectors.exports.remote import S3Fetcher
 
         fetch = S3Fetcher(source, counter, session, cache_dir)
+    elif source.engine == "duckdb" and source.blob is not None:
+        from computewatch.collectors.exports.azblob import BlobFetcher
+
+        fetch = BlobFetcher(source, counter, cache_dir=cache_dir)
     return ExportHandle(
         lambda: read_export(source, window, catalog, base_dir, fetch, counter, session)
     )
@@ -252,8 +257,12 @@ class ExportBillingCollector(Collector):
         Metric.MODEL_OUTPUT_TOKENS,
         Metric.MODEL_CACHE_READ_INPUT_TOKENS,
         Metric.MODEL_CACHE_WRITE_INPUT_TOKENS,
+        Metric.FINE_TUNING_HOURS,
+        Metric.FINE_TUNING_TRAINING_TOKENS,
     )
-    description = "Billing exports (CUR 2.0, FOCUS 1.0-1.2): accelerator-hours and tokens"
+    description = (
+        "Billing exports (CUR 2.0, FOCUS 1.0-1.2): accelerator-hours, tokens, fine-tuning training"
+    )
 
     def collect(self, target: Target, ctx: CollectContext) -> Sequence[UsageRecord]:
         read: ExportRead = target.clients.client("export")

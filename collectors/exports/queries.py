@@ -134,7 +134,8 @@ WITH kinds AS (
 wanted AS (
   SELECT usage_type, product_code FROM kinds
   WHERE (product_code = 'AmazonBedrock' OR strpos(usage_type, 'MP:') > 0)
-    AND strpos(lower(usage_type), 'token') > 0
+    AND (strpos(lower(usage_type), 'token') > 0
+      OR strpos(lower(usage_type), 'customization') > 0)
 )
 SELECT line_item_usage_account_id AS account_id,
   CAST(date_trunc('day', line_item_usage_start_date) AS DATE) AS usage_day,
@@ -256,7 +257,8 @@ WHERE """
     + FOCUS_WHERE
     + """
   AND (x_ServiceCode = 'AmazonBedrock' OR strpos(x_UsageType, 'MP:') > 0)
-  AND strpos(lower(x_UsageType), 'token') > 0
+  AND (strpos(lower(x_UsageType), 'token') > 0
+    OR strpos(lower(x_UsageType), 'customization') > 0)
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2, 3, 4, 5
 """
@@ -279,7 +281,7 @@ WITH shapes (shape, shape_name, chip, accelerators) AS (VALUES {shapes}),
 usage_rows AS (
   SELECT lower(replace(SubAccountId, '/subscriptions/', '')) AS account_id,
     CAST(date_trunc('day', ChargePeriodStart) AS DATE) AS usage_day,
-    lower(json_extract_scalar(x_SkuDetails, '$.ServiceType')) AS shape,
+    lower(json_extract_scalar(nullif(x_SkuDetails, ''), '$.ServiceType')) AS shape,
     ConsumedQuantity AS amount
   FROM {table}
   WHERE """
@@ -308,7 +310,9 @@ FROM {table}
 WHERE """
     + FOCUS_WHERE
     + """
-  AND strpos(lower(x_SkuMeterName), 'token') > 0
+  AND (strpos(lower(x_SkuMeterName), 'token') > 0
+    OR strpos(lower(x_SkuMeterName), 'train') > 0
+    OR strpos(lower(x_SkuMeterName), 'trng') > 0)
 GROUP BY 1, 2, 3, 4, 5
 ORDER BY 1, 2, 3, 4, 5
 """

@@ -35,6 +35,8 @@ UNITS = {
     Metric.MODEL_OUTPUT_TOKENS: "tokens",
     Metric.MODEL_CACHE_READ_INPUT_TOKENS: "tokens",
     Metric.MODEL_CACHE_WRITE_INPUT_TOKENS: "tokens",
+    Metric.FINE_TUNING_HOURS: "hours",
+    Metric.FINE_TUNING_TRAINING_TOKENS: "tokens",
 }
 # What DuckDB may use of the machine while staging and producing records.
 STAGING_MEMORY = "256MB"
@@ -89,7 +91,7 @@ class RecordSink:
             self._con.execute(f"CREATE TABLE {table} ({spec})")
         self._con.execute(
             "CREATE TABLE token_map (name VARCHAR, code VARCHAR, unit VARCHAR, model VARCHAR, "
-            "metric VARCHAR, factor DOUBLE)"
+            "metric VARCHAR, factor DOUBLE, record_unit VARCHAR)"
         )
 
     def close(self) -> None:
@@ -134,13 +136,14 @@ class RecordSink:
         return [(str(a), str(b), str(c)) for a, b, c in rows]
 
     def map_tokens(self, mapping: list[tuple[str, str, str, str, Metric, float]]) -> None:
-        """(name, code, unit) -> (model, metric, tokens per unit); kinds left out are dropped."""
+        """(name, code, unit) -> (model, metric, quantity per unit: tokens, or hours for
+        hour-billed training); kinds left out are dropped."""
         if not mapping:
             return
         with self._lock:
             self._con.executemany(
-                "INSERT INTO token_map VALUES (?, ?, ?, ?, ?, ?)",
-                [(n, c, u, m, str(metric), f) for n, c, u, m, metric, f in mapping],
+                "INSERT INTO token_map VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(n, c, u, m, str(metric), f, UNITS[metric]) for n, c, u, m, metric, f in mapping],
             )
 
     # -- records ------------------------------------------------------------------------------
@@ -168,9 +171,9 @@ class RecordSink:
             )
         ]
         parts.append(
-            "SELECT t.account_id, m.metric, 'tokens', '', '', m.model, t.usage_day, "
+            "SELECT t.account_id, m.metric, m.record_unit, '', '', m.model, t.usage_day, "
             "sum(t.quantity * m.factor) FROM tokens t JOIN token_map m "
-            "ON t.name = m.name AND t.code = m.code AND t.unit = m.unit GROUP BY 1, 2, 6, 7"
+            "ON t.name = m.name AND t.code = m.code AND t.unit = m.unit GROUP BY 1, 2, 3, 6, 7"
         )
         # In account and day order: the store's (provider, account, start) index then grows at
         # its end instead of at random places.

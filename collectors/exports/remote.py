@@ -1,11 +1,12 @@
-"""Exports in S3: download-then-scan, with a local cache keyed by ETag.
+"""Exports in object storage: download-then-scan, with a local cache keyed by ETag.
 
-DuckDB's own S3 support is an extension downloaded at first use, which fails on machines without
-internet (and in CI). Here boto3 lists the billing period's objects (the standard credential
-chain, `AWS_ENDPOINT_URL` honoured), downloads each object whose ETag is not in the cache yet,
-and DuckDB scans the local copies. A re-delivered file has a new ETag, so it is fetched again; an
-unchanged one never is. Calls are counted as the IAM actions they need (s3:ListBucket,
-s3:GetObject).
+DuckDB's own S3 and Azure support are extensions downloaded at first use, which fails on machines
+without internet (and in CI). Here the store's SDK lists the billing period's objects, downloads
+each object whose ETag is not in the cache yet, and DuckDB scans the local copies. A re-delivered
+file has a new ETag, so it is fetched again; an unchanged one never is. `RemoteFetcher` holds the
+cache and the mirror; `S3Fetcher` (boto3, the standard credential chain, `AWS_ENDPOINT_URL`
+honoured) and `BlobFetcher` (collectors/exports/azblob.py) list and download. Calls are counted
+as the IAM / RBAC actions they need.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import platformdirs
 
@@ -32,8 +33,75 @@ def split_s3(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
-class S3Fetcher:
+def in_period(key: str, period: str) -> bool:
+    """Whether an object belongs to billing period `period` (YYYY-MM): AWS Data Exports'
+    `BILLING_PERIOD=YYYY-MM` folder, or an Azure cost export's `YYYYMMDD-YYYYMMDD` range that
+    starts on the month's first day."""
+    ym = period.replace("-", "")
+    return f"/{period_folder(period)}/" in key or f"/{ym}01-{ym}" in f"/{key}"
+
+
+class RemoteFetcher:
+    """The ETag-keyed cache and the per-delivery mirror; subclasses list and download."""
+
+    service = ""  # counter and error-message service name
+    where = ""  # the location, as error messages show it
+
+    def __init__(self, source: ExportSource, store: str, cache_dir: Path | None) -> None:
+        self.source = source
+        self.store = store  # cache sub-folder: bucket, or account/container
+        base = cache_dir or Path(source.cache_dir or platformdirs.user_cache_dir("computewatch"))
+        self.cache = base / "exports"
+        self.prefix = ""
+
+    def list_period(self, period: str) -> list[tuple[str, str]]:
+        """(key, etag) of every object of the period to mirror."""
+        raise NotImplementedError
+
+    def download(self, key: str, etag: str, out: IO[bytes]) -> None:
+        """Write the object (that exact ETag) to `out`; SourceError if it cannot be read."""
+        raise NotImplementedError
+
+    def cached(self, key: str, etag: str) -> Path:
+        """The object's local copy, downloaded only if this ETag is not cached yet."""
+        path = self.cache / self.store / etag / Path(key).name
+        if path.exists():
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + f".part{os.getpid()}")
+        try:
+            with tmp.open("wb") as fh:
+                self.download(key, etag, fh)
+        except SourceError:
+            tmp.unlink(missing_ok=True)
+            raise
+        tmp.replace(path)
+        return path
+
+    def __call__(self, source: ExportSource, period: str) -> Delivery:
+        objects = self.list_period(period)
+        if not objects:
+            raise SourceError(
+                "exports",
+                "NoDelivery",
+                f"export {source.name}: no objects for {period} in {self.where}",
+            )
+        mirror = self.cache / "mirror" / self.store / source.name / period
+        shutil.rmtree(mirror, ignore_errors=True)  # the mirror is this delivery only
+        etags: dict[str, str] = {}
+        for key, etag in objects:
+            rel = key[len(self.prefix) + 1 :] if self.prefix else key
+            target = mirror / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.cached(key, etag), target)
+            etags[rel] = etag
+        return locate(mirror, period, source.name, etags)
+
+
+class S3Fetcher(RemoteFetcher):
     """Fetch one billing period of an S3 export into a local mirror; returns its Delivery."""
+
+    service = "s3"
 
     def __init__(
         self,
@@ -42,11 +110,11 @@ class S3Fetcher:
         session: Any = None,
         cache_dir: Path | None = None,
     ) -> None:
-        self.source = source
+        self.bucket, prefix = split_s3(source.location)
+        super().__init__(source, self.bucket, cache_dir)
+        self.prefix = prefix
+        self.where = f"s3://{self.bucket}/{self.prefix}"
         self.counter = counter
-        self.bucket, self.prefix = split_s3(source.location)
-        base = cache_dir or Path(source.cache_dir or platformdirs.user_cache_dir("computewatch"))
-        self.cache = base / "exports"
         self._session = session
         self._client: Any = None
 
@@ -62,11 +130,9 @@ class S3Fetcher:
             self._client = session.client("s3", config=client_config())
         return self._client
 
-    def _list(self, period: str) -> list[tuple[str, str]]:
-        """(key, etag) of every object of the period (data and metadata)."""
+    def list_period(self, period: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         token: dict[str, str] = {}
-        where = f"s3://{self.bucket}/{self.prefix}"
         try:
             with translate_errors("s3"):
                 while True:
@@ -75,48 +141,21 @@ class S3Fetcher:
                     )
                     for obj in page.get("Contents", []):
                         key = str(obj["Key"])
-                        if f"/{period_folder(period)}/" in key:
+                        if in_period(key, period):
                             out.append((key, str(obj["ETag"]).strip('"')))
                     if not page.get("IsTruncated"):
                         break
                     token = {"ContinuationToken": page["NextContinuationToken"]}
         except SourceError as err:
-            raise SourceError("s3", err.code, f"s3:ListBucket on {where}: {err.message}") from None
+            raise SourceError(
+                "s3", err.code, f"s3:ListBucket on {self.where}: {err.message}"
+            ) from None
         return out
 
-    def _cached(self, key: str, etag: str) -> Path:
-        """The object's local copy, downloaded only if this ETag is not cached yet."""
-        path = self.cache / self.bucket / etag / Path(key).name
-        if path.exists():
-            return path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + f".part{os.getpid()}")
+    def download(self, key: str, etag: str, out: IO[bytes]) -> None:
         try:
-            with translate_errors("s3"), tmp.open("wb") as fh:
+            with translate_errors("s3"):
                 body = self.client().get_object(Bucket=self.bucket, Key=key, IfMatch=etag)["Body"]
-                shutil.copyfileobj(body, fh)
+                shutil.copyfileobj(body, out)
         except SourceError as err:
-            tmp.unlink(missing_ok=True)
             raise SourceError("s3", err.code, f"s3:GetObject {key}: {err.message}") from None
-        tmp.replace(path)
-        return path
-
-    def __call__(self, source: ExportSource, period: str) -> Delivery:
-        objects = self._list(period)
-        if not objects:
-            raise SourceError(
-                "exports",
-                "NoDelivery",
-                f"export {source.name}: no objects for {period} in "
-                f"s3://{self.bucket}/{self.prefix}",
-            )
-        mirror = self.cache / "mirror" / self.bucket / source.name / period
-        shutil.rmtree(mirror, ignore_errors=True)  # the mirror is this delivery only
-        etags: dict[str, str] = {}
-        for key, etag in objects:
-            rel = key[len(self.prefix) + 1 :] if self.prefix else key
-            target = mirror / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self._cached(key, etag), target)
-            etags[rel] = etag
-        return locate(mirror, period, source.name, etags)

@@ -62,19 +62,48 @@ def tokens_per_unit(unit: str) -> float | None:
     return UNITS.get(" ".join(unit.lower().split()))
 
 
-def parse_usage_type(usage_type: str, product_code: str) -> tuple[str, Metric] | None:
-    """(model as billed, metric) of a Bedrock token usage type; None if it is not one."""
+# Bedrock model customization (fine-tuning, continued pre-training, distillation) is billed per
+# token trained on (Amazon Bedrock pricing, "Model customization": price per 1,000 tokens, plus
+# monthly storage per custom model), under usage types that name the base model and the
+# customization, e.g. `USE1-NovaMicro-Customization-Training-Tokens`. The words below are taken
+# out of the usage type to leave the billed model name; storage rows (no training word) are not
+# training. This shape is inferred from the token usage types' pattern and the pricing page, not
+# from a delivered CUR: a variant with both words still counts, under whatever name remains.
+CUSTOMIZATION_WORDS = frozenset(
+    {"customization", "custom", "model", "training", "train", "tokens", "token", "count", "units"}
+)
+
+
+def _drop_region(stem: str) -> str:
+    head, sep, rest = stem.partition("-")
+    if sep and head.isupper() and head.isalnum() and len(head) <= 5:
+        return rest  # USE1-, EUC1-, ...
+    return stem
+
+
+def parse_customization(usage_type: str) -> str | None:
+    """The billed model of a Bedrock customization-training usage type; None if not one."""
     low = usage_type.lower()
+    if "customization" not in low or "train" not in low:
+        return None
+    parts = [p for p in _drop_region(usage_type).split("-") if p.lower() not in CUSTOMIZATION_WORDS]
+    return "-".join(parts) or usage_type
+
+
+def parse_usage_type(usage_type: str, product_code: str) -> tuple[str, Metric] | None:
+    """(model as billed, metric) of a Bedrock token usage type (customization training tokens
+    included); None if it is not one."""
+    low = usage_type.lower()
+    trained = parse_customization(usage_type)
+    if trained is not None:
+        return trained, Metric.FINE_TUNING_TRAINING_TOKENS
     for marker, metric in DIRECTIONS:
         pos = low.rfind(marker)
         if pos < 0 or (not marker.startswith("-mantle") and not low.endswith(marker)):
             continue
         if "mp:" in low:  # Marketplace: the product code names the listing
             return f"marketplace:{product_code}", metric
-        stem = usage_type[:pos]
-        head, sep, rest = stem.partition("-")
-        if sep and head.isupper() and head.isalnum() and len(head) <= 5:
-            stem = rest  # drop the region code (USE1-, EUC1-, ...)
+        stem = _drop_region(usage_type[:pos])
         for variant in VARIANTS:
             if stem.lower().endswith(variant):
                 stem = stem[: -len(variant)]

@@ -15,6 +15,7 @@ from computewatch.collectors.aws.bedrock import (
     BedrockCollector,
     Series,
     fetch_points,
+    foundation_model_id,
     query_period,
     token_records,
 )
@@ -324,3 +325,54 @@ def test_prompt_cache_tokens_reach_the_report_and_count_as_tokens(
     assert tokens_rule["value"] == pytest.approx(31_000 + 15_500 + 4_000_000 + 62_000)
     # Accounts without caching keep the three usual columns only (absent is not zero).
     assert "cache_read_input" not in a.report["accounts"][0]["tokens"].get(CLAUDE.model_id, {})
+
+
+def test_inference_profile_tokens_count_under_their_foundation_model(
+    aws: EmulatedAws, member: str, catalog: Catalog
+) -> None:
+    """Claude invoked directly, through the US cross-Region profile and by profile ARN is one
+    model: one record per day and metric with the three series summed (so it matches the
+    billing export's model key); an application profile's ARN names no model and stays apart."""
+    where = seed_target(aws, member, REGION)
+    base = CLAUDE.model_id
+    via_us = ModelUsage(f"us.{base}", 500, 100, 5)
+    via_arn = ModelUsage(f"arn:aws:bedrock:{REGION}:{member}:inference-profile/eu.{base}", 7, 3, 1)
+    app = ModelUsage(
+        f"arn:aws:bedrock:{REGION}:{member}:application-inference-profile/abc1", 2, 1, 1
+    )
+    seed_bedrock_tokens(aws, where, OCT, [CLAUDE, via_us, via_arn, app])
+
+    records, _ = collect(aws, member, OCT, catalog)
+
+    got = totals(records)
+    assert got[(base, Metric.MODEL_INPUT_TOKENS)] == (12_000 + 500 + 7) * 31
+    assert got[(base, Metric.MODEL_OUTPUT_TOKENS)] == (3_000 + 100 + 3) * 31
+    assert got[(app.model_id, Metric.MODEL_INVOCATIONS)] == 31
+    assert {r.dimensions.model for r in records} == {base, app.model_id}
+    assert len(records) == 2 * 3 * 31  # summed, not one record per series
+
+
+@pytest.mark.parametrize(
+    ("model_id", "expected_model"),
+    [
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
+        (
+            "us.anthropic.claude-3-5-sonnet-20240620-v1:0",
+            "anthropic.claude-3-5-sonnet-20240620-v1:0",
+        ),
+        ("us-gov.meta.llama3-70b-instruct-v1:0", "meta.llama3-70b-instruct-v1:0"),
+        ("global.anthropic.claude-sonnet-4-v1:0", "anthropic.claude-sonnet-4-v1:0"),
+        (
+            "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1",
+            "amazon.titan-text-express-v1",
+        ),
+        (
+            "arn:aws:bedrock:eu-west-1:111111111111:inference-profile/eu.amazon.nova-pro-v1:0",
+            "amazon.nova-pro-v1:0",
+        ),
+        ("usx.model-v1", "usx.model-v1"),  # not a geography
+        ("us.titan", "us.titan"),  # a geography-like provider with no model part is kept
+    ],
+)
+def test_foundation_model_id(model_id: str, expected_model: str) -> None:
+    assert foundation_model_id(model_id) == expected_model

@@ -72,6 +72,26 @@ def test_a_month_from_exports_alone(tmp_path: Path) -> None:
     assert "Billing exports" in html and "exec-2026-10-a" in html and "run-0001" in html
     md = next((tmp_path / "out").glob("audit-*.md")).read_text("utf-8")
     assert "kyc-export-claims" in md  # the CSP export names customers the registry lacks
+    # Customization / fine-tuning rows are the training signal, with the export's method.
+    kestrel = accounts[f"aws:{fx.KESTREL}"]
+    assert kestrel["fine_tuning_training_tokens"] == {
+        fx.NOVA_MICRO: 1_500_000.0,
+        "unknown model (Llama3.2-11B)": 500_000.0,
+    }
+    assert kestrel["methods"]["fine_tuning_training_tokens"] == "billing-export"  # type: ignore[index]
+    contoso = accounts[f"azure:{fx.SUB_AI}"]
+    assert contoso["fine_tuning_hours"] == {"gpt-35-turbo": 3.5}
+    assert contoso["fine_tuning_training_tokens"] == {"gpt-4o-mini": 2_500_000.0}
+    assert "fine_tuning_training_tokens" not in accounts[f"aws:{fx.ATLAS}"]  # none recorded
+    assert "Fine-tuning training tokens" in md and "unknown model (Llama3.2-11B)" in md
+    # The JSON report names the delivery each export's period rests on.
+    doc = json.loads(next((tmp_path / "out").glob("audit-*.json")).read_text("utf-8"))
+    used = {(d["export"], d["billing_period"]): d for d in doc["billing_exports"]["deliveries"]}
+    assert set(used) == {("cur", "2026-10"), ("focus", "2026-10")}
+    assert used[("cur", "2026-10")]["delivery_id"] == "exec-2026-10-a"
+    assert used[("focus", "2026-10")]["delivery_id"] == "run-0001"
+    assert used[("focus", "2026-10")]["files"][0]["name"].endswith("part_0_0001.csv")
+    assert doc["billing_exports"]["overlaps"] == []
 
     # The payer re-delivers October without atlas's hours: the period is replaced, not added to.
     rows = [r for r in fx.cur2_rows() if r["line_item_usage_account_id"] != fx.ATLAS]
@@ -112,3 +132,13 @@ exports:
         f"Coverage note: {fx.NAMES[fx.ATLAS]} (aws:{fx.ATLAS}) is in exports cur and cur-csv "
         "for 2026-10: figures from cur (configured first)"
     ) in md
+    doc = json.loads(next((tmp_path / "out").glob("audit-*.json")).read_text("utf-8"))
+    overlaps = {o["account"]: o for o in doc["billing_exports"]["overlaps"]}
+    assert set(overlaps) == {f"aws:{a}" for a in fx.CUR2_ACCOUNTS}
+    assert overlaps[f"aws:{fx.ATLAS}"] == {
+        "billing_period": "2026-10",
+        "account": f"aws:{fx.ATLAS}",
+        "name": fx.NAMES[fx.ATLAS],
+        "counted": "cur",
+        "not_counted": ["cur-csv"],
+    }

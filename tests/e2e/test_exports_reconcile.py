@@ -55,3 +55,14 @@ def test_export_and_inventory_reconcile(aws: EmulatedAws, tmp_path: Path) -> Non
     md = result.outcome.paths["md"].read_text("utf-8")
     assert "| Accelerator-hours | H100 | 4,480 | 5,376 | +20.0 % |" in md
     assert "exec-gpu" in md
+    # The same reconciliation in the JSON report (contract computewatch.audit/1, additive field).
+    aid = org.members["gpu"]
+    (h100,) = [
+        v
+        for v in result.report["billing_exports"]["reconciliation"]
+        if v["account"] == f"aws:{aid}" and v["metric"] == "accelerator_hours"
+    ]
+    assert (h100["key"], h100["export"], h100["live"]) == ("H100", 4480.0, 5376.0)
+    assert h100["variance_pct"] == 20.0
+    (used,) = result.report["billing_exports"]["deliveries"]
+    assert (used["export"], used["delivery_id"]) == ("cur", "exec-gpu")

@@ -5,8 +5,13 @@ Column names and value shapes, and where each comes from, are documented in
 computewatch.demo.billing_exports; the rows below are a fictional payer organization for
 October 2026 with every case the readers must get right: usage, reserved (DiscountedUsage) and
 savings-plan hours; SageMaker training; spot; a size the catalog does not know; Bedrock tokens in
-1K / 1M blocks with cache, batch and cross-region variants and a Marketplace model; and lines that
-must never count (credit, tax, savings-plan negation, EBS, a non-accelerator instance).
+1K / 1M blocks with cache, batch and cross-region variants and a Marketplace model; Bedrock model
+customization (training tokens per base model, an unknown base model, storage that never counts)
+and Azure OpenAI fine-tuning (per 1M training tokens, per training hour, an unlisted meter); and
+lines that must never count (credit, tax, savings-plan negation, EBS, a non-accelerator instance).
+The customization and fine-tuning shapes follow the token rows' pattern and the Bedrock / Azure
+OpenAI pricing pages (billed per 1,000 training tokens; per training hour or per 1M training
+tokens); they are not copied from a delivered export.
 """
 
 from __future__ import annotations
@@ -159,6 +164,14 @@ def cur2_rows() -> list[dict[str, Any]]:
             **bedrock(HALCYON, 12, "USE1-Claude3.5Sonnet-input-tokens", -300.0, "1K tokens"),
             "line_item_line_item_type": "Credit",
         },
+        # kestrel: Bedrock model customization (fine-tuning) billed per 1K tokens trained on
+        # (Bedrock pricing, "Model customization"); the usage type names the base model. A base
+        # model the billed-name table does not know stays visible as an unknown model; the
+        # custom model's monthly storage is no training and never counts.
+        bedrock(KESTREL, 8, "USE1-NovaMicro-Customization-Training-Tokens", 1200.0, "1K tokens"),
+        bedrock(KESTREL, 9, "USE1-NovaMicro-Customization-Training-Tokens", 300.0, "1K tokens"),
+        bedrock(KESTREL, 9, "USE1-Llama3.2-11B-Customization-Training-Tokens", 0.5, "1M tokens"),
+        bedrock(KESTREL, 9, "USE1-NovaMicro-Customization-Storage", 1.0, "Month"),
     ]
 
 
@@ -167,6 +180,7 @@ def cur2_rows() -> list[dict[str, Any]]:
 # listing has no model id and stays visible as an unknown model.
 SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 NOVA_PRO = "amazon.nova-pro-v1:0"
+NOVA_MICRO = "amazon.nova-micro-v1:0"
 MARKETPLACE = "unknown model (marketplace:prod-abc123example)"
 
 CUR2_EXPECTED: dict[tuple[str, Metric, str], float] = {
@@ -187,6 +201,8 @@ CUR2_EXPECTED: dict[tuple[str, Metric, str], float] = {
     (HALCYON, Metric.MODEL_CACHE_WRITE_INPUT_TOKENS, SONNET): 20_000.0,
     (HALCYON, Metric.MODEL_INPUT_TOKENS, NOVA_PRO): 250_000.0,
     (HALCYON, Metric.MODEL_INPUT_TOKENS, MARKETPLACE): 1000.0,
+    (KESTREL, Metric.FINE_TUNING_TRAINING_TOKENS, NOVA_MICRO): 1_500_000.0,
+    (KESTREL, Metric.FINE_TUNING_TRAINING_TOKENS, "unknown model (Llama3.2-11B)"): 500_000.0,
 }
 CUR2_ACCOUNTS = sorted(NAMES)
 
@@ -267,6 +283,8 @@ def focus_aws_rows() -> list[dict[str, Any]]:
         ec2(KESTREL, 6, "USW2-BoxUsage:trn1.32xlarge", 4.0),
         bedrock_(HALCYON, 10, "USE1-Claude3.5Sonnet-input-tokens", 1500.0, "1K tokens"),
         bedrock_(HALCYON, 10, "USE1-Claude3.5Sonnet-output-tokens", 0.25, "1M tokens"),
+        # Bedrock customization in FOCUS: the same usage type in x_UsageType.
+        bedrock_(KESTREL, 8, "USE1-NovaMicro-Customization-Training-Tokens", 800.0, "1K tokens"),
     ]
 
 
@@ -277,6 +295,7 @@ FOCUS_AWS_EXPECTED: dict[tuple[str, Metric, str], float] = {
     (KESTREL, Metric.INSTANCE_HOURS, "trn1.32xlarge"): 4.0,
     (HALCYON, Metric.MODEL_INPUT_TOKENS, SONNET): 1_500_000.0,
     (HALCYON, Metric.MODEL_OUTPUT_TOKENS, SONNET): 250_000.0,
+    (KESTREL, Metric.FINE_TUNING_TRAINING_TOKENS, NOVA_MICRO): 800_000.0,
 }
 
 # Azure CSP partner tenant: three customer subscriptions held through a reseller.
@@ -351,6 +370,11 @@ def focus_azure_rows() -> list[dict[str, Any]]:
         aoai(SUB_AI, 6, 200.0, "gpt-4o-0806 cached Inp glbl Tokens"),
         aoai(SUB_AI, 6, 2.0, "gpt-5-2026-08-07 Inp DZone Tokens", "1M"),
         aoai(SUB_NEW, 7, 50.0, "o1 outp glbl Tokens"),
+        # Fine-tuning training (Azure OpenAI pricing): per 1M training tokens for gpt-4o-mini, per
+        # training hour for the older models; an unlisted training meter is an unknown model.
+        aoai(SUB_AI, 8, 2.5, "gpt-4o-mini-0718 Ft Trng Tokens", "1M"),
+        aoai(SUB_AI, 8, 3.5, "GPT 35 Turbo 0613 FT Training Hours", "1 Hour"),
+        aoai(SUB_NEW, 9, 2.0, "o4-mini-2025-04-16 RFT Training Hours", "1 Hour"),
     ]
 
 
@@ -368,6 +392,13 @@ FOCUS_AZURE_EXPECTED: dict[tuple[str, Metric, str], float] = {
         "unknown model (gpt-5-2026-08-07 Inp DZone Tokens)",
     ): 2_000_000.0,
     (SUB_NEW, Metric.MODEL_OUTPUT_TOKENS, "o1"): 50_000.0,
+    (SUB_AI, Metric.FINE_TUNING_TRAINING_TOKENS, "gpt-4o-mini"): 2_500_000.0,
+    (SUB_AI, Metric.FINE_TUNING_HOURS, "gpt-35-turbo"): 3.5,
+    (
+        SUB_NEW,
+        Metric.FINE_TUNING_HOURS,
+        "unknown model (o4-mini-2025-04-16 RFT Training Hours)",
+    ): 2.0,
 }
 
 
@@ -379,10 +410,14 @@ def write_focus_aws(root: Path, execution_id: str = "exec-focus-2026-10-a") -> l
 
 
 def write_focus_azure(
-    root: Path, run_id: str = "run-0001", submitted: str = "2026-11-02T04:00:00Z"
+    root: Path,
+    run_id: str = "run-0001",
+    submitted: str = "2026-11-02T04:00:00Z",
+    fmt: str = "csv",
+    rows: list[dict[str, Any]] | None = None,
 ) -> Path:
-    table = cur2_table(focus_azure_rows(), FOCUS_AZURE_SCHEMA)
-    return write_azure_delivery(table, root, "focuscost", PERIOD, run_id, submitted)
+    table = cur2_table(focus_azure_rows() if rows is None else rows, FOCUS_AZURE_SCHEMA)
+    return write_azure_delivery(table, root, "focuscost", PERIOD, run_id, submitted, fmt)
 
 
 def main(argv: list[str]) -> int:
@@ -390,6 +425,7 @@ def main(argv: list[str]) -> int:
     write_cur2(FIXTURES / "cur2-csv", "csv")
     write_focus_aws(FIXTURES / "focus-aws")
     write_focus_azure(FIXTURES / "focus-azure")
+    write_focus_azure(FIXTURES / "focus-azure-parquet", fmt="parquet")
     print(f"wrote {FIXTURES}")
     return 0
 

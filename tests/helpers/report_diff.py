@@ -1,6 +1,7 @@
 """Compare JSON audit reports apart from what differs between runs of the same data: report and
-finding ids, timestamps, the config digest, and the account ids the emulator assigns (replaced by
-account names); evidence lists are compared as sets and numbers as numbers.
+finding ids, timestamps, the config digest, the account ids the emulator assigns (replaced by
+account names) and the export files' hashes and sizes that embed them; evidence lists are compared
+as sets and numbers as numbers.
 
 Regenerate the golden demo report after an intended change (and review its diff in git):
     .venv/bin/python -m tests.helpers.report_diff --update
@@ -43,6 +44,12 @@ def normalize(doc: dict[str, Any]) -> Any:
     d["accounts"].sort(key=lambda a: (a["provider"], a["account_id"]))
     d.get("simultaneous_peaks", []).sort(key=lambda p: p["account"])
     d.get("training_runs", []).sort(key=lambda r: (r["owner"], r["start"]))
+    exports = d.get("billing_exports") or {}
+    for delivery in exports.get("deliveries", []):
+        for f in delivery["files"]:  # the demo's export files carry the emulator's account ids
+            f["etag"], f["size"] = "<etag>", "<size>"
+    exports.get("reconciliation", []).sort(key=lambda v: (v["account"], v["metric"], v["key"]))
+    exports.get("overlaps", []).sort(key=lambda o: (o["billing_period"], o["account"]))
     return numbers(d)
 
 

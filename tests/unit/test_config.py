@@ -183,3 +183,21 @@ def test_config_schema_is_json_schema() -> None:
     assert schema["title"] == "computewatch configuration"
     assert "reporting_entity" in schema["required"]
     assert "aws" in schema["properties"]
+
+
+def test_every_validation_error_is_listed_with_its_line(tmp_path: Path) -> None:
+    """One run of `validate` names every problem in the file, not only the first."""
+    path = write(
+        tmp_path,
+        BASE + "reports: {formats: [html], per_notice_pdff: true}\n"
+        "estimates: {utilization: {low: 0.6, central: 0.4, high: 0.5}}\n",
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    err = exc.value
+    assert err.field == "reports.per_notice_pdff" and "unknown field" in err.reason
+    assert [(m.line, m.field) for m in err.more] == [(9, "estimates.utilization")]
+    lines = str(err).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{path}:8: field 'reports.per_notice_pdff':")
+    assert lines[1].strip().startswith(f"{path}:9: field 'estimates.utilization':")

@@ -40,3 +40,21 @@ def test_an_unmapped_billed_name_stays_visible_as_an_unknown_model() -> None:
     table = bedrock_models()
     assert table.model_id("Claude9Magnum") == f"{UNKNOWN_MODEL} (Claude9Magnum)"
     assert table.model_id("marketplace:prod-x") == f"{UNKNOWN_MODEL} (marketplace:prod-x)"
+
+
+def test_customization_training_rows_are_training_tokens_of_the_base_model() -> None:
+    cases = {
+        "USE1-NovaMicro-Customization-Training-Tokens": "NovaMicro",
+        "USW2-Llama3-8B-Customization-Training-Tokens": "Llama3-8B",
+        # a variant naming a direction is still training, never inference input tokens
+        "USE1-NovaPro-Customization-Training-input-tokens": "NovaPro-input",
+        "EUC1-Customization-Training-Tokens": "EUC1-Customization-Training-Tokens",
+    }
+    for usage_type, billed in cases.items():
+        assert parse_usage_type(usage_type, "AmazonBedrock") == (
+            billed,
+            Metric.FINE_TUNING_TRAINING_TOKENS,
+        ), usage_type
+    assert bedrock_models().model_id("Llama3-8B") == "meta.llama3-8b-instruct-v1:0"
+    # storage of a custom model is no training (and no token row)
+    assert parse_usage_type("USE1-NovaMicro-Customization-Storage", "AmazonBedrock") is None

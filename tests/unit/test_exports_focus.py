@@ -109,3 +109,41 @@ def test_focus_versions_are_told_apart_and_an_unknown_one_is_refused() -> None:
 def test_a_cur_folder_read_as_focus_is_a_gap(catalog: Catalog) -> None:
     read = read_export(focus(fx.FIXTURES / "cur2-parquet", "aws"), OCTOBER, catalog, "")
     assert read.error is not None and read.error.code == "ExportMissingColumns"
+
+
+def test_fine_tuning_meters_are_training_in_tokens_or_hours() -> None:
+    from computewatch.collectors.exports.focus import hours_per_unit
+
+    table = azure_meters()
+    assert table.lookup("gpt-4o-mini-0718 Ft Trng Tokens") == (
+        "gpt-4o-mini",
+        Metric.FINE_TUNING_TRAINING_TOKENS,
+    )
+    model, metric = table.lookup("gpt-4.5 FT Training Tokens")  # not listed: still training
+    assert (model, metric) == (
+        "unknown model (gpt-4.5 FT Training Tokens)",
+        Metric.FINE_TUNING_TRAINING_TOKENS,
+    )
+    assert [hours_per_unit(u) for u in ("1 Hour", "10 Hours", "Hours", "1M", "1 GB/Month")] == [
+        1.0,
+        10.0,
+        1.0,
+        None,
+        None,
+    ]
+
+
+def test_a_run_short_of_its_manifest_is_a_gap(tmp_path: Path, catalog: Catalog) -> None:
+    """The run's manifest lists its blobs with byte counts: a file cut short or missing (a copy
+    interrupted, a run still being written) is a gap, never a smaller month."""
+    import shutil
+
+    shutil.copytree(fx.FIXTURES / "focus-azure", tmp_path / "focus")
+    (part,) = (tmp_path / "focus").rglob("part_0_0001.csv")
+    part.write_bytes(part.read_bytes()[:-200])
+    read = read_export(focus(tmp_path / "focus", "azure"), OCTOBER, catalog, "")
+    assert read.error is not None and read.error.code == "TruncatedFile"
+    assert read.records == {}
+    part.unlink()
+    read = read_export(focus(tmp_path / "focus", "azure"), OCTOBER, catalog, "")
+    assert read.error is not None and read.error.code in ("MissingFile", "NoDelivery")

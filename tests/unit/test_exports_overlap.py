@@ -13,7 +13,7 @@ from computewatch.config.exports import ExportSettings, ExportSource
 from computewatch.domain import Window
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.window import utc
-from computewatch.reports.exports_view import overlap_notes
+from computewatch.reports.exports_view import overlaps
 from tests.helpers import export_fixtures as fx
 
 OCTOBER = Window.month("2026-10")
@@ -39,10 +39,11 @@ def test_an_account_in_two_exports_is_read_from_the_first_configured(
     assert {t.region for t in found.targets} == {"export:payer-cur"}
     assert len(found.accounts) == len(fx.CUR2_ACCOUNTS)  # each account once
 
-    notes = overlap_notes(SimpleNamespace(deliveries=provider.deliveries()))  # type: ignore[arg-type]
-    assert len(notes) == len(fx.CUR2_ACCOUNTS)
-    atlas = next(n for n in notes if f"aws:{fx.ATLAS}" in n)
-    assert atlas == (
+    found_overlaps = overlaps(SimpleNamespace(deliveries=provider.deliveries()))  # type: ignore[arg-type]
+    assert len(found_overlaps) == len(fx.CUR2_ACCOUNTS)
+    atlas = next(o for o in found_overlaps if o.account_id == fx.ATLAS)
+    assert (atlas.counted, atlas.not_counted) == ("payer-cur", ("payer-cur-csv",))
+    assert atlas.note == (
         f"{fx.NAMES[fx.ATLAS]} (aws:{fx.ATLAS}) is in exports payer-cur and payer-cur-csv for "
         "2026-10: figures from payer-cur (configured first); the others are not added."
     )

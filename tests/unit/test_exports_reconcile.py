@@ -109,3 +109,37 @@ def test_without_an_export_nothing_changes() -> None:
     assert u.of(Metric.MODEL_INPUT_TOKENS) == {"m": 5.0}
     assert u.accelerator_hours == {"H100": 8.0}
     assert u.export_reconciliation == {}
+
+
+def test_export_fine_tuning_replaces_live_hours_only_on_the_days_it_bills_them() -> None:
+    """Fine-tuning may be billed in hours or in training tokens: on a delivered day without
+    export hours, the live Azure Monitor hours stand (never zeroed); on a day the export bills
+    hours, they replace the live ones (never added) and both are kept for the variance."""
+    acc = Account("azure", "5f0c1d2e-0000-4000-8000-00000000a002", "contoso-ai")
+
+    def ft(metric: str, method: str, day: object, qty: float) -> DailyModelRow:
+        return DailyModelRow("azure", acc.account_id, metric, "gpt-35-turbo", method, day, qty)  # type: ignore[arg-type]
+
+    daily = [
+        ft("fine_tuning_hours", "billing-export", D1, 3.5),
+        ft("fine_tuning_hours", "metrics", D1, 3.0),
+        ft("fine_tuning_hours", "metrics", D2, 2.0),  # delivered day, no export hours: stands
+        ft("fine_tuning_training_tokens", "billing-export", D2, 2_500_000.0),
+    ]
+    totals = [
+        Total("azure", acc.account_id, r.metric, "", r.model, "", r.method, r.quantity)
+        for r in daily
+    ]
+    entry = CoverageEntry(
+        "azure", acc.account_id, "export:focus", "exports.billing", D1, utc(2026, 11, 1),
+        CoverageStatus.OK,
+    )  # fmt: skip
+    (u,) = build_account_usage([acc], totals, [], [], [entry], daily_tokens=daily)
+    assert u.of(Metric.FINE_TUNING_HOURS) == {"gpt-35-turbo": 5.5}
+    assert u.methods["fine_tuning_hours"] == {"billing-export", "metrics"}
+    assert u.export_reconciliation[("fine_tuning_hours", "gpt-35-turbo")] == (3.5, 3.0)
+    assert u.of(Metric.FINE_TUNING_TRAINING_TOKENS) == {"gpt-35-turbo": 2_500_000.0}
+
+    # Without the day rows (totals only), the export's hours replace the live ones.
+    (u,) = build_account_usage([acc], totals, [], [], [entry])
+    assert u.of(Metric.FINE_TUNING_HOURS) == {"gpt-35-turbo": 3.5}
