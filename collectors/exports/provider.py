@@ -213,8 +213,6 @@ class ExportedRecords(Sequence[UsageRecord]):
     contract, a run without a store). The pipeline's store sink does not: it notes the unit and
     writes the export's figures in bulk (`ExportsProvider.figures`)."""
 
-    bulk = True
-
     def __init__(self, read: ExportRead, account_id: str) -> None:
         self.read = read
         self.account_id = account_id
