@@ -103,6 +103,7 @@ class ExportsProvider(Provider):
         self.settings = settings
         self.counter = counter
         self.reads: list[ExportRead] = []
+        self.collecting = True  # whether this run's collection includes the export's collector
         self._lock = threading.Lock()
 
     @classmethod
@@ -113,10 +114,13 @@ class ExportsProvider(Provider):
         return 2
 
     def deliveries(self) -> list[ExportDelivery]:
-        """Every period read without error in this run, with what the export says per account."""
-        out = []
+        """Every period read without error in this run, with what the export says per account.
+        None when the run leaves the export's collector out (`--collector`, or the daemon's hourly
+        job when the export has a schedule of its own): discovery still reads the export for its
+        accounts, but a delivery replaces the period's figures, which only the collector gives."""
+        out: list[ExportDelivery] = []
         with self._lock:
-            reads = list(self.reads)
+            reads = list(self.reads) if self.collecting else []
         for read in reads:
             if read.error is not None:
                 continue
@@ -174,6 +178,7 @@ class ExportsProvider(Provider):
 
     def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
         out = Discovery()
+        self.collecting = ctx.only is None or COLLECTOR in ctx.only
         # Two exports naming one account (e.g. a CUR and a FOCUS export of the same payer): the
         # first configured that could be read gives its figures (reports/exports_view.py says so).
         taken: set[tuple[str, str]] = set()

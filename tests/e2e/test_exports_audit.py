@@ -142,3 +142,34 @@ exports:
         "counted": "cur",
         "not_counted": ["cur-csv"],
     }
+
+
+def test_a_run_of_other_collectors_keeps_the_export_figures(tmp_path: Path) -> None:
+    """A run limited to other collectors (`--collector`, or the daemon's hourly job when the
+    export has its own schedule) reads the export's accounts but not its figures: the figures
+    an earlier export run stored stand, never deleted for the period."""
+    cfg = write_config(tmp_path)
+    audit(cfg, tmp_path / "first")
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            "--config",
+            str(cfg),
+            "--month",
+            "2026-10",
+            "--collector",
+            "aws.ec2",
+            "--out",
+            str(tmp_path / "second"),
+            "--format",
+            "json",
+        ],
+    )
+    (report,) = (tmp_path / "second").glob("audit-*.json")
+    doc = json.loads(report.read_text("utf-8"))
+    accounts = {f"{a['provider']}:{a['account_id']}": a for a in doc["accounts"]}
+    atlas = accounts[f"aws:{fx.ATLAS}"]
+    assert atlas["accelerator_hours"] == {"H100": 280.0}, result.output
+    assert atlas["methods"]["accelerator_hours"] == "billing-export"
+    assert accounts[f"azure:{fx.SUB_GPU}"]["accelerator_hours"] == {"H100": 288.0, "A100": 10.0}
