@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve()
 def serve(accounts: int, regions: list[str], per_region: int, models: int) -> None:
     """Seed the organization, print how to reach it as one JSON line, serve until stdin closes."""
     from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec
-    from computewatch.demo.emulated_aws_usage import ModelUsage, seed_bedrock_tokens, seed_target
+    from computewatch.demo.emulated_aws_usage import ModelUsage, SeedTarget, seed_bedrock_tokens
     from computewatch.domain import Window
 
     window = Window.previous_month(datetime.now(UTC))
@@ -67,9 +67,10 @@ def serve(accounts: int, regions: list[str], per_region: int, models: int) -> No
     days = Window(window.start, window.start + timedelta(days=3))
     usage = [ModelUsage(f"bench.model-{m}", 1000 * (m + 1), 100, 10) for m in range(models)]
     for account_id in org.members.values():
+        inside = cloud.credentials_for(account_id)
         for region in regions:
             seed_bedrock_tokens(
-                cloud, seed_target(cloud, account_id, region), days, usage, points_per_day=1
+                cloud, SeedTarget(account_id, region, inside), days, usage, points_per_day=1
             )
     # IAM is not enforced: the audit role grants computewatch's actions only, and c7n-org also
     # calls ec2:DescribeTags. Both tools sign every request alike either way.
