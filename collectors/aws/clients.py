@@ -65,8 +65,9 @@ class _ClassReusingCreator(botocore.client.ClientCreator):  # type: ignore[misc]
     from (the loader's data and the session's `creating-client-class` handlers) is the same for
     every client of the service on the shared session, so what is reused is what botocore would
     build. Relies on the private `_load_service_model(service_name, api_version)` and
-    `_create_client_class(service_name, service_model)` (botocore 1.34 to 1.44 at least);
-    `tests/e2e/test_aws_clients.py` fails if the reuse stops happening.
+    `_create_client_class(service_name, service_model)` (tested with botocore 1.44): if botocore
+    renames them, these overrides are never called and clients are built as botocore builds them
+    (slower, still correct); `tests/e2e/test_aws_clients.py` fails if the reuse stops happening.
     """
 
     def _load_service_model(self, service_name: str, api_version: str | None = None) -> Any:
@@ -119,8 +120,8 @@ def client_classes_built() -> int:
 def _reusing_classes() -> Iterator[None]:
     """Let `Session.create_client` (which names `botocore.client.ClientCreator` when it runs)
     use `_ClassReusingCreator`; the caller holds `_BUILD`. A client another session builds in
-    another thread meanwhile gets botocore's behaviour: the subclass reuses classes only for the
-    shared session's event emitter."""
+    another thread meanwhile gets botocore's behaviour: the subclass reuses models and classes
+    only for the shared session's event emitter."""
     original = botocore.client.ClientCreator
     if original is not _ORIGINAL_CREATOR:  # someone else replaced it: leave theirs alone
         yield
