@@ -7,10 +7,17 @@ a fresh process, measured from outside: wall time, CPU time (the process and eve
 reaped), peak resident memory (the whole process tree, sampled every 50 ms, and the largest single
 process). computewatch runs every collector and writes the JSON report (no PDFs, no bundle);
 c7n-org runs one policy, EC2 instances of an accelerator family, in every account and region.
-Both must find the same instances. Usage (c7n-org: `pip install -e '.[bench]'`):
+Both must find the same instances. The moto server's own CPU time during each run is printed
+too: it answers from one Python process (a thread per request, one core at most), so a run whose
+"moto CPU" nears its wall time is waiting on the emulator, not on the tool.
 
-    .venv/bin/python bench/aws_fleet.py --accounts 50 --regions 4 --rounds 3
-    .venv/bin/python bench/aws_fleet.py --accounts 200 --regions 4 --rounds 1 --no-c7n
+c7n pins boto3/botocore versions of its own: install it in a separate virtual environment and
+name its `c7n-org` (default: next to this Python):
+
+    python -m venv /work/venv-c7n && /work/venv-c7n/bin/pip install c7n c7n-org
+    .venv/bin/python bench/aws_fleet.py --accounts 50 --regions 4 --rounds 3 \
+        --c7n-org /work/venv-c7n/bin/c7n-org
+    .venv/bin/python bench/aws_fleet.py --accounts 1000 --regions 4 --rounds 1 --no-c7n
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ HERE = Path(__file__).resolve()
 def serve(accounts: int, regions: list[str], per_region: int, models: int) -> None:
     """Seed the organization, print how to reach it as one JSON line, serve until stdin closes."""
     from computewatch.demo.emulated_aws import EmulatedAws, InstanceSpec, MemberSpec
-    from computewatch.demo.emulated_aws_usage import ModelUsage, seed_bedrock_tokens, seed_target
+    from computewatch.demo.emulated_aws_usage import ModelUsage, SeedTarget, seed_bedrock_tokens
     from computewatch.domain import Window
 
     window = Window.previous_month(datetime.now(UTC))
@@ -67,9 +74,10 @@ def serve(accounts: int, regions: list[str], per_region: int, models: int) -> No
     days = Window(window.start, window.start + timedelta(days=3))
     usage = [ModelUsage(f"bench.model-{m}", 1000 * (m + 1), 100, 10) for m in range(models)]
     for account_id in org.members.values():
+        inside = cloud.credentials_for(account_id)
         for region in regions:
             seed_bedrock_tokens(
-                cloud, seed_target(cloud, account_id, region), days, usage, points_per_day=1
+                cloud, SeedTarget(account_id, region, inside), days, usage, points_per_day=1
             )
     # IAM is not enforced: the audit role grants computewatch's actions only, and c7n-org also
     # calls ec2:DescribeTags. Both tools sign every request alike either way.
@@ -146,16 +154,24 @@ def _tree_rss_mib(root: int) -> float:
     return total / 1024
 
 
+def _cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Measured:
     wall: float
     cpu: float  # the process and every child it reaped
     peak_mib: float  # the process tree's resident memory, sampled
     stdout: str
+    server_cpu: float = 0.0  # the moto server's CPU time meanwhile
 
 
-def measure(cmd: list[str], env: dict[str, str]) -> Measured:
+def measure(cmd: list[str], env: dict[str, str], server: int) -> Measured:
     peak = [0.0]
+    server_before = _cpu_seconds(server)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -175,7 +191,7 @@ def measure(cmd: list[str], env: dict[str, str]) -> Measured:
     if proc.returncode not in (0, 3, 4):  # computewatch: 3 breach, 4 coverage incomplete
         raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}):\n{stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measured(wall, cpu, peak[0], stdout)
+    return Measured(wall, cpu, peak[0], stdout, _cpu_seconds(server) - server_before)
 
 
 # -- the two tools --------------------------------------------------------------------------------
@@ -220,9 +236,8 @@ def computewatch_cmd(tmp: Path, month: str) -> list[str]:
     return [sys.executable, str(HERE), "--as-computewatch", str(tmp / "computewatch.yaml"), month]
 
 
-def c7n_cmd(tmp: Path, regions: list[str]) -> list[str]:
-    c7n_org = Path(sys.executable).parent / "c7n-org"
-    cmd = [str(c7n_org), "run", "-c", str(tmp / "accounts.yml"), "-u", str(tmp / "policy.yml")]
+def c7n_cmd(c7n_org: str, tmp: Path, regions: list[str]) -> list[str]:
+    cmd = [c7n_org, "run", "-c", str(tmp / "accounts.yml"), "-u", str(tmp / "policy.yml")]
     cmd += ["-s", str(tmp / "c7n-out"), "--cache-period", "0"]
     for region in regions:
         cmd += ["-r", region]
@@ -244,6 +259,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16, help="computewatch aws.max_workers")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-c7n", action="store_true", help="computewatch only")
+    parser.add_argument(
+        "--c7n-org",
+        default=str(Path(sys.executable).parent / "c7n-org"),
+        help="the c7n-org command (installed in a virtual environment of its own)",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--as-computewatch", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -288,18 +308,18 @@ def main() -> None:
                     shutil.rmtree(tmp / "c7n-out", ignore_errors=True)
                     (tmp / "cw.db").unlink(missing_ok=True)
                     if tool == "computewatch":
-                        m = measure(computewatch_cmd(tmp, org["month"]), env)
+                        m = measure(computewatch_cmd(tmp, org["month"]), env, server.pid)
                         found = json.loads(m.stdout.strip().splitlines()[-1])
                         assert found["instances"] == expected, found
                     else:
-                        m = measure(c7n_cmd(tmp, regions), env)
+                        m = measure(c7n_cmd(args.c7n_org, tmp, regions), env, server.pid)
                         found = {"instances": c7n_instances(tmp / "c7n-out")}
                         assert found["instances"] == expected, found
                     results[tool].append(m)
                     print(
                         f"round {r + 1} {tool:<12} wall {m.wall:6.1f} s  CPU {m.cpu:6.1f} s  "
-                        f"peak {m.peak_mib:6.0f} MiB  "
-                        f"instances {found['instances']}",
+                        f"peak {m.peak_mib:6.0f} MiB  moto CPU {m.server_cpu:6.1f} s  "
+                        f"instances {found['instances']}  load {os.getloadavg()[0]:.1f}",
                         flush=True,
                     )
     finally:
@@ -320,11 +340,15 @@ def report(
             statistics.median(m.wall for m in ms),
             statistics.median(m.cpu for m in ms),
             statistics.median(m.peak_mib for m in ms),
+            statistics.median(m.server_cpu for m in ms),
         )
         for tool, ms in results.items()
     }
-    for tool, (wall, cpu, peak) in med.items():
-        print(f"  {tool:<12} wall {wall:6.1f} s  CPU {cpu:6.1f} s  peak {peak:6.0f} MiB")
+    for tool, (wall, cpu, peak, moto) in med.items():
+        print(
+            f"  {tool:<12} wall {wall:6.1f} s  CPU {cpu:6.1f} s  peak {peak:6.0f} MiB  "
+            f"moto CPU {moto:6.1f} s"
+        )
     if "c7n-org" in med:
         (cw, c7) = med["computewatch"], med["c7n-org"]
         print(

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from computewatch.collectors.base import (
@@ -113,36 +113,48 @@ def run_collection(
         # stays bounded however large the organization); targets with no unit at the end.
         pending = Counter(id(t) for t, _ in units)
         done = 0
-        with ThreadPoolExecutor(
-            max_workers=provider.max_workers(), thread_name_prefix="collect"
-        ) as pool:
-            futures = {
-                pool.submit(_timed_unit, t, c, ctx, limits.get(c.name)): (t, c) for t, c in units
-            }
-            busy: dict[str, list[float]] = {c.name: [0.0, 0.0] for c in instances}
-            for fut in as_completed(futures):
-                target, collector = futures[fut]
-                items, entries, unit_wall, unit_cpu = fut.result()
-                busy[collector.name][0] += unit_wall
-                busy[collector.name][1] += unit_cpu
-                del futures[fut]  # the unit's items are not kept by the futures map either
-                if sink is not None:
-                    if items:
-                        sink(items)
-                else:
-                    for item in items:
-                        if isinstance(item, Observation):
-                            result.observations.append(item)
-                        else:
-                            result.records.append(item)
-                result.coverage.extend(entries)
-                entry = entries[-1]
-                done += 1
-                pending[id(target)] -= 1
-                if not pending[id(target)]:
-                    _release(target)
-                if progress:
-                    progress(done, len(units), target, collector.name, entry)
+        busy: dict[str, list[float]] = {c.name: [0.0, 0.0] for c in instances}
+        workers = provider.max_workers()
+        # Units are handed to the pool a window at a time, in order (an account's units together):
+        # finished units wait for this thread (which writes their items to the sink), so workers
+        # never run more than the window ahead of it and the items, clients and futures held at
+        # once do not grow with the organization.
+        todo = iter(units)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collect") as pool:
+            futures: dict[Future[_UnitResult], tuple[Target, Collector]] = {}
+            while True:
+                while len(futures) < workers * _WINDOW_PER_WORKER:
+                    unit = next(todo, None)
+                    if unit is None:
+                        break
+                    t, c = unit
+                    futures[pool.submit(_timed_unit, t, c, ctx, limits.get(c.name))] = unit
+                if not futures:
+                    break
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    target, collector = futures.pop(fut)  # the futures map keeps no items
+                    items, entries, unit_wall, unit_cpu = fut.result()
+                    busy[collector.name][0] += unit_wall
+                    busy[collector.name][1] += unit_cpu
+                    if sink is not None:
+                        if items:
+                            sink(items)
+                    else:
+                        for item in items:
+                            if isinstance(item, Observation):
+                                result.observations.append(item)
+                            else:
+                                result.records.append(item)
+                    result.coverage.extend(entries)
+                    entry = entries[-1]
+                    done += 1
+                    pending[id(target)] -= 1
+                    if not pending[id(target)]:
+                        _release(target)
+                    if progress:
+                        progress(done, len(units), target, collector.name, entry)
+                    del items, fut
         for t in [*discovery.targets, *discovery.org_targets]:
             _release(t)
         result.stages += [
@@ -151,9 +163,14 @@ def run_collection(
     return result
 
 
+_UnitResult = tuple[Sequence[UsageRecord | Observation], list[CoverageEntry], float, float]
+# Units in flight (running or waiting for a worker) per worker thread.
+_WINDOW_PER_WORKER = 4
+
+
 def _timed_unit(
     target: Target, collector: Collector, ctx: CollectContext, limit: threading.Semaphore | None
-) -> tuple[Sequence[UsageRecord | Observation], list[CoverageEntry], float, float]:
+) -> _UnitResult:
     """`collect_unit`, with its wall time and its worker thread's CPU time."""
     wall, cpu = time.perf_counter(), time.thread_time()
     items, entries = collect_unit(target, collector, ctx, limit)

@@ -1,8 +1,10 @@
 """A local emulated AWS (moto server) and a declarative way to seed an organization into it.
 
-Used by `computewatch demo` and by the end-to-end tests. Everything goes through real boto3 calls
+Used by `computewatch demo` and by the end-to-end tests. Everything goes through real SDK calls
 against the moto server, except backdating instance launch and stop times: EC2 has no API for
-that, so the seeder sets them on the emulator's in-process model.
+that, so the seeder sets them on the emulator's in-process model. Seeding builds its clients the
+way the collectors do (`collectors.aws.clients.new_client`: a service's class is built once), one
+per account, region and service, so seeding a 1,000-account organization takes minutes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import boto3
 import requests
 
+from computewatch.collectors.aws.clients import new_client, static_credentials
 from computewatch.collectors.permissions import aws_actions
 
 # What computewatch's audit role may do in a member account, and its caller in the management
@@ -73,6 +76,8 @@ class EmulatedAws:
         os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.endpoint = ""
+        # The management account's seeding clients, per (service, region): a few, kept.
+        self._management: dict[tuple[str, str], Any] = {}
 
     def start(self) -> EmulatedAws:
         self._server.start()
@@ -98,9 +103,22 @@ class EmulatedAws:
         ).raise_for_status()
 
     def client(self, service: str, region: str = "us-east-1", **creds: str) -> Any:
+        """A boto3 client (with boto3's additions, e.g. S3 uploads), for tests and seeders."""
         return boto3.client(
             service, region_name=region, endpoint_url=self.endpoint, **(creds or SEED_KEYS)
         )
+
+    def seed_client(self, service: str, region: str = "us-east-1", **creds: str) -> Any:
+        """A plain botocore client for seeding, built cheaply (see the module's docstring); the
+        management account's (no `creds`) are kept, a member's belong to the caller (close it)."""
+        if not creds and (service, region) in self._management:
+            return self._management[service, region]
+        built = new_client(
+            service, region, static_credentials(**(creds or SEED_KEYS)), endpoint_url=self.endpoint
+        )
+        if not creds:
+            self._management[service, region] = built
+        return built
 
     def seed_organization(
         self,
@@ -113,11 +131,11 @@ class EmulatedAws:
         member_actions = aws_actions("member")
         if caller_actions is None:
             caller_actions = aws_actions("caller")
-        org = self.client("organizations")
+        org = self.seed_client("organizations")
         org.create_organization(FeatureSet="ALL")
         seeded = SeededOrg(self.endpoint, "", "", role_name)
         # The management account is listed by Organizations too; it gets the audit role like any member.
-        self._add_role(self.client("iam"), role_name, member_actions)
+        self._add_role(self.seed_client("iam"), role_name, member_actions)
         root = org.list_roots()["Roots"][0]["Id"]
         for spec in members:
             status = org.create_account(
@@ -138,12 +156,17 @@ class EmulatedAws:
                 )
             creds = self._enter(account_id)
             granted = member_actions if spec.allowed_actions is None else spec.allowed_actions
-            self._add_role(self.client("iam", **creds), role_name, granted)
+            clients = {"iam": self.seed_client("iam", **creds)}
+            self._add_role(clients["iam"], role_name, granted)
             for inst in spec.instances:
+                if inst.region not in clients:
+                    clients[inst.region] = self.seed_client("ec2", inst.region, **creds)
                 seeded.instances.setdefault(spec.name, []).extend(
-                    self._launch(account_id, creds, inst)
+                    self._launch(account_id, clients[inst.region], inst)
                 )
-        iam = self.client("iam")
+            for client in clients.values():
+                client.close()
+        iam = self.seed_client("iam")
         iam.create_user(UserName="computewatch-auditor")
         iam.put_user_policy(
             UserName="computewatch-auditor",
@@ -187,7 +210,7 @@ class EmulatedAws:
         return self._enter(account_id)
 
     def _enter(self, account_id: str) -> dict[str, str]:
-        sts = self.client("sts")
+        sts = self.seed_client("sts")
         c = sts.assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
             RoleSessionName="seed",
@@ -198,9 +221,7 @@ class EmulatedAws:
             "aws_session_token": c["SessionToken"],
         }
 
-    def _launch(self, account_id: str, creds: dict[str, str], spec: InstanceSpec) -> list[str]:
-
-        ec2 = self.client("ec2", spec.region, **creds)
+    def _launch(self, account_id: str, ec2: Any, spec: InstanceSpec) -> list[str]:
         out = ec2.run_instances(
             ImageId=IMAGE_ID,
             InstanceType=spec.instance_type,

@@ -1,6 +1,6 @@
 """Seed Bedrock and SageMaker usage into the emulated AWS (for `computewatch demo` and the tests).
 
-Everything goes through real boto3 calls against the moto server, except what AWS has no API for:
+Everything goes through real SDK calls against the moto server, except what AWS has no API for:
 the emulator stamps jobs with the current time and runs them instantly, so creation, training and
 end times, status and SageMaker's BillableTimeInSeconds are set on its in-process model afterwards
 (as `EmulatedAws` backdates EC2 launch times).
@@ -30,7 +30,8 @@ class SeedTarget:
     credentials: Mapping[str, str]
 
     def client(self, cloud: EmulatedAws, service: str) -> Any:
-        return cloud.client(service, self.region, **self.credentials)
+        """A seeding client in this account and region (the caller closes it)."""
+        return cloud.seed_client(service, self.region, **self.credentials)
 
 
 def seed_target(cloud: EmulatedAws, account_id: str, region: str) -> SeedTarget:
@@ -94,6 +95,7 @@ def seed_bedrock_tokens(
         cloudwatch.put_metric_data(
             Namespace=BEDROCK_NAMESPACE, MetricData=data[first : first + PUT_BATCH]
         )
+    cloudwatch.close()
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -112,7 +114,8 @@ def seed_customization_job(
     Returns its ARN."""
     from moto.bedrock.models import bedrock_backends  # demo/test extra
 
-    arn: str = where.client(cloud, "bedrock").create_model_customization_job(
+    bedrock = where.client(cloud, "bedrock")
+    arn: str = bedrock.create_model_customization_job(
         jobName=name,
         customModelName=f"{name}-model",
         roleArn=SEED_ROLE.format(account=where.account_id),
@@ -121,6 +124,7 @@ def seed_customization_job(
         outputDataConfig={"s3Uri": f"s3://seed-{where.account_id}/output/"},
         hyperParameters={"epochCount": "1"},
     )["jobArn"]
+    bedrock.close()
     job: Any = bedrock_backends[where.account_id][where.region].model_customization_jobs[name]
     stamp = "%Y-%m-%d %H:%M:%S"  # the emulator keeps these as strings
     job.creation_time = _naive_utc(created).strftime(stamp)
@@ -156,7 +160,8 @@ def seed_training_job(cloud: EmulatedAws, where: SeedTarget, spec: TrainingJobSp
         ]
     else:
         resources.update(InstanceType=spec.instance_type, InstanceCount=spec.instance_count)
-    arn: str = where.client(cloud, "sagemaker").create_training_job(
+    sagemaker = where.client(cloud, "sagemaker")
+    arn: str = sagemaker.create_training_job(
         TrainingJobName=spec.name,
         AlgorithmSpecification={
             "TrainingImage": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3",
@@ -167,6 +172,7 @@ def seed_training_job(cloud: EmulatedAws, where: SeedTarget, spec: TrainingJobSp
         ResourceConfig=resources,
         StoppingCondition={"MaxRuntimeInSeconds": 28 * 86400},
     )["TrainingJobArn"]
+    sagemaker.close()
     job: Any = sagemaker_backends[where.account_id][where.region].training_jobs[spec.name]
     job.creation_time = _naive_utc(spec.started - timedelta(minutes=5))
     job.training_start_time = _naive_utc(spec.started)

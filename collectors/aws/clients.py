@@ -6,6 +6,9 @@ event handlers; tens of milliseconds and about half a MiB each), and a botocore 
 still. So the process has one session on the shared loader; an account entered with AssumeRole
 is only a credentials object; its clients are built on first use, shared by every collector that
 reads the account, and closed when the runner releases the account (`AccountClients.release`).
+Most of a client's cost is its class (a method and a docstring per API operation: 700 for EC2),
+which depends on the service only: the shared session builds it once per service
+(`_ClassReusingCreator`), and a client for one more account is the per-client rest.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from __future__ import annotations
 import gc
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
+import botocore.client
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import Credentials
@@ -47,6 +52,88 @@ def shared_session() -> botocore.session.Session:
     session = botocore.session.get_session()
     session.register_component("data_loader", shared_loader())
     return session
+
+
+class _ClassReusingCreator(botocore.client.ClientCreator):  # type: ignore[misc]
+    """botocore's ClientCreator, except that for the shared session each service's model and
+    client class are built once and reused (for any other session it is botocore's own).
+
+    Neither holds anything of a client's account, region or endpoint: the class's methods only
+    name the operation and its docstrings read the model; the model is the service's API
+    description, read-only once built except for its own memoised lookups (operation models,
+    shapes, the endpoint-discovery operation, which scans every operation). What both are built
+    from (the loader's data and the session's `creating-client-class` handlers) is the same for
+    every client of the service on the shared session, so what is reused is what botocore would
+    build. Relies on the private `_load_service_model(service_name, api_version)` and
+    `_create_client_class(service_name, service_model)` (tested with botocore 1.44): if botocore
+    renames them, these overrides are never called and clients are built as botocore builds them
+    (slower, still correct); `tests/e2e/test_aws_clients.py` fails if the reuse stops happening.
+    """
+
+    def _load_service_model(self, service_name: str, api_version: str | None = None) -> Any:
+        shared = _shared()
+        if self._event_emitter is not shared.emitter:
+            return super()._load_service_model(service_name, api_version)
+        key = (service_name, api_version)
+        found = shared.models.get(key)
+        if found is None:  # callers hold _BUILD: one build per service
+            found = shared.models[key] = super()._load_service_model(service_name, api_version)
+        return found
+
+    def _create_client_class(
+        self, service_name: str, service_model: Any, *args: Any, **kwargs: Any
+    ) -> type:
+        shared = _shared()
+        if args or kwargs or self._event_emitter is not shared.emitter:
+            built: type = super()._create_client_class(service_name, service_model, *args, **kwargs)
+            return built
+        key = (service_name, service_model.api_version)
+        found = shared.classes.get(key)
+        if found is None:
+            found = shared.classes[key] = super()._create_client_class(service_name, service_model)
+            shared.classes_built += 1
+        return found
+
+
+class _Shared:
+    """The shared session's service models and client classes, per service (and API version)."""
+
+    def __init__(self, emitter: Any) -> None:
+        self.emitter = emitter
+        self.models: dict[tuple[str, str | None], Any] = {}
+        self.classes: dict[tuple[str, str], type] = {}
+        self.classes_built = 0
+
+
+@cache
+def _shared() -> _Shared:
+    return _Shared(shared_session().get_component("event_emitter"))
+
+
+def client_classes_built() -> int:
+    """Client classes the shared session has built since the process started."""
+    with _BUILD:
+        return _shared().classes_built
+
+
+@contextmanager
+def _reusing_classes() -> Iterator[None]:
+    """Let `Session.create_client` (which names `botocore.client.ClientCreator` when it runs)
+    use `_ClassReusingCreator`; the caller holds `_BUILD`. A client another session builds in
+    another thread meanwhile gets botocore's behaviour: the subclass reuses models and classes
+    only for the shared session's event emitter."""
+    original = botocore.client.ClientCreator
+    if original is not _ORIGINAL_CREATOR:  # someone else replaced it: leave theirs alone
+        yield
+        return
+    botocore.client.ClientCreator = _ClassReusingCreator
+    try:
+        yield
+    finally:
+        botocore.client.ClientCreator = original
+
+
+_ORIGINAL_CREATOR = botocore.client.ClientCreator
 
 
 def live_clients() -> int:
@@ -91,15 +178,25 @@ def counting(counter: ApiCallCounter) -> dict[str, Hook]:
     return {"before-call.*.*": before_call}
 
 
-def _build(service: str, region: str, credentials: Credentials | None, config: Config) -> Any:
+def new_client(
+    service: str,
+    region: str,
+    credentials: Credentials | None,
+    config: Config | None = None,
+    endpoint_url: str | None = None,
+) -> Any:
+    """A client on the shared session (its service's class and model reused), signing with
+    `credentials`; the caller owns it (`AccountClients` for a run's accounts; the emulator's
+    seeding for its own). `endpoint_url` None: AWS's, or `AWS_ENDPOINT_URL`."""
     global _built
     frozen = credentials.get_frozen_credentials() if credentials else None
-    with _BUILD:
+    with _BUILD, _reusing_classes():
         _built += 1
         client = shared_session().create_client(
             service,
             region_name=region,
-            config=config,
+            endpoint_url=endpoint_url,
+            config=config or client_config(),
             # Placeholders when there are none (never the session's own, cached, chain).
             aws_access_key_id=frozen.access_key if frozen else "none",
             aws_secret_access_key=frozen.secret_key if frozen else "none",
@@ -143,7 +240,7 @@ class AccountClients:
         with self._lock:
             found = self._clients.get((region, service))
             if found is None:
-                found = _build(service, region, self.credentials, self._config)
+                found = new_client(service, region, self.credentials, self._config)
                 for event, hook in self._hooks.items():
                     found.meta.events.register(event, hook)
                 _LIVE.add(found)

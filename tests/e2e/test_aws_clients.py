@@ -5,12 +5,14 @@ import gc
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import botocore.client
 import botocore.session
 
 from computewatch.collectors.aws.clients import (
     AccountClients,
     RegionClients,
     built_clients,
+    client_classes_built,
     live_clients,
     shared_session,
     static_credentials,
@@ -109,3 +111,46 @@ def test_regions_resolve_their_instance_types_side_by_side(
         with ThreadPoolExecutor(max_workers=2) as pool:
             found = dict(zip(REGIONS, pool.map(resolve, REGIONS), strict=True))
     assert all(found.values()), found
+
+
+def test_clients_of_one_service_share_one_class_and_model(aws: EmulatedAws) -> None:
+    """A client for one more account reuses its service's class and model (building them is most
+    of a client's cost): the second account builds no class, and each client still signs with its
+    own account's credentials. Other botocore sessions keep botocore's own behaviour."""
+    org = aws.seed_organization(
+        [
+            MemberSpec(f"team-{i}", (InstanceSpec("p5.48xlarge", REGIONS[0], OCT.start),))
+            for i in range(2)
+        ]
+    )
+    with aws_environment(aws.endpoint, "unused", "unused"):
+        first, second = (
+            AccountClients(static_credentials(**aws.credentials_for(org.members[f"team-{i}"])))
+            for i in range(2)
+        )
+        for service in ("ec2", "cloudwatch", "sagemaker"):
+            first.client(service, REGIONS[0])
+        classes_before = client_classes_built()
+        seen = {}
+        for service in ("ec2", "cloudwatch", "sagemaker"):
+            for region in REGIONS:
+                client = second.client(service, region)
+                model = first.client(service, REGIONS[0])
+                assert type(client) is type(model)
+                assert client.meta.service_model is model.meta.service_model
+                assert client.meta.region_name == region
+            seen[service] = client
+        assert client_classes_built() == classes_before
+        # Each account reads its own instance: the clients share a class, not credentials.
+        for n, clients in enumerate((first, second)):
+            out = clients.client("ec2", REGIONS[0]).describe_instances()
+            ids = [i["InstanceId"] for r in out["Reservations"] for i in r["Instances"]]
+            assert ids == org.instances[f"team-{n}"]
+        other = botocore.session.get_session().create_client(
+            "ec2", region_name=REGIONS[0], aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        assert type(other) is not type(seen["ec2"])
+        assert other.meta.service_model is not seen["ec2"].meta.service_model
+        assert botocore.client.ClientCreator.__module__ == "botocore.client"
+        first.release()
+        second.release()

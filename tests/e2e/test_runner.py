@@ -138,3 +138,43 @@ def test_a_sink_receives_each_units_items_and_the_result_keeps_none(catalog: Cat
     # One call per unit read (the failed unit has none), each with that unit's record only.
     assert sorted(batches) == [["a"], ["b"], ["c"], ["d"], ["e"]]
     assert len(result.coverage) == 6
+
+
+class BigFleetProvider(FleetProvider):
+    """Many small targets on a two-worker pool."""
+
+    def discover(self, ctx: CollectContext, collector_names: list[str]) -> Discovery:
+        accounts = [Account("test", f"acct-{i:03d}") for i in range(300)]
+        return Discovery(
+            targets=[Target(a, "r1", clients=None) for a in accounts], accounts=accounts
+        )  # type: ignore[arg-type]
+
+    def max_workers(self) -> int:
+        return 2
+
+
+class StartCounter(CountingCollector):
+    started = 0
+    lock = threading.Lock()
+
+    def collect(self, target: Target, ctx: CollectContext) -> list[UsageRecord]:
+        with StartCounter.lock:
+            StartCounter.started += 1
+        return super().collect(target, ctx)
+
+
+def test_workers_never_run_more_than_a_window_ahead_of_the_sink(catalog: Catalog) -> None:
+    """Units go to the pool a window at a time: whatever the organization's size, the items
+    waiting for the sink (and the clients and futures behind them) stay bounded."""
+    ctx = CollectContext(window=OCT, now=OCT.end, catalog=catalog)
+    registry = Registry.of([BigFleetProvider, StartCounter])
+    StartCounter.started = 0
+    ahead: list[int] = []
+
+    def sink(items: object) -> None:
+        with StartCounter.lock:
+            ahead.append(StartCounter.started - len(ahead))
+
+    run_collection([BigFleetProvider({})], ctx, registry=registry, sink=sink)
+    assert len(ahead) == 300
+    assert max(ahead) <= 2 * 4  # the window: four units per worker
