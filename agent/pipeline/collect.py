@@ -25,8 +25,10 @@ from computewatch.domain import (
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.domain.timing import StageTiming
+from computewatch.domain.window import day_start
 from computewatch.pipeline.stages import record, stage
 from computewatch.store import Store
+from computewatch.store.sql import BATCH
 
 
 @dataclass(frozen=True)
@@ -97,19 +99,47 @@ def collect_context(
     }
     sampling = [name for name, cls in builtin().collectors.items() if cls.samples]
     reads, known_gaps = sampling_reads(store, sampling, window, now)
+    derived = derived_through(store, window, sampling)
+    history, since = recent_history(store, window, now, derived, set(reads))
+    horizon = day_start(now) - timedelta(days=1)
     return CollectContext(
         window=window,
         now=now,
         catalog=catalog,
         final_days=final_days,
-        history=store.intervals.history(window, before=now),
-        derived_through=derived_through(store, window, sampling),
+        history=history,
+        history_since=since,
+        older_history=lambda unit, ids: store.intervals.older(window, now, horizon, unit, ids),
+        derived_through=derived,
         reads=reads,
         known_gaps=known_gaps,
         max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),
         only=only,
         carried=carried,
     )
+
+
+def recent_history(
+    store: Store,
+    window: Window,
+    now: datetime,
+    derived: dict[UnitKey, datetime],
+    units: set[UnitKey],
+) -> tuple[dict[UnitKey, list[Observation]], dict[UnitKey, datetime]]:
+    """The sampled history a run starts from, without reading the whole month back: every
+    unit's intervals observed since the start of yesterday, and for units an earlier read has
+    not derived since then (`units`: every unit ever read) their older ones as well. Returns it
+    with, per unit holding only the recent part, where that part starts."""
+    horizon = day_start(now) - timedelta(days=1)
+    recent = {u for u, at in derived.items() if at >= horizon}
+    history = store.intervals.history(window, before=now, since=horizon)
+    behind = {u[1] for u in units - recent}
+    if behind:
+        wanted = behind if len(behind) <= BATCH else None
+        for unit, older in store.intervals.older_of(window, now, horizon, wanted).items():
+            if unit not in recent:
+                history[unit] = [*older, *history.get(unit, [])]
+    return history, {u: horizon for u in recent}
 
 
 def sampling_reads(

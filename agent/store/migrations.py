@@ -15,6 +15,7 @@ from computewatch.domain import SAMPLING_GAP, CoverageStatus
 from computewatch.store.exports import export_deliveries
 from computewatch.store.schema import (
     COVERAGE_INDEXES,
+    INTERVAL_INDEXES,
     STATE_INDEXES,
     accounts,
     api_error_counts,
@@ -103,6 +104,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (10, "compactions (retention of sealed months)", _create([compactions])),
     (12, "run processes (host, pid, start: abandoned runs)", _create([run_processes])),
     (13, "billing export deliveries (provenance, restatements)", _create([export_deliveries])),
+    (14, "proven interval indexes (recent history)", _create_indexes(INTERVAL_INDEXES)),
 ]
 SCHEMA_VERSION = max(v for v, _, _ in MIGRATIONS)
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")

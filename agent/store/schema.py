@@ -206,6 +206,16 @@ proven_intervals = sa.Table(
     sa.Index("ix_intervals_resource", "resource_id", "end_at"),
     sa.Index("ix_intervals_end", "end_at"),
 )
+# Added by migration 14: an hourly run reads only the intervals observed since yesterday (the
+# rest cannot change the days it derives), and a unit's older ones only when it must.
+INTERVAL_INDEXES = (
+    sa.Index("ix_intervals_last", proven_intervals.c.last_observed_at),
+    sa.Index(
+        "ix_intervals_account_last",
+        proven_intervals.c.account_id,
+        proven_intervals.c.last_observed_at,
+    ),
+)
 
 # Added by migration 9: per unit, its latest read and its latest successful read (maintained as
 # coverage is written, so `status`, `/metrics` and the next run ask O(units) rows, not the history),
