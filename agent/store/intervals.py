@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from computewatch.domain import Method, Observation, Window
+from computewatch.store.peaks import days_of, refresh
 from computewatch.store.schema import proven_intervals, usage
 from computewatch.store.sql import BATCH, Repository, aware
 
@@ -155,20 +156,29 @@ def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
     gone: list[int] = []
+    touched: dict[tuple[str, str], set[datetime]] = defaultdict(set)
     for unit, resources in by_unit.items():
         for rid, observed in resources.items():
             mine = stored.get((unit, rid), [])
             before = {r.id: (r.start, r.end, r.last) for r in mine}
+            shape = {r.id: _shape(r) for r in mine}
             rows = [*mine]
             for o in sorted(observed, key=lambda o: o.observed_at):
                 rows = merge(rows, _new(o))
             kept = {r.id for r in rows}
             gone += [i for i in before if i not in kept and i is not None]
+            # The days whose simultaneous peak may differ: those of every span that changed
+            # (start, end, chip or count), as it was and as it is.
+            moved = [shape[i] for i in shape if i not in kept]
             for r in rows:
+                if r.id is None or shape[r.id] != _shape(r):
+                    moved += [_shape(r)] + ([shape[r.id]] if r.id is not None else [])
                 if r.id is None:
                     inserts.append(_values(unit, rid, r, run_id))
                 elif before[r.id] != (r.start, r.end, r.last):
                     updates.append({"_id": r.id, **_values(unit, rid, r, run_id)})
+            for start, end, _, _ in moved:
+                touched[(unit[0], unit[1])].update(days_of(start, end))
     for i in range(0, len(gone), BATCH):
         conn.execute(sa.delete(_T).where(_T.c.id.in_(gone[i : i + BATCH])))
     if updates:
@@ -181,6 +191,11 @@ def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
         conn.execute(change, updates)
     if inserts:
         conn.execute(sa.insert(_T), inserts)
+    refresh(conn, touched)
+
+
+def _shape(r: _Row) -> tuple[datetime, datetime, str, float]:
+    return (r.start, r.end, r.accelerator, r.count)
 
 
 class IntervalRepo(Repository):

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from computewatch.domain import SAMPLING_GAP, CoverageStatus
 from computewatch.store.exports import export_deliveries
+from computewatch.store.peaks import backfill
 from computewatch.store.schema import (
     COVERAGE_INDEXES,
     INTERVAL_INDEXES,
@@ -21,6 +22,7 @@ from computewatch.store.schema import (
     api_error_counts,
     compactions,
     coverage,
+    daily_peaks,
     evidence_ledger,
     findings,
     observations,
@@ -91,6 +93,12 @@ def _unit_state(conn: Connection) -> None:
         conn.execute(api_error_counts.insert(), counts)
 
 
+def _peaks(conn: Connection) -> None:
+    _create_indexes(INTERVAL_INDEXES)(conn)
+    daily_peaks.create(conn, checkfirst=True)
+    backfill(conn)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "runs, usage, coverage, accounts", _create([runs, usage, coverage, accounts])),
     (2, "observations (sampled history)", _create([observations])),
@@ -104,7 +112,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (10, "compactions (retention of sealed months)", _create([compactions])),
     (12, "run processes (host, pid, start: abandoned runs)", _create([run_processes])),
     (13, "billing export deliveries (provenance, restatements)", _create([export_deliveries])),
-    (14, "proven interval indexes (recent history)", _create_indexes(INTERVAL_INDEXES)),
+    (14, "daily simultaneous peaks, proven interval indexes (recent history)", _peaks),
 ]
 SCHEMA_VERSION = max(v for v, _, _ in MIGRATIONS)
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")

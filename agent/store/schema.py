@@ -206,7 +206,22 @@ proven_intervals = sa.Table(
     sa.Index("ix_intervals_resource", "resource_id", "end_at"),
     sa.Index("ix_intervals_end", "end_at"),
 )
-# Added by migration 14: an hourly run reads only the intervals observed since yesterday (the
+# Added by migration 14: per account and day, the true simultaneous peak of running accelerators
+# (all regions, all chips: region and accelerator ''; per chip: region ''; per region and chip),
+# kept by the interval fold for the days a read changed: a month's peak is the largest of its
+# days' (an instant lies in one day), so no hour sweeps the month's intervals again.
+daily_peaks = sa.Table(
+    "daily_peaks",
+    metadata,
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("day", TS, primary_key=True),
+    sa.Column("region", sa.String(64), primary_key=True),
+    sa.Column("accelerator", sa.String(64), primary_key=True),
+    sa.Column("peak", sa.Float, nullable=False),
+    sa.Index("ix_daily_peaks_day", "day"),
+)
+# Also migration 14: an hourly run reads only the intervals observed since yesterday (the
 # rest cannot change the days it derives), and a unit's older ones only when it must.
 INTERVAL_INDEXES = (
     sa.Index("ix_intervals_last", proven_intervals.c.last_observed_at),

@@ -16,7 +16,15 @@ from computewatch.domain import CoverageStatus, FindingStatus, Lifecycle, utc
 from computewatch.store import Store
 from tests.helpers.store import OCT, entry, observation, rec
 
-GROWING = ("usage", "coverage", "observations", "proven_intervals", "findings", "outbox")
+GROWING = (
+    "usage",
+    "coverage",
+    "observations",
+    "proven_intervals",
+    "daily_peaks",
+    "findings",
+    "outbox",
+)
 
 
 @contextmanager
@@ -121,6 +129,7 @@ QUERIES: list[tuple[str, Callable[[Store], object], str]] = [
         lambda s: s.coverage.final_days("aws", "aws.costexplorer", OCT.end - OCT.start),
         "ix_coverage_reads",
     ),
+    ("peaks.for_window", lambda s: s.peaks.for_window(OCT), "ix_daily_peaks_day"),
     ("usage.totals", lambda s: s.usage.totals(OCT), "ix_usage_period"),
     ("usage.peaks", lambda s: s.usage.peaks(OCT), "ix_usage_metric_period"),
     (
