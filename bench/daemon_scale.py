@@ -171,8 +171,10 @@ class Plan:
         """(hour, measured) of the runs of `day`."""
         if self.measured(day):
             return [(h, True) for h in range(self.edge)]
-        out = [(h, False) for h in range(0, 24, self.fill_every)]
-        if day + 1 < self.days and self.measured(day + 1) and out[-1][0] != 23:
+        # A stride of days (--every 48): one run at midnight every other day, and so on.
+        skip = self.fill_every // 24 if self.fill_every > 24 else 1
+        out = [(h, False) for h in range(0, 24, self.fill_every)] if day % skip == 0 else []
+        if day + 1 < self.days and self.measured(day + 1) and (not out or out[-1][0] != 23):
             out.append((23, False))
         return out
 
@@ -241,8 +243,8 @@ def run(
             if plan.measured(day) or day % 5 == 4 or day == last:
                 with Store.open(url) as store:
                     sizes[day] = db_size(store)
-                w = statistics.mean(x[0] for x in per_day[day])
-                c = statistics.mean(x[1] for x in per_day[day])
+                w = statistics.mean(x[0] for x in per_day[day] or [(0.0, 0.0)])
+                c = statistics.mean(x[1] for x in per_day[day] or [(0.0, 0.0)])
                 kind = "hourly" if plan.measured(day) else f"every {plan.fill_every} h (fill)"
                 print(
                     f"  [{backend}] {date:%Y-%m-%d} (day {day + 1}): {len(per_day[day])} run(s) "
