@@ -221,6 +221,14 @@ daily_peaks = sa.Table(
     sa.Column("peak", sa.Float, nullable=False),
     sa.Index("ix_daily_peaks_day", "day"),
 )
+# Also migration 14: API calls by operation summed over all runs, added to as each run finishes
+# (a `/metrics` scrape read and parsed every run's calls, growing with the runs).
+api_call_totals = sa.Table(
+    "api_call_totals",
+    metadata,
+    sa.Column("operation", sa.String(200), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
 # Also migration 14: an hourly run reads only the intervals observed since yesterday (the
 # rest cannot change the days it derives), and a unit's older ones only when it must.
 INTERVAL_INDEXES = (
