@@ -56,6 +56,7 @@ from computewatch.pipeline.operations import compact_store
 from computewatch.pipeline.stages import _reset_peak as reset_peak
 from computewatch.pipeline.stages import peak_mib
 from computewatch.store import ProducedReport, Store
+from computewatch.store.schema import TS
 from tests.helpers.fleet import Fleet, SimClock, fleet_config, install
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,7 +133,11 @@ def aggregate(
                 figures[(b.provider, b.account_id, b.accelerator)] += b.quantity
         t = time.perf_counter()
         with store.engine.connect() as conn:
-            result = conn.execute(sa.text(HAND_SQL), {"s": window.start, "e": window.end}).all()
+            # Typed bounds: SQLite compares timestamps as the text SQLAlchemy stores.
+            hand_sql = sa.text(HAND_SQL).bindparams(
+                sa.bindparam("s", type_=TS), sa.bindparam("e", type_=TS)
+            )
+            result = conn.execute(hand_sql, {"s": window.start, "e": window.end}).all()
         best_hand = min(best_hand, time.perf_counter() - t)
         hand = {(p, a, c): float(q) for p, a, c, q in result}
     mismatch = [
@@ -356,6 +361,40 @@ def render_report(base: Path, accounts: int, window: Window) -> dict[str, object
     return result
 
 
+def post_only(directory: Path, accounts: int, month: str, report: bool) -> None:
+    """The steps after the simulation, on the store a finished (or failed) run left in its
+    temporary directory (SQLite): aggregate check, report, compaction + VACUUM."""
+    url = f"sqlite:///{directory / 'store.db'}"
+    base = directory / "computewatch.yaml"
+    window = Window.month(month)
+    with Store.open(url) as store:
+        print(f"rows {rows(store)}, db {db_size(store) / 2**20:.1f} MiB", flush=True)
+        agg_store, agg_hand, agg_all, figures = aggregate(store, window)
+    print(
+        f"accelerator-hours: store {agg_store * 1000:.0f} ms / hand-written "
+        f"{agg_hand * 1000:.0f} ms ({agg_store / agg_hand:.2f}x), all 4 window queries "
+        f"{agg_all * 1000:.0f} ms; {len(figures)} account/chip figures identical",
+        flush=True,
+    )
+    if report:
+        rep: Any = render_report(base, accounts, window)
+        print(
+            f"monthly report: {rep['wall']:.1f} s wall / {rep['cpu']:.1f} s CPU, peak "
+            f"{rep['peak']:.0f} MiB, {rep['breaches']} breach(es), {rep['notices']} notice "
+            f"file(s); PDF pages {rep['pdf_pages']}"
+        )
+        for name, wall, cpu, peak in rep["stages"]:
+            print(f"    {name:<28} {wall:8.2f} s {cpu:8.2f} s CPU {peak or 0:7.0f} MiB")
+    seal(url, window, window.end)
+    t = time.perf_counter()
+    done = compact_store(load_config(base), now=window.end + timedelta(days=8))
+    print(f"compaction {time.perf_counter() - t:.1f} s: {done}", flush=True)
+    with Store.open(url) as store:
+        vacuum(store)
+        print(f"after compaction + VACUUM: {db_size(store) / 2**20:.1f} MiB, rows {rows(store)}")
+    Store.dispose(url)
+
+
 def seal(url: str, window: Window, at: datetime) -> None:
     with Store.open(url) as store:
         label = window.month_label()
@@ -394,7 +433,12 @@ def main() -> None:
         default="",
         help="runs to profile with cProfile, as DAY:HOUR,... (stats files in the temp dir)",
     )
+    parser.add_argument("--post-only", type=Path, help="a failed run's temp dir (SQLite)")
     args = parser.parse_args()
+    if args.post_only:
+        start = datetime.fromisoformat(args.start)
+        post_only(args.post_only, args.accounts, f"{start:%Y-%m}", args.report)
+        return
     profile = frozenset(
         (int(d), int(h)) for d, h in (p.split(":") for p in args.profile.split(",") if p)
     )
