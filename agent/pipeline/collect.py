@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -84,6 +85,7 @@ def collect_context(
     catalog: Catalog,
     only: frozenset[str] | None,
     until_read: set[str],
+    writing: threading.Lock | None = None,
 ) -> CollectContext:
     """What collectors need from earlier runs: final days, sampled history, read times, and for
     a run limited to `only` some collectors, the others' latest coverage of the window (those of
@@ -109,7 +111,9 @@ def collect_context(
         final_days=final_days,
         history=history,
         history_since=since,
-        older_history=lambda unit, ids: store.intervals.older(window, now, horizon, unit, ids),
+        older_history=lambda unit, ids: _locked(
+            writing, lambda: store.intervals.older(window, now, horizon, unit, ids)
+        ),
         derived_through=derived,
         reads=reads,
         known_gaps=known_gaps,
@@ -117,6 +121,18 @@ def collect_context(
         only=only,
         carried=carried,
     )
+
+
+def _locked(
+    lock: threading.Lock | None, read: Callable[[], list[Observation]]
+) -> list[Observation]:
+    """A read a worker thread makes while the sink may be writing: SQLite may hold its
+    exclusive lock for a whole large write (its page cache spills), longer than a reader waits,
+    so the read waits for the write in this process instead."""
+    if lock is None:
+        return read()
+    with lock:
+        return read()
 
 
 def recent_history(
@@ -178,8 +194,16 @@ class StoreSink:
     thread), a bounded batch at a time: a run never holds more than `batch` items (plus one
     unit's), and a large organization is not one transaction per unit."""
 
-    def __init__(self, store: Store, run_id: int, now: datetime, batch: int = 5000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        now: datetime,
+        batch: int = 5000,
+        writing: threading.Lock | None = None,
+    ) -> None:
         self._store, self._run_id, self._now, self._batch = store, run_id, now, batch
+        self._writing = writing or threading.Lock()
         self._records: list[UsageRecord] = []
         self._seen: list[Observation] = []
         # A billing export's records wait until its delivery has replaced the period's previous
@@ -206,11 +230,12 @@ class StoreSink:
 
     def flush(self) -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
-        if self._records:
-            # Units never share a record key, so the sum over batches is the distinct count.
-            self.written += self._store.usage.write(self._run_id, self._records, self._now)
-        if self._seen:
-            self._store.usage.write_observations(self._run_id, self._seen)
+        with self._writing:
+            if self._records:
+                # Units never share a record key, so the sum over batches is the distinct count.
+                self.written += self._store.usage.write(self._run_id, self._records, self._now)
+            if self._seen:
+                self._store.usage.write_observations(self._run_id, self._seen)
         self._records, self._seen = [], []
         self.wall += time.perf_counter() - wall
         self.cpu += time.thread_time() - cpu
@@ -245,8 +270,9 @@ def collect(
     progress: Progress | None,
 ) -> Collected:
     """Read every unit of the window and store records, observations, coverage and accounts."""
-    ctx = collect_context(config, window, now, store, catalog, only, until_read)
-    sink = StoreSink(store, run_id, now)
+    writing = threading.Lock()
+    ctx = collect_context(config, window, now, store, catalog, only, until_read, writing)
+    sink = StoreSink(store, run_id, now, writing=writing)
     with stage("collection"):
         result = run_collection(provider_list, ctx, accounts, progress, sink=sink)
         sink.flush()
