@@ -77,7 +77,9 @@ def test_api_call_totals_are_kept_on_write_and_backfilled(store: Store) -> None:
     store.runs.finish(a, utc(2026, 11, 1, 1), RunStatus.COMPLETE, {"ec2:DescribeInstances": 3})
     store.runs.finish(a, utc(2026, 11, 1, 1), RunStatus.COMPLETE, {"ec2:DescribeInstances": 5})
     b = store.runs.start(OCT, utc(2026, 11, 1, 2), "t", "d")
-    store.runs.finish(b, utc(2026, 11, 1, 3), RunStatus.COMPLETE, {"ec2:DescribeInstances": 2, "y": 1})
+    store.runs.finish(
+        b, utc(2026, 11, 1, 3), RunStatus.COMPLETE, {"ec2:DescribeInstances": 2, "y": 1}
+    )
     assert store.runs.stats(GOOD).api_calls == {"ec2:DescribeInstances": 7, "y": 1}
     with store.engine.begin() as conn:
         conn.execute(sa.delete(api_call_totals))
