@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol
@@ -130,6 +130,11 @@ class CollectContext:
     # store holds those days' figures): a read re-derives only days it can change (see
     # `collectors.incremental`). Missing: derive the whole window.
     derived_through: Mapping[UnitKey, datetime] = field(default_factory=dict)
+    # Per unit whose `history` holds only the intervals last observed from this moment on (a
+    # whole day before `now`): a read that can change nothing earlier derives from those alone;
+    # otherwise `older_history(unit, resources or None)` returns the rest of that unit's.
+    history_since: Mapping[UnitKey, datetime] = field(default_factory=dict)
+    older_history: Callable[[UnitKey, Sequence[str] | None], Sequence[Observation]] | None = None
 
     def history_for(self, target: Target, collector: str) -> Sequence[Observation]:
         return self.history.get(unit_key(target, collector), ())

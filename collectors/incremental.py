@@ -11,7 +11,7 @@ figures already stored, provided an earlier read of the same window derived them
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from computewatch.domain import Observation, Window
@@ -37,6 +37,18 @@ def _uncovered_from(lo: datetime, hi: datetime, spans: list[list[datetime]]) -> 
     return None if point >= hi else point
 
 
+def _retyped(past: Sequence[Observation], o: Observation) -> bool:
+    """Whether `o` says other than the resource's newest earlier observation (chip, count, type)."""
+    if not past:
+        return False
+    newest = max(past, key=lambda h: h.observed_at)
+    return newest.observed_at <= o.observed_at and (
+        newest.sku,
+        newest.accelerator,
+        newest.count,
+    ) != (o.sku, o.accelerator, o.count)
+
+
 def changed_since(history: Sequence[Observation], seen: Sequence[Observation]) -> datetime | None:
     """The earliest moment whose proven usage `seen` changes, given `history` (None: none).
     A resource whose newest chip, count or type differs changes from its first proven moment."""
@@ -52,19 +64,9 @@ def changed_since(history: Sequence[Observation], seen: Sequence[Observation]) -
     for o in seen:
         past = by_resource.get(o.resource_id, [])
         spans = _merged(p for p in (h.proven for h in past) if p is not None)
-        if past:
-            newest = max(past, key=lambda h: h.observed_at)
-            if newest.observed_at <= o.observed_at and (
-                newest.sku,
-                newest.accelerator,
-                newest.count,
-            ) != (
-                o.sku,
-                o.accelerator,
-                o.count,
-            ):
-                note(min([o.started_at, *(lo for lo, _ in spans)]))
-                continue
+        if _retyped(past, o):
+            note(min([o.started_at, *(lo for lo, _ in spans)]))
+            continue
         proven = o.proven
         if proven is not None:
             moment = _uncovered_from(proven[0], proven[1], spans)
@@ -91,3 +93,38 @@ def days_to_derive(
     # A read that changes nothing re-derives only the day of the previous read (cheap, and it
     # leaves every figure as it was).
     return Window(start, window.end)
+
+
+Older = Callable[[Sequence[str] | None], Sequence[Observation]]
+
+
+def enough_history(
+    recent: Sequence[Observation],
+    seen: Sequence[Observation],
+    derived_through: datetime | None,
+    horizon: datetime,
+    older: Older,
+) -> Sequence[Observation]:
+    """The history a read must derive from, given `recent`: the unit's intervals last observed
+    at or after `horizon` (a day boundary). An interval last observed earlier ends earlier, so
+    it adds nothing to a day from `horizon` on: `recent` decides the same days and figures as the
+    whole history when the read changes nothing before `horizon`, knows each seen resource's
+    past, and keeps the method (`sampled` needs some history). Otherwise the rest is fetched
+    (`older(resources)`: of those resources; `older(None)`: the unit's whole past)."""
+    if derived_through is None or derived_through < horizon:
+        return [*older(None), *recent]
+    known = {o.resource_id for o in recent}
+    returning = sorted({o.resource_id for o in seen} - known)
+    # A resource new to `recent` may have been seen before the horizon and not since.
+    history = [*older(returning), *recent] if returning else recent
+    if seen and not history:
+        return [*older(None), *recent]
+    by_resource: dict[str, list[Observation]] = defaultdict(list)
+    for h in history:
+        by_resource[h.resource_id].append(h)
+    since = changed_since(history, seen)
+    if any(_retyped(by_resource[o.resource_id], o) for o in seen) or (
+        since is not None and day_start(since) < horizon
+    ):
+        return [*older(None), *recent]
+    return history

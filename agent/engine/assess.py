@@ -28,9 +28,9 @@ from computewatch.domain import (
 )
 from computewatch.domain.aggregates import DailyModelRow
 from computewatch.domain.catalog import Catalog
+from computewatch.domain.concurrency import SimultaneousPeak
+from computewatch.domain.concurrency import simultaneous_peaks as peaks_from_intervals
 from computewatch.domain.deliveries import ExportDelivery
-from computewatch.engine.concurrency import SimultaneousPeak
-from computewatch.engine.concurrency import simultaneous_peaks as peaks_from_intervals
 from computewatch.engine.downtime import Downtime, sampling_downtime
 from computewatch.engine.estimates import (
     MethodNote,
@@ -266,10 +266,12 @@ def assess(
     hour_sources: frozenset[str] | None = None,
     observations: Sequence[Observation] = (),
     coverage_by_window: Mapping[Window, Sequence[CoverageEntry]] | None = None,
+    simultaneous: Mapping[tuple[str, str], SimultaneousPeak] | None = None,
 ) -> Assessment:
     """The assessment of `window`; `aggregates` holds the audited window and every window of
     `extra_windows(rules, window)`. `hour_sources`: the collectors that read accelerator-hours;
-    `observations`: the stored intervals (true simultaneous peak); `coverage_by_window`: the
+    `observations`: the stored intervals (true simultaneous peak; or `simultaneous`, the peaks
+    already swept per account); `coverage_by_window`: the
     coverage of windows before the audited period (engine.stored_coverage.window_coverage)."""
     stored = dict(coverage_by_window or {})
     usage_by_window = {
@@ -309,7 +311,11 @@ def assess(
                 now,
             )
         ),
-        simultaneous_peaks=peaks_from_intervals(observations, window),
+        simultaneous_peaks=(
+            dict(simultaneous)
+            if simultaneous is not None
+            else peaks_from_intervals(observations, window)
+        ),
     )
 
 

@@ -9,6 +9,8 @@ from computewatch.collectors.registry import builtin
 from computewatch.config.loader import LoadedConfig
 from computewatch.domain import CoverageEntry, Metric, Window
 from computewatch.domain.catalog import Catalog
+from computewatch.domain.concurrency import SimultaneousPeak, simultaneous_peaks
+from computewatch.domain.window import day_start
 from computewatch.engine import lifecycle
 from computewatch.engine.assess import Aggregates, Assessment, assess, extra_windows
 from computewatch.engine.stored_coverage import window_coverage
@@ -49,6 +51,17 @@ def earlier_coverage(
         return {}
     stored = store.coverage.vouched(Window(min(w.start for w in earlier), audit.start))
     return {w: window_coverage(collected.coverage, stored, w, audit, tolerance) for w in earlier}
+
+
+def simultaneous(store: Store, window: Window) -> dict[tuple[str, str], SimultaneousPeak]:
+    """True simultaneous peaks per account. Every stored interval is evidence of running time in
+    the window, including those observed after an as-of `now` (a re-audit of a past month);
+    hence no cut-off at `now`. A window of whole days takes the largest of the daily peaks the
+    store keeps; another sweeps the window's stored intervals."""
+    if window.start == day_start(window.start) and window.end == day_start(window.end):
+        return store.peaks.for_window(window)
+    history = store.intervals.history(window, before=datetime.max.replace(tzinfo=UTC))
+    return simultaneous_peaks([o for per_unit in history.values() for o in per_unit], window)
 
 
 def assess_run(
@@ -97,17 +110,7 @@ def assess_run(
             window,
             timedelta(minutes=config.app.collection.max_sample_gap_minutes),
         ),
-        # Every stored observation is evidence of running time in the window, including those
-        # made after an as-of `now` (a re-audit of a past month); hence no cut-off at `now`.
-        # The proven intervals (one per instance run), not the raw observations, which
-        # retention compacts.
-        observations=[
-            o
-            for per_unit in store.intervals.history(
-                window, before=datetime.max.replace(tzinfo=UTC)
-            ).values()
-            for o in per_unit
-        ],
+        simultaneous=simultaneous(store, window),
     )
     assessment = assessment.with_exports(store.exports.for_window(window))
     previous = store.findings.states(f.id for f in assessment.findings)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -26,8 +27,10 @@ from computewatch.domain import (
 from computewatch.domain.catalog import Catalog
 from computewatch.domain.errors import UsageError
 from computewatch.domain.timing import StageTiming
+from computewatch.domain.window import day_start
 from computewatch.pipeline.stages import record, stage
 from computewatch.store import Store
+from computewatch.store.sql import BATCH
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ def collect_context(
     catalog: Catalog,
     only: frozenset[str] | None,
     until_read: set[str],
+    writing: threading.Lock | None = None,
 ) -> CollectContext:
     """What collectors need from earlier runs: final days, sampled history, read times, and for
     a run limited to `only` some collectors, the others' latest coverage of the window (those of
@@ -98,19 +102,61 @@ def collect_context(
     }
     sampling = [name for name, cls in builtin().collectors.items() if cls.samples]
     reads, known_gaps = sampling_reads(store, sampling, window, now)
+    derived = derived_through(store, window, sampling)
+    history, since = recent_history(store, window, now, derived, set(reads))
+    horizon = day_start(now) - timedelta(days=1)
     return CollectContext(
         window=window,
         now=now,
         catalog=catalog,
         final_days=final_days,
-        history=store.intervals.history(window, before=now),
-        derived_through=derived_through(store, window, sampling),
+        history=history,
+        history_since=since,
+        older_history=lambda unit, ids: _locked(
+            writing, lambda: store.intervals.older(window, now, horizon, unit, ids)
+        ),
+        derived_through=derived,
         reads=reads,
         known_gaps=known_gaps,
         max_sample_gap=timedelta(minutes=config.app.collection.max_sample_gap_minutes),
         only=only,
         carried=carried,
     )
+
+
+def _locked(
+    lock: threading.Lock | None, read: Callable[[], list[Observation]]
+) -> list[Observation]:
+    """A read a worker thread makes while the sink may be writing: SQLite may hold its
+    exclusive lock for a whole large write (its page cache spills), longer than a reader waits,
+    so the read waits for the write in this process instead."""
+    if lock is None:
+        return read()
+    with lock:
+        return read()
+
+
+def recent_history(
+    store: Store,
+    window: Window,
+    now: datetime,
+    derived: dict[UnitKey, datetime],
+    units: set[UnitKey],
+) -> tuple[dict[UnitKey, list[Observation]], dict[UnitKey, datetime]]:
+    """The sampled history a run starts from, without reading the whole month back: every
+    unit's intervals observed since the start of yesterday, and for units an earlier read has
+    not derived since then (`units`: every unit ever read) their older ones as well. Returns it
+    with, per unit holding only the recent part, where that part starts."""
+    horizon = day_start(now) - timedelta(days=1)
+    recent = {u for u, at in derived.items() if at >= horizon}
+    history = store.intervals.history(window, before=now, since=horizon)
+    behind = {u[1] for u in units - recent}
+    if behind:
+        wanted = behind if len(behind) <= BATCH else None
+        for unit, older in store.intervals.older_of(window, now, horizon, wanted).items():
+            if unit not in recent:
+                history[unit] = [*older, *history.get(unit, [])]
+    return history, {u: horizon for u in recent}
 
 
 def sampling_reads(
@@ -149,8 +195,16 @@ class StoreSink:
     thread), a bounded batch at a time: a run never holds more than `batch` items (plus one
     unit's), and a large organization is not one transaction per unit."""
 
-    def __init__(self, store: Store, run_id: int, now: datetime, batch: int = 5000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run_id: int,
+        now: datetime,
+        batch: int = 5000,
+        writing: threading.Lock | None = None,
+    ) -> None:
         self._store, self._run_id, self._now, self._batch = store, run_id, now, batch
+        self._writing = writing or threading.Lock()
         self._records: list[UsageRecord] = []
         self._seen: list[Observation] = []
         # A billing export's records wait until its delivery has replaced the period's previous
@@ -181,11 +235,12 @@ class StoreSink:
 
     def flush(self) -> None:
         wall, cpu = time.perf_counter(), time.thread_time()
-        if self._records:
-            # Units never share a record key, so the sum over batches is the distinct count.
-            self.written += self._store.usage.write(self._run_id, self._records, self._now)
-        if self._seen:
-            self._store.usage.write_observations(self._run_id, self._seen)
+        with self._writing:
+            if self._records:
+                # Units never share a record key, so the sum over batches is the distinct count.
+                self.written += self._store.usage.write(self._run_id, self._records, self._now)
+            if self._seen:
+                self._store.usage.write_observations(self._run_id, self._seen)
         self._records, self._seen = [], []
         self.wall += time.perf_counter() - wall
         self.cpu += time.thread_time() - cpu
@@ -220,8 +275,9 @@ def collect(
     progress: Progress | None,
 ) -> Collected:
     """Read every unit of the window and store records, observations, coverage and accounts."""
-    ctx = collect_context(config, window, now, store, catalog, only, until_read)
-    sink = StoreSink(store, run_id, now)
+    writing = threading.Lock()
+    ctx = collect_context(config, window, now, store, catalog, only, until_read, writing)
+    sink = StoreSink(store, run_id, now, writing=writing)
     with stage("collection"):
         result = run_collection(provider_list, ctx, accounts, progress, sink=sink)
         sink.flush()

@@ -4,7 +4,7 @@
 the first open), so a /metrics scrape or a daemon job costs a pooled connection, not an engine and
 a migration check. Repositories by concern hang off the store: `store.usage`, `store.coverage`,
 `store.runs`, `store.findings`, `store.ledger`, `store.outbox`, `store.reports`,
-`store.intervals`, `store.retention`.
+`store.intervals`, `store.peaks`, `store.retention`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from computewatch.store.findings import FindingRepo
 from computewatch.store.intervals import IntervalRepo
 from computewatch.store.ledger import LedgerRepo
 from computewatch.store.outbox import OutboxRepo
+from computewatch.store.peaks import PeakRepo
 from computewatch.store.reports import ReportRepo
 from computewatch.store.retention import RetentionRepo
 from computewatch.store.runs import RunRepo
@@ -100,6 +101,7 @@ class Store:
         self.reports = ReportRepo(engine, url)
         self.exports = ExportRepo(engine, url)
         self.intervals = IntervalRepo(engine, url)
+        self.peaks = PeakRepo(engine, url)
         self.retention = RetentionRepo(engine, url)
 
     @classmethod

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from computewatch.domain import Method, Observation, Window
+from computewatch.store.peaks import days_of, refresh
 from computewatch.store.schema import proven_intervals, usage
 from computewatch.store.sql import BATCH, Repository, aware
 
@@ -155,20 +156,29 @@ def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
     gone: list[int] = []
+    touched: dict[tuple[str, str], set[datetime]] = defaultdict(set)
     for unit, resources in by_unit.items():
         for rid, observed in resources.items():
             mine = stored.get((unit, rid), [])
             before = {r.id: (r.start, r.end, r.last) for r in mine}
+            shape = {r.id: _shape(r) for r in mine}
             rows = [*mine]
             for o in sorted(observed, key=lambda o: o.observed_at):
                 rows = merge(rows, _new(o))
             kept = {r.id for r in rows}
             gone += [i for i in before if i not in kept and i is not None]
+            # The days whose simultaneous peak may differ: those of every span that changed
+            # (start, end, chip or count), as it was and as it is.
+            moved = [shape[i] for i in shape if i not in kept]
             for r in rows:
+                if r.id is None or shape[r.id] != _shape(r):
+                    moved += [_shape(r)] + ([shape[r.id]] if r.id is not None else [])
                 if r.id is None:
                     inserts.append(_values(unit, rid, r, run_id))
                 elif before[r.id] != (r.start, r.end, r.last):
                     updates.append({"_id": r.id, **_values(unit, rid, r, run_id)})
+            for start, end, _, _ in moved:
+                touched[(unit[0], unit[1])].update(days_of(start, end))
     for i in range(0, len(gone), BATCH):
         conn.execute(sa.delete(_T).where(_T.c.id.in_(gone[i : i + BATCH])))
     if updates:
@@ -181,25 +191,78 @@ def fold(conn: Connection, run_id: int, items: Iterable[Observation]) -> None:
         conn.execute(change, updates)
     if inserts:
         conn.execute(sa.insert(_T), inserts)
+    refresh(conn, touched)
+
+
+def _shape(r: _Row) -> tuple[datetime, datetime, str, float]:
+    return (r.start, r.end, r.accelerator, r.count)
 
 
 class IntervalRepo(Repository):
     """`store.intervals`: what sampled collectors derive usage from."""
 
-    def history(self, window: Window, before: datetime) -> dict[Unit, list[Observation]]:
+    def history(
+        self, window: Window, before: datetime, since: datetime | None = None
+    ) -> dict[Unit, list[Observation]]:
         """Per unit, one observation per stored interval that can prove time inside `window`
         (started before its end, ending after its start) and was first observed before
         `before`: proving what the raw observations it was folded from prove together, with the
-        newest one's instance data."""
-        stmt = (
+        newest one's instance data. With `since`, only the intervals last observed from then on
+        (the rest of the month cannot change a day from `since` on; see `older`)."""
+        stmt = self._select(window, before)
+        if since is not None:
+            # The recent part is small and the month's end_at range is not: SQLite, which keeps
+            # no statistics, is told which index to search (PostgreSQL's planner knows).
+            stmt = stmt.where(_T.c.last_observed_at >= since).with_hint(
+                _T, "INDEXED BY ix_intervals_last", "sqlite"
+            )
+        return self._observations(stmt)
+
+    def older(
+        self,
+        window: Window,
+        before: datetime,
+        until: datetime,
+        unit: Unit,
+        resources: Sequence[str] | None = None,
+    ) -> list[Observation]:
+        """What `history(since=until)` left out of one unit (of these resources, if given):
+        its intervals last observed before `until`."""
+        stmt = self._select(window, before).where(
+            _T.c.provider == unit[0],
+            _T.c.account_id == unit[1],
+            _T.c.region == unit[2],
+            _T.c.collector == unit[3],
+            _T.c.last_observed_at < until,
+        )
+        if resources is not None:
+            stmt = stmt.where(_T.c.resource_id.in_(sorted(resources)))
+        return self._observations(stmt).get(unit, [])
+
+    def older_of(
+        self, window: Window, before: datetime, until: datetime, accounts: Iterable[str] | None
+    ) -> dict[Unit, list[Observation]]:
+        """`older` for every unit of these accounts (None: of every account) at once."""
+        stmt = self._select(window, before).where(_T.c.last_observed_at < until)
+        if accounts is not None:
+            stmt = stmt.where(_T.c.account_id.in_(sorted(set(accounts))))
+        return self._observations(stmt)
+
+    @staticmethod
+    def _select(window: Window, before: datetime) -> sa.Select[Any]:
+        return (
             sa.select(_T)
             .where(_T.c.end_at > window.start, _T.c.start_at < window.end)
             .where(_T.c.first_observed_at < before)
-            .order_by(_T.c.last_observed_at, _T.c.id)
         )
+
+    def _observations(self, stmt: sa.Select[Any]) -> dict[Unit, list[Observation]]:
+        """Per unit in the order last observed (sorted here: an ORDER BY would lead SQLite to
+        walk the whole last-observed index instead of searching the one a condition serves)."""
         out: dict[Unit, list[Observation]] = defaultdict(list)
         with self.engine.connect() as conn:
-            for r in conn.execute(stmt).mappings():
+            found = conn.execute(stmt).mappings().all()
+            for r in sorted(found, key=lambda m: (m["last_observed_at"], m["id"])):
                 unit = (r["provider"], r["account_id"], r["region"], r["collector"])
                 out[unit].append(
                     Observation(

@@ -9,17 +9,23 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from computewatch.domain import SAMPLING_GAP, CoverageStatus
 from computewatch.store.exports import export_deliveries
+from computewatch.store.peaks import backfill
+from computewatch.store.runs import backfill_calls
 from computewatch.store.schema import (
     COVERAGE_INDEXES,
+    INTERVAL_INDEXES,
     STATE_INDEXES,
     accounts,
+    api_call_totals,
     api_error_counts,
     compactions,
     coverage,
+    daily_peaks,
     evidence_ledger,
     findings,
     observations,
@@ -90,6 +96,15 @@ def _unit_state(conn: Connection) -> None:
         conn.execute(api_error_counts.insert(), counts)
 
 
+def _kept_on_write(conn: Connection) -> None:
+    """Migration 14: interval indexes, daily peaks and API call totals, filled from the store."""
+    _create_indexes(INTERVAL_INDEXES)(conn)
+    for t in (daily_peaks, api_call_totals):
+        t.create(conn, checkfirst=True)
+    backfill(conn)
+    backfill_calls(conn, postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "runs, usage, coverage, accounts", _create([runs, usage, coverage, accounts])),
     (2, "observations (sampled history)", _create([observations])),
@@ -103,6 +118,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (10, "compactions (retention of sealed months)", _create([compactions])),
     (12, "run processes (host, pid, start: abandoned runs)", _create([run_processes])),
     (13, "billing export deliveries (provenance, restatements)", _create([export_deliveries])),
+    (14, "daily peaks, API call totals, interval indexes (recent history)", _kept_on_write),
 ]
 SCHEMA_VERSION = max(v for v, _, _ in MIGRATIONS)
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")

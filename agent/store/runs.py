@@ -6,13 +6,15 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from computewatch.domain import RunStatus, Window
 from computewatch.domain.timing import StageTiming
 from computewatch.store import processes
-from computewatch.store.schema import run_processes, run_stages, runs
+from computewatch.store.schema import api_call_totals, run_processes, run_stages, runs
 from computewatch.store.sql import Repository, aware, maybe_aware
 
 
@@ -66,6 +68,27 @@ def _run(r: sa.RowMapping) -> RunRow:
     )
 
 
+def add_calls(conn: Connection, calls: Mapping[str, int], insert: Any) -> None:
+    """Add to the API call totals (kept on write: `/metrics` reads one row per operation)."""
+    rows = [{"operation": op, "count": n} for op, n in sorted(calls.items()) if n]
+    if rows:
+        stmt = insert(api_call_totals)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["operation"],
+            set_={"count": api_call_totals.c.count + stmt.excluded["count"]},
+        )
+        conn.execute(stmt, rows)
+
+
+def backfill_calls(conn: Connection, insert: Any) -> None:
+    """Migration 14: the totals of the runs already stored."""
+    calls: dict[str, int] = {}
+    for (text,) in conn.execute(sa.select(runs.c.api_calls)):
+        for op, n in json.loads(text or "{}").items():
+            calls[op] = calls.get(op, 0) + int(n)
+    add_calls(conn, calls, insert)
+
+
 class RunRepo(Repository):
     """`store.runs`."""
 
@@ -99,6 +122,10 @@ class RunRepo(Repository):
         self, run_id: int, finished_at: datetime, status: RunStatus, api_calls: Mapping[str, int]
     ) -> None:
         with self.engine.begin() as conn:
+            # The totals get what this run adds to what it had recorded (finishing it again
+            # counts nothing twice).
+            before = conn.execute(sa.select(runs.c.api_calls).where(runs.c.id == run_id)).scalar()
+            had = {op: int(n) for op, n in json.loads(before or "{}").items()}
             conn.execute(
                 runs.update()
                 .where(runs.c.id == run_id)
@@ -108,6 +135,7 @@ class RunRepo(Repository):
                     api_calls=json.dumps(dict(api_calls), sort_keys=True),
                 )
             )
+            add_calls(conn, {op: n - had.get(op, 0) for op, n in api_calls.items()}, self._insert)
 
     def record_stages(self, run_id: int, stages: Iterable[StageTiming]) -> None:
         """Where the run's time and memory went, in the order the stages ended."""
@@ -217,9 +245,9 @@ class RunRepo(Repository):
                 sa.select(runs.c.status, sa.func.count()).group_by(runs.c.status)
             ):
                 by_status[RunStatus(status)] = int(n)
-            for (text,) in conn.execute(sa.select(runs.c.api_calls)):
-                for op, n in json.loads(text).items():
-                    calls[op] = calls.get(op, 0) + int(n)
+            for op, n in conn.execute(sa.select(api_call_totals)):
+                if n:
+                    calls[op] = int(n)
             last = conn.execute(
                 sa.select(sa.func.max(runs.c.finished_at)).where(
                     runs.c.status.in_([str(s) for s in good])

@@ -206,6 +206,39 @@ proven_intervals = sa.Table(
     sa.Index("ix_intervals_resource", "resource_id", "end_at"),
     sa.Index("ix_intervals_end", "end_at"),
 )
+# Added by migration 14: per account and day, the true simultaneous peak of running accelerators
+# (all regions, all chips: region and accelerator ''; per chip: region ''; per region and chip),
+# kept by the interval fold for the days a read changed: a month's peak is the largest of its
+# days' (an instant lies in one day), so no hour sweeps the month's intervals again.
+daily_peaks = sa.Table(
+    "daily_peaks",
+    metadata,
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("day", TS, primary_key=True),
+    sa.Column("region", sa.String(64), primary_key=True),
+    sa.Column("accelerator", sa.String(64), primary_key=True),
+    sa.Column("peak", sa.Float, nullable=False),
+    sa.Index("ix_daily_peaks_day", "day"),
+)
+# Also migration 14: API calls by operation summed over all runs, added to as each run finishes
+# (a `/metrics` scrape read and parsed every run's calls, growing with the runs).
+api_call_totals = sa.Table(
+    "api_call_totals",
+    metadata,
+    sa.Column("operation", sa.String(200), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+)
+# Also migration 14: an hourly run reads only the intervals observed since yesterday (the
+# rest cannot change the days it derives), and a unit's older ones only when it must.
+INTERVAL_INDEXES = (
+    sa.Index("ix_intervals_last", proven_intervals.c.last_observed_at),
+    sa.Index(
+        "ix_intervals_account_last",
+        proven_intervals.c.account_id,
+        proven_intervals.c.last_observed_at,
+    ),
+)
 
 # Added by migration 9: per unit, its latest read and its latest successful read (maintained as
 # coverage is written, so `status`, `/metrics` and the next run ask O(units) rows, not the history),

@@ -33,7 +33,7 @@ from computewatch.collectors.base import (
     Target,
     unit_key,
 )
-from computewatch.collectors.incremental import days_to_derive
+from computewatch.collectors.incremental import days_to_derive, enough_history
 from computewatch.collectors.intervals import INTERVAL_METRICS, Interval, interval_records
 from computewatch.collectors.intervals import peak_concurrency as peak_concurrency
 from computewatch.domain import Method, Observation, UsageRecord
@@ -226,11 +226,16 @@ class Ec2AcceleratorCollector(Collector):
                                 UNKNOWN_CHIP, 1, "none"
                             )
                             seen.append(observe(target, self.name, inst, acc, ctx.now))
+        key = unit_key(target, self.name)
         history = ctx.history_for(target, self.name)
+        through = ctx.derived_through.get(key)
+        horizon = ctx.history_since.get(key)
+        if horizon is not None and ctx.older_history is not None:
+            load = ctx.older_history
+            history = enough_history(history, seen, through, horizon, lambda r: load(key, r))
         method = Method.SAMPLED if history else Method.LAUNCH_TIME_ESTIMATE
         intervals = proven_intervals([*history, *seen])
         records: list[UsageRecord | Observation] = []
-        through = ctx.derived_through.get(unit_key(target, self.name))
         days = days_to_derive(ctx.window, history, seen, through)
         if days is not None:
             records.extend(interval_records(target, self.name, intervals, days, method))

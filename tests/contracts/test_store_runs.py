@@ -64,6 +64,30 @@ def test_stats_by_status_calls_last_success_and_last_run(store: Store) -> None:
     assert store.runs.stats(()).last_success is None
 
 
+def test_api_call_totals_are_kept_on_write_and_backfilled(store: Store) -> None:
+    """`/metrics` reads the totals kept as runs finish (finishing a run again counts nothing
+    twice); migration 14 fills them from the runs stored before it."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from computewatch.store.runs import backfill_calls
+    from computewatch.store.schema import api_call_totals
+
+    a = store.runs.start(OCT, utc(2026, 11, 1), "t", "d")
+    store.runs.finish(a, utc(2026, 11, 1, 1), RunStatus.COMPLETE, {"ec2:DescribeInstances": 3})
+    store.runs.finish(a, utc(2026, 11, 1, 1), RunStatus.COMPLETE, {"ec2:DescribeInstances": 5})
+    b = store.runs.start(OCT, utc(2026, 11, 1, 2), "t", "d")
+    store.runs.finish(
+        b, utc(2026, 11, 1, 3), RunStatus.COMPLETE, {"ec2:DescribeInstances": 2, "y": 1}
+    )
+    assert store.runs.stats(GOOD).api_calls == {"ec2:DescribeInstances": 7, "y": 1}
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(api_call_totals))
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        backfill_calls(conn, dialect.insert)
+    assert store.runs.stats(GOOD).api_calls == {"ec2:DescribeInstances": 7, "y": 1}
+
+
 def test_runs_of_dead_processes_are_abandoned(store: Store) -> None:
     """Item 4: a run records its host, pid and process start; one whose process is gone (or
     whose pid now belongs to another process) is abandoned, a live one is left running."""

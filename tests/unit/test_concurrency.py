@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from computewatch.domain import Observation, Window, utc
-from computewatch.engine.concurrency import simultaneous_peaks
+from computewatch.domain.concurrency import simultaneous_peaks
 
 OCT = Window.month("2026-10")
 

@@ -4,6 +4,7 @@ the days `days_to_derive` names reproduces every figure of a full derivation."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -13,9 +14,10 @@ from hypothesis import strategies as st
 
 from computewatch.collectors.aws.ec2 import proven_intervals
 from computewatch.collectors.base import Target
-from computewatch.collectors.incremental import days_to_derive
+from computewatch.collectors.incremental import days_to_derive, enough_history
 from computewatch.collectors.intervals import interval_records
 from computewatch.domain import Account, Method, Observation, Window, utc
+from computewatch.domain.window import day_start
 from computewatch.store.intervals import _new, merge
 
 NOV = Window.month("2026-11")
@@ -100,3 +102,43 @@ def test_deriving_only_changed_days_gives_the_full_figures(
         }
     )
     assert before | part == full  # the stored rows updated by the partial derivation
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    observations(),
+    observations(),
+    st.integers(0, 72),
+    st.sets(st.sampled_from(["i-a", "i-b", "i-c"])),
+)
+def test_recent_history_derives_what_the_whole_history_derives(
+    earlier: list[Observation], now: list[Observation], back: int, retyped: set[str]
+) -> None:
+    """An hourly read starts from the intervals last observed since a day boundary before its
+    previous read; what it then derives (days, method, figures) is what the whole history
+    gives, whatever it sees (returning resources, a changed chip, nothing)."""
+    history = folded(earlier)
+    last_read = max(o.observed_at for o in earlier)
+    seen = [
+        replace(o, sku="p4d.24xlarge", accelerator="A100") if o.resource_id in retyped else o
+        for o in now
+        if o.observed_at >= last_read
+    ]
+    horizon = day_start(last_read - timedelta(hours=back))
+    recent = [h for h in history if h.observed_at >= horizon]
+
+    def older(ids: Sequence[str] | None) -> list[Observation]:
+        return [
+            h for h in history if h.observed_at < horizon and (ids is None or h.resource_id in ids)
+        ]
+
+    def derived(past: Sequence[Observation]) -> tuple[Window | None, Method, dict[Any, Any]]:
+        days = days_to_derive(NOV, past, seen, last_read)
+        method = Method.SAMPLED if past else Method.LAUNCH_TIME_ESTIMATE
+        intervals = proven_intervals([*past, *seen])
+        records = (
+            [] if days is None else interval_records(TARGET, "aws.ec2", intervals, days, method)
+        )
+        return days, method, {r.key: r for r in records}
+
+    assert derived(enough_history(recent, seen, last_read, horizon, older)) == derived(history)

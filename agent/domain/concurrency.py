@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from computewatch.domain import Window
 from computewatch.domain.records import Observation
+from computewatch.domain.window import Window
 
 
 @dataclass
