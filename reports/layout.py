@@ -24,6 +24,9 @@ from computewatch.reports.finding_view import FindingView
 NAME_WIDTH = 60  # display columns (a CJK character counts 2) before a name is clipped
 TEXT_WIDTH = 240  # free text from outside (error messages, details) in table cells
 LISTING_LIMIT = 100  # rows of a non-exception listing before the PDF refers to the annex
+# Accounts given a detail block (about a third of a page each): those with the most breaches, then
+# unknowns, then gaps. Every finding stays listed in the exceptions; the rest is in the annex.
+DETAIL_LIMIT = 100
 APPENDIX_TEXT_LIMIT = 2000  # characters of one shortened name printed in the appendix
 LEGAL_ORDER = ("in-force", "proposed", "bill", "internal-policy", "revoked")
 NO_CUSTOMER = "Accounts without a registered customer"
@@ -130,6 +133,7 @@ class PrintView:
     ok_listed: tuple[FindingView, ...]
     ok_total: int
     detail_accounts: tuple[AccountView, ...]
+    detail_total: int
     other_accounts: tuple[AccountView, ...]
     other_total: int
     customers: tuple[CustomerRollup, ...]  # those with exceptions first, up to the limit
@@ -243,10 +247,30 @@ def _reconciliation(ctx: AuditContext) -> tuple[tuple[AccountView, Reconciliatio
     return tuple(sorted(rows, key=lambda ar: -abs(ar[1].variance_pct or 0.0)))
 
 
+def _detail_rank(ctx: AuditContext) -> dict[str, tuple[int, int]]:
+    """scope key -> (breaches, unknowns) of the findings naming it."""
+    rank: dict[str, tuple[int, int]] = {}
+    for f in ctx.findings:
+        if f.status == "OK":
+            continue
+        for key in {f.scope_key, *f.members}:
+            b, u = rank.get(key, (0, 0))
+            rank[key] = (b + (f.status == "BREACH"), u + (f.status != "BREACH"))
+    return rank
+
+
 def build_print_view(ctx: AuditContext) -> PrintView:
     concerned = _concerned_accounts(ctx)
-    detail = tuple(a for a in ctx.accounts if f"{a.provider}:{a.account_id}" in concerned or a.gaps)
+    detail = [a for a in ctx.accounts if f"{a.provider}:{a.account_id}" in concerned or a.gaps]
     chosen = {id(a) for a in detail}
+    rank = _detail_rank(ctx)
+
+    def worst_first(a: AccountView) -> tuple[int, int, int]:
+        breaches, unknowns = rank.get(f"{a.provider}:{a.account_id}", (0, 0))
+        return (-breaches, -unknowns, -len(a.gaps))
+
+    shown = sorted(detail, key=worst_first)[:DETAIL_LIMIT]
+    keep = {id(a) for a in shown}
     others = [a for a in ctx.accounts if id(a) not in chosen]
     oks = [f for f in ctx.findings if f.status == "OK"]
     per_rule: dict[str, RuleCount] = {}
@@ -270,7 +294,8 @@ def build_print_view(ctx: AuditContext) -> PrintView:
         ok_by_rule=tuple(per_rule.values()),
         ok_listed=tuple(oks[:LISTING_LIMIT]),
         ok_total=len(oks),
-        detail_accounts=detail,
+        detail_accounts=tuple(a for a in detail if id(a) in keep),  # in the report's order
+        detail_total=len(detail),
         other_accounts=tuple(others[:LISTING_LIMIT]),
         other_total=len(others),
         customers=_customers(ctx, {c.name for c in exceptions})[:LISTING_LIMIT],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +59,7 @@ class _Engines:
         if url not in self.by_url:
             if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.by_url[url] = sa.create_engine(url)
+            self.by_url[url] = _create_engine(url)
         engine = self.by_url[url]
         if url not in self.migrated:
             migrations.migrate(engine)
@@ -81,6 +82,27 @@ class _Engines:
                 self.migrated.discard(u)
                 if engine is not None:
                     engine.dispose()
+
+
+SQLITE_BUSY_SECONDS = 60  # how long a connection waits for another's write before it fails
+
+
+def _create_engine(url: str) -> Engine:
+    """An engine; a SQLite file is put in WAL mode (readers such as `status` or a /metrics
+    scrape no longer block the hourly job's commit, nor it them, and a large write goes to the
+    log once instead of through a rollback journal) and waits up to a minute for a writer."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+        return sa.create_engine(url)
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+    @sa.event.listens_for(engine, "connect")
+    def _wal(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL").fetchall()
+        except sqlite3.OperationalError as exc:  # a read-only file keeps its journal mode
+            log.debug("SQLite journal mode unchanged: %s", exc)
+
+    return engine
 
 
 _ENGINES = _Engines()

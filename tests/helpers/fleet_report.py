@@ -37,9 +37,11 @@ def _name(i: int) -> str:
     return f"Customer {i:04d} Holding Company Limited"
 
 
-def fleet_context(catalog: Catalog, accounts: int = 1000, findings: int = 1000) -> AuditContext:
+def fleet_context(
+    catalog: Catalog, accounts: int = 1000, findings: int = 1000, breach_every: int = 20
+) -> AuditContext:
     """`accounts` accounts (one customer each; every 50th unreadable, from the 4th) and `findings` findings:
-    every 20th a BREACH, every 33rd UNKNOWN, the rest OK, over three legal statuses."""
+    every `breach_every`th a BREACH, every 33rd UNKNOWN, the rest OK, over three legal statuses."""
     day = OCT.start
     usages, coverage, customers = [], [], []
     daily: dict[tuple[str, str], dict[object, float]] = {}
@@ -85,7 +87,7 @@ def fleet_context(catalog: Catalog, accounts: int = 1000, findings: int = 1000) 
         i = j % accounts
         status = (
             FindingStatus.BREACH
-            if j % 20 == 0
+            if j % breach_every == 0
             else FindingStatus.UNKNOWN
             if j % 33 == 0
             else FindingStatus.OK

@@ -13,7 +13,13 @@ import pytest
 
 from computewatch.domain.catalog import Catalog
 from computewatch.reports.context import AuditContext
-from computewatch.reports.layout import LISTING_LIMIT, Names, build_print_view, clip
+from computewatch.reports.layout import (
+    DETAIL_LIMIT,
+    LISTING_LIMIT,
+    Names,
+    build_print_view,
+    clip,
+)
 from computewatch.reports.pdf import render_pdf
 from computewatch.reports.render import breakable, render
 from tests.helpers.fleet_report import CJK_LONG, HOSTILE_NAME, fleet_context
@@ -89,7 +95,8 @@ def test_per_account_detail_only_where_there_is_a_finding(fleet: AuditContext) -
     concerned = {f.scope_key for f in fleet.findings if f.status != "OK"}
     for a in view.detail_accounts:
         assert f"{a.provider}:{a.account_id}" in concerned or a.gaps
-    assert len(view.detail_accounts) + view.other_total == len(fleet.accounts)
+    assert len(view.detail_accounts) == view.detail_total  # 30 accounts: below the limit
+    assert view.detail_total + view.other_total == len(fleet.accounts)
 
 
 def test_listings_are_bounded_at_scale() -> None:
@@ -168,3 +175,25 @@ def test_complete_coverage_headline_says_all_accounts_read() -> None:
     assert ctx.coverage.status == "complete"
     html = render(ctx, "html")
     assert "(all accounts read)" in html and "lower bounds" not in html
+
+
+def test_account_detail_is_bounded_worst_first() -> None:
+    """With findings on more accounts than the limit (every account of a fleet crossing a
+    threshold), the detail blocks stop at the limit, accounts with breaches first; the report
+    says how many more there are and where their figures are. Every finding stays listed."""
+    big = fleet_context(
+        Catalog.load(), accounts=3 * DETAIL_LIMIT, findings=3 * DETAIL_LIMIT, breach_every=2
+    )
+    view = build_print_view(big)
+    assert len(view.detail_accounts) == DETAIL_LIMIT < view.detail_total
+    assert view.exception_total == sum(1 for f in big.findings if f.status != "OK")
+    breaching = {
+        key for f in big.findings if f.status == "BREACH" for key in (f.scope_key, *f.members)
+    }
+    keys = [f"{a.provider}:{a.account_id}" for a in view.detail_accounts]
+    shown_breaching = sum(1 for k in keys if k in breaching)
+    all_breaching = sum(1 for a in big.accounts if f"{a.provider}:{a.account_id}" in breaching)
+    assert shown_breaching == min(DETAIL_LIMIT, all_breaching)
+    html = render(big, "html")
+    further = view.detail_total - DETAIL_LIMIT
+    assert f"{further} further account(s) with findings or gaps" in html
