@@ -8,6 +8,7 @@ count grows with the exceptions, not with the fleet; the data annex and the JSON
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -114,6 +115,22 @@ class GapGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleText:
+    """A rule with a crossing or an unknown result: its title and legal text, printed once."""
+
+    rule_id: str
+    title: str
+    legal_basis: str
+    citation: str
+    legal_status: str
+    breaches: int
+    unknowns: int
+    framings: tuple[
+        str, ...
+    ] = ()  # how its results are worded ("threshold crossed (bill, not law)")
+
+
+@dataclass(frozen=True, slots=True)
 class RuleCount:
     rule_id: str
     title: str
@@ -129,6 +146,7 @@ class PrintView:
     gap_groups: tuple[GapGroup, ...]
     by_legal_status: tuple[StatusCount, ...]
     exceptions: tuple[CustomerExceptions, ...]
+    rules_crossed: tuple[RuleText, ...]
     ok_by_rule: tuple[RuleCount, ...]
     ok_listed: tuple[FindingView, ...]
     ok_total: int
@@ -218,6 +236,27 @@ def _exceptions(ctx: AuditContext) -> tuple[CustomerExceptions, ...]:
     return tuple(out)
 
 
+def _rules_crossed(ctx: AuditContext) -> tuple[RuleText, ...]:
+    rules: dict[str, RuleText] = {}
+    for f in ctx.findings:
+        if f.status == "OK":
+            continue
+        r = rules.get(f.rule_id) or RuleText(
+            f.rule_id, f.title, f.legal_basis, f.citation, f.legal_status, 0, 0
+        )
+        breach = f.status == "BREACH"
+        framings = (
+            r.framings if not f.framing or f.framing in r.framings else (*r.framings, f.framing)
+        )
+        rules[f.rule_id] = dataclasses.replace(
+            r,
+            breaches=r.breaches + breach,
+            unknowns=r.unknowns + (not breach),
+            framings=framings,
+        )
+    return tuple(sorted(rules.values(), key=lambda r: (-r.breaches, -r.unknowns, r.rule_id)))
+
+
 def _by_legal_status(ctx: AuditContext) -> tuple[StatusCount, ...]:
     counts: dict[str, Counter[str]] = {}
     for f in ctx.findings:
@@ -291,6 +330,7 @@ def build_print_view(ctx: AuditContext) -> PrintView:
         gap_groups=_gap_groups(ctx),
         by_legal_status=_by_legal_status(ctx),
         exceptions=exceptions,
+        rules_crossed=_rules_crossed(ctx),
         ok_by_rule=tuple(per_rule.values()),
         ok_listed=tuple(oks[:LISTING_LIMIT]),
         ok_total=len(oks),

@@ -197,3 +197,19 @@ def test_account_detail_is_bounded_worst_first() -> None:
     html = render(big, "html")
     further = view.detail_total - DETAIL_LIMIT
     assert f"{further} further account(s) with findings or gaps" in html
+
+
+def test_each_rules_legal_text_is_printed_once_in_the_exceptions() -> None:
+    """Findings are listed one short row each; the rule's title, legal basis and the wording of
+    its results stand once in the rules table, with the count of crossings and unknowns."""
+    big = fleet_context(Catalog.load(), accounts=200, findings=200, breach_every=2)
+    view = build_print_view(big)
+    crossed = {f.rule_id for c in view.exceptions for f in c.findings}
+    assert {r.rule_id for r in view.rules_crossed} == crossed
+    assert sum(r.breaches + r.unknowns for r in view.rules_crossed) == view.exception_total
+    html = render(big, "html")
+    section = html.split('<section id="findings">')[1].split("<p>OK results:")[0]
+    for r in view.rules_crossed:
+        assert r.framings and all(section.count(w) == 1 for w in r.framings)
+    assert section.count("Accelerator-hours per account above 1000") == 1
+    assert section.count('<tr class="customer">') == len(view.exceptions)
