@@ -268,15 +268,6 @@ def _by_legal_status(ctx: AuditContext) -> tuple[StatusCount, ...]:
     )
 
 
-def _concerned_accounts(ctx: AuditContext) -> set[str]:
-    keys: set[str] = set()
-    for f in ctx.findings:
-        if f.status != "OK":
-            keys.add(f.scope_key)
-            keys.update(f.members)
-    return keys
-
-
 def _customers(ctx: AuditContext, concerned: set[str]) -> tuple[CustomerRollup, ...]:
     return tuple(sorted(ctx.customers, key=lambda c: c.customer.legal_name not in concerned))
 
@@ -287,7 +278,8 @@ def _reconciliation(ctx: AuditContext) -> tuple[tuple[AccountView, Reconciliatio
 
 
 def _detail_rank(ctx: AuditContext) -> dict[str, tuple[int, int]]:
-    """scope key -> (breaches, unknowns) of the findings naming it."""
+    """scope key -> (breaches, unknowns) of the findings naming it (the keys: every scope a
+    BREACH or UNKNOWN finding concerns)."""
     rank: dict[str, tuple[int, int]] = {}
     for f in ctx.findings:
         if f.status == "OK":
@@ -299,10 +291,9 @@ def _detail_rank(ctx: AuditContext) -> dict[str, tuple[int, int]]:
 
 
 def build_print_view(ctx: AuditContext) -> PrintView:
-    concerned = _concerned_accounts(ctx)
-    detail = [a for a in ctx.accounts if f"{a.provider}:{a.account_id}" in concerned or a.gaps]
-    chosen = {id(a) for a in detail}
     rank = _detail_rank(ctx)
+    detail = [a for a in ctx.accounts if f"{a.provider}:{a.account_id}" in rank or a.gaps]
+    chosen = {id(a) for a in detail}
 
     def worst_first(a: AccountView) -> tuple[int, int, int]:
         breaches, unknowns = rank.get(f"{a.provider}:{a.account_id}", (0, 0))

@@ -37,7 +37,7 @@ rules: ["{rules}"]
     return cfg
 
 
-def audit(cfg: Path, out: Path) -> tuple[int, str, dict[str, dict[str, object]]]:
+def audit(cfg: Path, out: Path, *extra: str) -> tuple[int, str, dict[str, dict[str, object]]]:
     args = [
         "audit",
         "--config",
@@ -48,6 +48,7 @@ def audit(cfg: Path, out: Path) -> tuple[int, str, dict[str, dict[str, object]]]
         str(out),
         "--format",
         "html,md,json",
+        *extra,
     ]
     result = CliRunner().invoke(main, args)
     (report,) = out.glob("audit-*.json")
@@ -150,26 +151,8 @@ def test_a_run_of_other_collectors_keeps_the_export_figures(tmp_path: Path) -> N
     an earlier export run stored stand, never deleted for the period."""
     cfg = write_config(tmp_path)
     audit(cfg, tmp_path / "first")
-    result = CliRunner().invoke(
-        main,
-        [
-            "audit",
-            "--config",
-            str(cfg),
-            "--month",
-            "2026-10",
-            "--collector",
-            "aws.ec2",
-            "--out",
-            str(tmp_path / "second"),
-            "--format",
-            "json",
-        ],
-    )
-    (report,) = (tmp_path / "second").glob("audit-*.json")
-    doc = json.loads(report.read_text("utf-8"))
-    accounts = {f"{a['provider']}:{a['account_id']}": a for a in doc["accounts"]}
+    _, output, accounts = audit(cfg, tmp_path / "second", "--collector", "aws.ec2")
     atlas = accounts[f"aws:{fx.ATLAS}"]
-    assert atlas["accelerator_hours"] == {"H100": 280.0}, result.output
+    assert atlas["accelerator_hours"] == {"H100": 280.0}, output
     assert atlas["methods"]["accelerator_hours"] == "billing-export"
     assert accounts[f"azure:{fx.SUB_GPU}"]["accelerator_hours"] == {"H100": 288.0, "A100": 10.0}
