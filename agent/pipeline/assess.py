@@ -73,7 +73,12 @@ def assess_run(
     window: Window,
     now: datetime,
     catalog: Catalog,
+    series: bool = True,
 ) -> Assessment:
+    """Assess the run's window once and save the findings. Without `series` the per-day
+    accelerator-hours (daily chart, chip hours, training runs: report content only, no finding
+    reads them) are not read: an hourly collection would otherwise sum every day of its windows
+    again each hour."""
     keys = account_scope(store, collected)
     extra = extra_windows(config.rules.rules, window)
     windows = [window, *extra]
@@ -85,7 +90,7 @@ def assess_run(
             # billing > inventory) and both reconciliations; the per account × chip × day series
             # feeds the chart and training-run detection (no per-day rows per sku and method).
             billed=store.usage.billed(w, BILLED_METRICS, keys),
-            daily_hours=store.usage.daily_hours(w, keys),
+            daily_hours=store.usage.daily_hours(w, keys) if series else (),
             daily_tokens=store.usage.daily_model_totals(w, EXPORT_MODEL_METRICS, keys),
         )
         for w in windows

@@ -38,6 +38,9 @@ class AuditRequest:
     bundle: bool = True  # reports, notices, PDF + CSV annex, manifest, evidence-ledger entry
     report_key: str | None = None  # a stable report id for a scheduled report (daemon retries)
     mail: MailMode = "off"
+    # The per-day series only a report or the summary shows (daily chart, chip hours, training
+    # runs); the daemon's hourly collection produces neither and skips them.
+    series: bool = True
 
 
 @dataclass
@@ -125,6 +128,7 @@ def run_audit(
                     window=req.window,
                     now=req.now,
                     catalog=catalog,
+                    series=req.series,
                 )
             api_calls = counter.snapshot()
             run = RunInfo(run_id, __version__, config.digest, tuple(sorted(api_calls.items())))

@@ -112,6 +112,7 @@ def collect_job(
         bundle=False,
         collectors=only,
         until_read=own,
+        series=False,
     )
     outcome = run_audit(cfg, request)
     log.info(

@@ -2,11 +2,13 @@
 
 Per account, metric and day only the rows of the best-ranked source count: a billing export over
 Cost Explorer billing over the inventory estimates (engine.usage.BILLING_RANKS; the test checks
-the two tables agree). The statement returns one row per account × metric × chip × sku × method
-(never a row per day) with what counts and the reconciliation figures (billing against inventory,
-and the export against the best live source, over the days both hold). The same day choice,
-grouped by account, chip and day instead, gives the accelerator-hours series the daily chart and
-training-run detection read.
+the two tables agree). That choice is made once, when the day is summed into the daily roll-up
+(`store.rollup` writes each row's `day_top`, `day_live`, `day_billed`, `day_inventory`), so the
+statements here are single GROUP BYs over the roll-up: one row per account × metric × chip × sku
+× method (never a row per day) with what counts and the reconciliation figures (billing against
+inventory, and the export against the best live source, over the days both hold); and the
+accelerator-hours series per account, chip and day that the daily chart and training-run
+detection read.
 """
 
 from __future__ import annotations
@@ -17,83 +19,55 @@ from typing import Any
 import sqlalchemy as sa
 
 from computewatch.domain import BilledTotal, DailyTotal, Method, Metric
-from computewatch.store.schema import usage
+from computewatch.store.schema import usage_daily as daily
 from computewatch.store.sql import aware
 
 RANKS: dict[str, int] = {str(Method.BILLING_EXPORT): 2, str(Method.BILLING): 1}
 EXPORT_RANK = 2
 
 
-def _rank(method: Any) -> Any:
+def rank(method: Any) -> Any:
+    """A row's billing rank from its method (2 export, 1 Cost Explorer billing, 0 inventory)."""
     return sa.case(*((method == m, r) for m, r in RANKS.items()), else_=0)
 
 
-def _per_day(metrics: Iterable[str], scope: Any) -> Any:
-    """Day rows joined with their (account, metric, day)'s best rank, best live rank (below the
-    export's; -1 if none) and whether billing and inventory rows are both there."""
-    cols = [
-        usage.c.provider,
-        usage.c.account_id,
-        usage.c.metric,
-        usage.c.accelerator,
-        usage.c.sku,
-        usage.c.method,
+def day_flags(r: Any, partition: list[Any]) -> list[Any]:
+    """The day's choice as window functions over the rows of one (account, metric, day)."""
+
+    def over(e: Any) -> Any:
+        return sa.func.max(e).over(partition_by=partition)
+
+    return [
+        over(r).label("day_top"),
+        over(sa.case((r < EXPORT_RANK, r), else_=-1)).label("day_live"),
+        over(sa.case((r == 1, 1), else_=0)).label("day_billed"),
+        over(sa.case((r == 0, 1), else_=0)).label("day_inventory"),
     ]
-    day = sa.select(
-        *cols,
-        usage.c.period_start.label("day"),
-        _rank(usage.c.method).label("r"),
-        sa.func.sum(usage.c.quantity).label("q"),
-    ).where(usage.c.metric.in_(list(metrics)))
-    d = scope(day).group_by(*cols, usage.c.period_start).cte("d")
-    flags = (
-        sa.select(
-            d.c.provider,
-            d.c.account_id,
-            d.c.metric,
-            d.c.day,
-            sa.func.max(d.c.r).label("top"),
-            sa.func.max(sa.case((d.c.r < EXPORT_RANK, d.c.r), else_=-1)).label("live"),
-            sa.func.max(sa.case((d.c.r == 1, 1), else_=0)).label("billed"),
-            sa.func.max(sa.case((d.c.r == 0, 1), else_=0)).label("inventory"),
-        )
-        .group_by(d.c.provider, d.c.account_id, d.c.metric, d.c.day)
-        .cte("f")
-    )
-    joined = d.join(
-        flags,
-        sa.and_(
-            d.c.provider == flags.c.provider,
-            d.c.account_id == flags.c.account_id,
-            d.c.metric == flags.c.metric,
-            d.c.day == flags.c.day,
-        ),
-    )
-    return d, flags, joined
 
 
 def billed_totals(metrics: Iterable[str], scope: Any) -> Any:
     """The statement: one row per account, metric, chip, sku and method."""
-    d, f, joined = _per_day(metrics, scope)
-    counts = d.c.r == f.c.top
-    both = sa.and_(f.c.billed == 1, f.c.inventory == 1)
-    exported = sa.and_(f.c.top == EXPORT_RANK, f.c.live >= 0)
-    keys = [d.c.provider, d.c.account_id, d.c.metric, d.c.accelerator, d.c.sku, d.c.method]
-    return (
-        sa.select(
-            *keys,
-            sa.func.sum(sa.case((counts, d.c.q), else_=0.0)),
-            sa.func.sum(sa.case((counts, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(both, d.c.r < EXPORT_RANK), d.c.q), else_=0.0)),
-            sa.func.sum(sa.case((both, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(exported, d.c.r == EXPORT_RANK), d.c.q), else_=0.0)),
-            sa.func.sum(sa.case((sa.and_(exported, d.c.r == f.c.live), d.c.q), else_=0.0)),
-            sa.func.sum(sa.case((exported, 1), else_=0)),
-        )
-        .select_from(joined)
-        .group_by(*keys)
-        .order_by(*keys)
-    )
+    d = daily.c
+    r = rank(d.method)
+    counts = r == d.day_top
+    both = sa.and_(d.day_billed == 1, d.day_inventory == 1)
+    exported = sa.and_(d.day_top == EXPORT_RANK, d.day_live >= 0)
+    keys = [d.provider, d.account_id, d.metric, d.accelerator, d.sku, d.method]
+
+    def days(cond: Any) -> Any:
+        return sa.func.count(sa.distinct(sa.case((cond, d.period_start))))
+
+    stmt = sa.select(
+        *keys,
+        sa.func.sum(sa.case((counts, d.quantity), else_=0.0)),
+        days(counts),
+        sa.func.sum(sa.case((sa.and_(both, r < EXPORT_RANK), d.quantity), else_=0.0)),
+        days(both),
+        sa.func.sum(sa.case((sa.and_(exported, r == EXPORT_RANK), d.quantity), else_=0.0)),
+        sa.func.sum(sa.case((sa.and_(exported, r == d.day_live), d.quantity), else_=0.0)),
+        days(exported),
+    ).where(d.metric.in_(list(metrics)))
+    return scope(stmt).group_by(*keys).order_by(*keys)
 
 
 def to_billed(r: Any) -> BilledTotal:
@@ -116,15 +90,12 @@ def to_billed(r: Any) -> BilledTotal:
 
 def daily_hours(scope: Any) -> Any:
     """The statement: accelerator-hours per account, chip and day, the best source counting."""
-    d, f, joined = _per_day([str(Metric.ACCELERATOR_HOURS)], scope)
-    keys = [d.c.provider, d.c.account_id, d.c.accelerator, d.c.day]
-    return (
-        sa.select(*keys, sa.func.sum(d.c.q))
-        .select_from(joined)
-        .where(d.c.r == f.c.top)
-        .group_by(*keys)
-        .order_by(*keys)
+    d = daily.c
+    keys = [d.provider, d.account_id, d.accelerator, d.period_start]
+    stmt = sa.select(*keys, sa.func.sum(d.quantity)).where(
+        d.metric == str(Metric.ACCELERATOR_HOURS), rank(d.method) == d.day_top
     )
+    return scope(stmt).group_by(*keys).order_by(*keys)
 
 
 def to_daily(r: Any) -> DailyTotal:

@@ -19,6 +19,7 @@ from computewatch.domain import Dimensions, Method, Window
 from computewatch.domain.deliveries import AccountClaim, ExportDelivery, ExportFigures
 from computewatch.domain.records import dimensions_text, record_key
 from computewatch.domain.window import DAY, day_start
+from computewatch.store import rollup
 from computewatch.store.schema import TS, metadata, usage
 from computewatch.store.sql import Repository, aware
 
@@ -81,7 +82,16 @@ class ExportRepo(Repository):
         deliveries replaced (`replace_period`'s answer for each) and the rows written."""
         with self.engine.begin() as conn:
             replaced = [self._replace(conn, d, run_id, now, accounts) for d in deliveries]
-            written = sum(self._write(conn, f, run_id, now) for f in figures)
+            spans: dict[str, list[datetime]] = {}
+            for d in deliveries:
+                spans.setdefault(d.provider, []).extend((d.period_start, d.period_end))
+            written = 0
+            for f in figures:
+                n, days = self._write(conn, f, run_id, now)
+                written += n
+                spans.setdefault(f.provider, []).extend(days)
+            for provider, edges in spans.items():  # the daily roll-up of what changed
+                rollup.refresh_range(conn, provider, min(edges), max(edges), accounts)
         return replaced, written
 
     def _replace(
@@ -134,9 +144,12 @@ class ExportRepo(Repository):
         )
         return replaced
 
-    def _write(self, conn: Connection, f: ExportFigures, run_id: int, now: datetime) -> int:
+    def _write(
+        self, conn: Connection, f: ExportFigures, run_id: int, now: datetime
+    ) -> tuple[int, list[datetime]]:
         """Upsert the figures by key, a batch per statement (the DB-API's executemany or, on
-        PostgreSQL, COPY into a scratch table): no object per row beyond the driver's tuple."""
+        PostgreSQL, COPY into a scratch table): no object per row beyond the driver's tuple.
+        Returns the rows written and the first and last day's bounds (none if no rows)."""
         dialect = conn.dialect
         processor = usage.c.period_start.type.dialect_impl(dialect).bind_processor(dialect)
 
@@ -179,7 +192,7 @@ class ExportRepo(Repository):
             load.merge()
         else:
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache or -2000)}")
-        return written
+        return written, ([day_start(min(days)), day_start(max(days)) + DAY] if days else [])
 
     def for_window(self, window: Window) -> list[ExportDelivery]:
         """The deliveries whose billing period overlaps `window`, by export and period."""

@@ -13,12 +13,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from computewatch.domain import SAMPLING_GAP, CoverageStatus
+from computewatch.store import rollup
 from computewatch.store.exports import export_deliveries
 from computewatch.store.peaks import backfill
 from computewatch.store.runs import backfill_calls
 from computewatch.store.schema import (
     COVERAGE_INDEXES,
     INTERVAL_INDEXES,
+    RETIRED_USAGE_INDEXES,
     STATE_INDEXES,
     accounts,
     api_call_totals,
@@ -38,6 +40,7 @@ from computewatch.store.schema import (
     schema_migrations,
     unit_state,
     usage,
+    usage_daily,
 )
 
 
@@ -105,6 +108,15 @@ def _kept_on_write(conn: Connection) -> None:
     backfill_calls(conn, postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
 
 
+def _daily_rollup(conn: Connection) -> None:
+    """Migration 15: the daily roll-up, filled from the usage stored; the usage indexes only the
+    window sums used are dropped (the roll-up serves those now)."""
+    usage_daily.create(conn, checkfirst=True)
+    rollup.backfill(conn)
+    for name in RETIRED_USAGE_INDEXES:
+        conn.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "runs, usage, coverage, accounts", _create([runs, usage, coverage, accounts])),
     (2, "observations (sampled history)", _create([observations])),
@@ -119,6 +131,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (12, "run processes (host, pid, start: abandoned runs)", _create([run_processes])),
     (13, "billing export deliveries (provenance, restatements)", _create([export_deliveries])),
     (14, "daily peaks, API call totals, interval indexes (recent history)", _kept_on_write),
+    (15, "daily usage roll-up (window sums per account and day)", _daily_rollup),
 ]
 SCHEMA_VERSION = max(v for v, _, _ in MIGRATIONS)
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")

@@ -60,6 +60,32 @@ usage = sa.Table(
     sa.Column("collected_at", TS, nullable=False),
     sa.Index("ix_usage_account_period", "provider", "account_id", "period_start"),
 )
+# Added by migration 15: per account and day the usage rows summed over regions, collectors and
+# resources, kept by every usage write for the days it touched (store.rollup). The window sums an
+# hour asks (totals, peaks, billed, daily series) read it: O(accounts x days), not O(instances x
+# days). The key leads with the day: a window is a range of it, a refresh deletes by its prefix.
+usage_daily = sa.Table(
+    "usage_daily",
+    metadata,
+    sa.Column("period_start", TS, primary_key=True),
+    sa.Column("provider", sa.String(20), primary_key=True),
+    sa.Column("account_id", sa.String(64), primary_key=True),
+    sa.Column("metric", sa.String(64), primary_key=True),
+    sa.Column("accelerator", sa.String(64), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("sku", sa.String(128), primary_key=True),
+    sa.Column("method", sa.String(32), primary_key=True),
+    sa.Column("period_end", TS, primary_key=True),
+    sa.Column("quantity", sa.Float, nullable=False),
+    # The day's choice of billing source for its (account, metric, day), made when the day is
+    # summed (store.aggregates.RANKS): the best rank present, the best live rank below the
+    # export's (-1 if none), and whether billing and inventory rows are both there (0/1).
+    sa.Column("day_top", sa.SmallInteger, nullable=False),
+    sa.Column("day_live", sa.SmallInteger, nullable=False),
+    sa.Column("day_billed", sa.SmallInteger, nullable=False),
+    sa.Column("day_inventory", sa.SmallInteger, nullable=False),
+    sqlite_with_rowid=False,  # the key is the table: no second copy of it in an index
+)
 coverage = sa.Table(
     "coverage",
     metadata,
@@ -272,10 +298,10 @@ api_error_counts = sa.Table(
 # Indexes for the queries every run and scrape makes (checked with EXPLAIN by a test).
 STATE_INDEXES = [
     sa.Index("ix_usage_method_period", usage.c.method, usage.c.period_start),
-    sa.Index("ix_usage_period", usage.c.period_start, usage.c.metric),
-    sa.Index("ix_usage_metric_period", usage.c.metric, usage.c.period_start),
     sa.Index("ix_findings_lifecycle", findings.c.lifecycle, findings.c.status),
 ]
+# Created by migration 9, dropped by migration 15: the window sums read usage_daily since.
+RETIRED_USAGE_INDEXES = ("ix_usage_period", "ix_usage_metric_period")
 
 # Added by migration 10: what retention compacted, month by month (the sealed bundle and the
 # daily usage stay; raw observations and superseded per-read coverage go).

@@ -22,22 +22,23 @@ from computewatch.domain import (
     Window,
 )
 from computewatch.domain.aggregates import DailyModelRow
-from computewatch.store import aggregates
+from computewatch.store import aggregates, rollup
 from computewatch.store.intervals import fold
 from computewatch.store.schema import accounts, observations, usage
+from computewatch.store.schema import usage_daily as daily
 from computewatch.store.sql import Repository, aware, maybe_aware
 
 AccountKeys = Iterable[tuple[str, str]] | None  # (provider, account id); None: every account
 
 
 def _scope(stmt: Any, window: Window, account_keys: AccountKeys) -> Any:
-    """Records inside the window, of these accounts (an empty list selects none)."""
-    stmt = stmt.where(usage.c.period_start >= window.start, usage.c.period_end <= window.end)
+    """Daily sums inside the window, of these accounts (an empty list selects none)."""
+    stmt = stmt.where(daily.c.period_start >= window.start, daily.c.period_end <= window.end)
     if account_keys is not None:
         keys = list(account_keys)
         if not keys:
             return stmt.where(sa.false())
-        stmt = stmt.where(sa.tuple_(usage.c.provider, usage.c.account_id).in_(keys))
+        stmt = stmt.where(sa.tuple_(daily.c.provider, daily.c.account_id).in_(keys))
     return stmt
 
 
@@ -70,8 +71,10 @@ class UsageRepo(Repository):
         # An hourly run re-derives days whose figures mostly stand: only a changed figure is
         # rewritten (run_id and collected_at then name the run that last changed it).
         changed = ["unit", "period_end", "quantity", "method"]
+        touched = {(r["period_start"], r["provider"], r["account_id"]) for r in rows.values()}
         with self.engine.begin() as conn:
             self._upsert(conn, usage, list(rows.values()), ["key"], update, changed)
+            rollup.refresh(conn, touched)
         return len(rows)
 
     def write_observations(self, run_id: int, items: Iterable[Observation]) -> None:
@@ -159,16 +162,16 @@ class UsageRepo(Repository):
     def totals(self, window: Window, account_keys: AccountKeys = None) -> list[Total]:
         """Sums of every additive metric inside the window, grouped down to chip/model/sku/method."""
         cols = [
-            usage.c.provider,
-            usage.c.account_id,
-            usage.c.metric,
-            usage.c.accelerator,
-            usage.c.model,
-            usage.c.sku,
-            usage.c.method,
+            daily.c.provider,
+            daily.c.account_id,
+            daily.c.metric,
+            daily.c.accelerator,
+            daily.c.model,
+            daily.c.sku,
+            daily.c.method,
         ]
-        stmt = sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
-            usage.c.metric != str(Metric.PEAK_CONCURRENT_ACCELERATORS)
+        stmt = sa.select(*cols, sa.func.sum(daily.c.quantity)).where(
+            daily.c.metric != str(Metric.PEAK_CONCURRENT_ACCELERATORS)
         )
         stmt = _scope(stmt, window, account_keys).group_by(*cols).order_by(*cols)
         with self.engine.connect() as conn:
@@ -182,21 +185,21 @@ class UsageRepo(Repository):
         across regions)."""
         per_day = _scope(
             sa.select(
-                usage.c.provider,
-                usage.c.account_id,
-                usage.c.accelerator,
-                usage.c.method,
-                usage.c.period_start,
-                sa.func.sum(usage.c.quantity).label("q"),
-            ).where(usage.c.metric == str(Metric.PEAK_CONCURRENT_ACCELERATORS)),
+                daily.c.provider,
+                daily.c.account_id,
+                daily.c.accelerator,
+                daily.c.method,
+                daily.c.period_start,
+                sa.func.sum(daily.c.quantity).label("q"),
+            ).where(daily.c.metric == str(Metric.PEAK_CONCURRENT_ACCELERATORS)),
             window,
             account_keys,
         ).group_by(
-            usage.c.provider,
-            usage.c.account_id,
-            usage.c.accelerator,
-            usage.c.method,
-            usage.c.period_start,
+            daily.c.provider,
+            daily.c.account_id,
+            daily.c.accelerator,
+            daily.c.method,
+            daily.c.period_start,
         )
         sub = per_day.subquery()
         stmt = (
@@ -219,13 +222,13 @@ class UsageRepo(Repository):
         """Per day, account, metric, chip, sku and method: lets a billing figure supersede an
         inventory estimate day by day instead of both being summed."""
         cols = [
-            usage.c.provider,
-            usage.c.account_id,
-            usage.c.metric,
-            usage.c.accelerator,
-            usage.c.sku,
-            usage.c.method,
-            usage.c.period_start,
+            daily.c.provider,
+            daily.c.account_id,
+            daily.c.metric,
+            daily.c.accelerator,
+            daily.c.sku,
+            daily.c.method,
+            daily.c.period_start,
         ]
         return [
             DailyRow(r[0], r[1], r[2], r[3], r[4], r[5], aware(r[6]), float(r[7]))
@@ -238,12 +241,12 @@ class UsageRepo(Repository):
         """Per day, account, metric, model and method (token metrics a billing export replaces
         day by day while its month is still being delivered)."""
         cols = [
-            usage.c.provider,
-            usage.c.account_id,
-            usage.c.metric,
-            usage.c.model,
-            usage.c.method,
-            usage.c.period_start,
+            daily.c.provider,
+            daily.c.account_id,
+            daily.c.metric,
+            daily.c.model,
+            daily.c.method,
+            daily.c.period_start,
         ]
         return [
             DailyModelRow(r[0], r[1], r[2], r[3], r[4], aware(r[5]), float(r[6]))
@@ -259,8 +262,8 @@ class UsageRepo(Repository):
     ) -> list[Any]:
         """Quantities of `metrics` in the window summed per `cols`, ordered by them."""
         stmt = _scope(
-            sa.select(*cols, sa.func.sum(usage.c.quantity)).where(
-                usage.c.metric.in_(list(metrics))
+            sa.select(*cols, sa.func.sum(daily.c.quantity)).where(
+                daily.c.metric.in_(list(metrics))
             ),
             window,
             account_keys,

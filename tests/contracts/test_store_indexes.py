@@ -18,6 +18,7 @@ from tests.helpers.store import OCT, entry, observation, rec
 
 GROWING = (
     "usage",
+    "usage_daily",
     "coverage",
     "observations",
     "proven_intervals",
@@ -27,14 +28,19 @@ GROWING = (
 )
 
 
+ROLLUP = "usage_daily USING PRIMARY KEY|usage_daily_pkey"  # SQLite | PostgreSQL
+
+
 @contextmanager
-def captured(store: Store) -> Iterator[list[tuple[str, Any]]]:
+def captured(
+    store: Store, kinds: tuple[str, ...] = ("SELECT", "WITH")
+) -> Iterator[list[tuple[str, Any]]]:
     seen: list[tuple[str, Any]] = []
 
     def listen(
         conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
     ) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and not many:
+        if statement.lstrip().upper().startswith(kinds) and not many:
             seen.append((statement, params))
 
     sa.event.listen(store.engine, "before_cursor_execute", listen)
@@ -130,14 +136,10 @@ QUERIES: list[tuple[str, Callable[[Store], object], str]] = [
         "ix_coverage_reads",
     ),
     ("peaks.for_window", lambda s: s.peaks.for_window(OCT), "ix_daily_peaks_day"),
-    ("usage.totals", lambda s: s.usage.totals(OCT), "ix_usage_period"),
-    ("usage.peaks", lambda s: s.usage.peaks(OCT), "ix_usage_metric_period"),
-    (
-        "usage.billed",
-        lambda s: s.usage.billed(OCT, ["accelerator_hours"]),
-        "ix_usage_metric_period",
-    ),
-    ("usage.daily_hours", lambda s: s.usage.daily_hours(OCT), "ix_usage_metric_period"),
+    ("usage.totals", lambda s: s.usage.totals(OCT), ROLLUP),
+    ("usage.peaks", lambda s: s.usage.peaks(OCT), ROLLUP),
+    ("usage.billed", lambda s: s.usage.billed(OCT, ["accelerator_hours"]), ROLLUP),
+    ("usage.daily_hours", lambda s: s.usage.daily_hours(OCT), ROLLUP),
     (
         "findings.find (notices)",
         lambda s: s.findings.find(status=FindingStatus.BREACH, lifecycle=Lifecycle.NEW),
@@ -166,3 +168,22 @@ def test_each_hourly_query_searches_an_index(
     assert any(searched(p, i, dialect) for p in plans for i in usable), f"{name}: {index}:\n" + (
         "\n---\n".join(plans)
     )
+
+
+def test_the_rollup_refresh_of_a_write_searches_indexes(store: Store) -> None:
+    """An hour's usage write re-sums only the days it touched: the roll-up's rows are deleted
+    through its key and the usage rows found through ix_usage_account_period, both searched
+    down to the day (not the account's every day)."""
+    seeded(store)
+    run = store.runs.start(OCT, utc(2026, 11, 3), "t", "0" * 64)
+    with captured(store, ("DELETE", "INSERT")) as statements:
+        store.usage.write(run, [rec(2, 3.0)], utc(2026, 11, 3))
+    dialect = store.engine.dialect.name
+    rolled = [(sql, p) for sql, p in statements if "usage_daily" in sql.split("(", 1)[0]]
+    assert len(rolled) == 2, statements
+    for sql, params in rolled:
+        text = plan(store, sql, params)
+        wanted = "ix_usage_account_period" if "SELECT" in sql.upper() else ROLLUP
+        used = [i for i in wanted.split("|") if searched(text, i, dialect)]
+        assert used, f"{sql}\n{text}"
+        assert "period_start" in text.split(used[0], 1)[1][:400], text

@@ -14,7 +14,10 @@ import sqlalchemy as sa
 from computewatch.collectors.aws.ec2 import proven_intervals
 from computewatch.collectors.base import Target
 from computewatch.collectors.intervals import interval_records
+from computewatch.config.loader import load_config
 from computewatch.domain import Account, Method, Observation, Window
+from computewatch.engine.assess import Assessment
+from computewatch.pipeline.audit import AuditRequest, run_audit
 from computewatch.pipeline.jobs import collect_job
 from computewatch.store import Store
 from computewatch.store.schema import usage
@@ -68,3 +71,29 @@ def test_hour_by_hour_equals_the_month_at_once(
     # Figures on days the runs re-derived many times and on days they left alone both match;
     # and nothing is left as a first read's estimate.
     assert {m for _, m in got.values()} == {"sampled"}
+
+
+def test_the_hourly_job_finds_what_an_audit_finds_without_the_report_series(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """The hourly collection skips the per-day series only reports show (daily chart, training
+    runs); its findings are an audit's of the same moment, figure for figure."""
+    clock = SimClock(NOV.start + timedelta(minutes=5))
+    undo = install(Fleet(accounts=3, per_region=4, clock=clock))
+    try:
+        config = fleet_config(tmp_path, sqlite_url, REPO / "config" / "rules" / "example.yaml")
+        for h in range(0, 27):  # hourly, past a day boundary
+            clock.now = NOV.start + h * H + timedelta(minutes=5)
+            hourly = collect_job(config, clock).assessment
+        request = AuditRequest(
+            window=NOV, now=clock.now, out_dir=tmp_path / "out", formats=[], bundle=False
+        )
+        audit = run_audit(load_config(config), request).assessment
+    finally:
+        undo()
+
+    def judged(a: Assessment) -> list[tuple[object, ...]]:
+        return sorted((f.rule.id, f.scope_key, f.status, f.value, f.detail) for f in a.findings)
+
+    assert hourly.findings and judged(hourly) == judged(audit)
+    assert audit.daily_hours and not hourly.daily_hours
