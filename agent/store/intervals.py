@@ -18,9 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from computewatch.domain import Method, Observation, Window
+from computewatch.domain import Observation, Window
 from computewatch.store.peaks import days_of, refresh
-from computewatch.store.schema import proven_intervals, usage
+from computewatch.store.schema import ESTIMATED, proven_intervals, usage
 from computewatch.store.sql import BATCH, Repository, aware
 
 Unit = tuple[str, str, str, str]  # provider, account id, region, collector
@@ -291,7 +291,7 @@ class IntervalRepo(Repository):
         stmt = (
             sa.select(*cols)
             .where(
-                usage.c.method == str(Method.LAUNCH_TIME_ESTIMATE),
+                ESTIMATED,  # as the partial index ix_usage_estimates says it
                 usage.c.collector.in_(list(collectors)),
                 usage.c.period_start >= window.start,
                 usage.c.period_start < window.end,

@@ -20,8 +20,9 @@ from computewatch.store.runs import backfill_calls
 from computewatch.store.schema import (
     COVERAGE_INDEXES,
     INTERVAL_INDEXES,
-    RETIRED_USAGE_INDEXES,
+    RETIRED_INDEXES,
     STATE_INDEXES,
+    USAGE_ESTIMATES_INDEX,
     accounts,
     api_call_totals,
     api_error_counts,
@@ -108,13 +109,28 @@ def _kept_on_write(conn: Connection) -> None:
     backfill_calls(conn, postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)
 
 
+def _rebuild(conn: Connection, table: sa.Table) -> None:
+    """Give an existing table its current shape (key order, SQLite's rowid): rename it, create
+    the table anew, copy the rows over, drop the old one."""
+    old = f"{table.name}_old"
+    if conn.dialect.name == "postgresql":  # the key's name goes with the constraint
+        conn.execute(sa.text(f"ALTER TABLE {table.name} DROP CONSTRAINT {table.name}_pkey"))
+    conn.execute(sa.text(f"ALTER TABLE {table.name} RENAME TO {old}"))
+    table.create(conn)
+    cols = ", ".join(c.name for c in table.c)
+    conn.execute(sa.text(f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {old}"))  # noqa: S608
+    conn.execute(sa.text(f"DROP TABLE {old}"))
+
+
 def _daily_rollup(conn: Connection) -> None:
-    """Migration 15: the daily roll-up, filled from the usage stored; the usage indexes only the
-    window sums used are dropped (the roll-up serves those now)."""
+    """Migration 15: the daily roll-up, filled from the usage stored; the daily peaks rebuilt
+    with the day leading their key; the indexes those and a partial index replace dropped."""
     usage_daily.create(conn, checkfirst=True)
     rollup.backfill(conn)
-    for name in RETIRED_USAGE_INDEXES:
+    for name in RETIRED_INDEXES:
         conn.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
+    _rebuild(conn, daily_peaks)
+    USAGE_ESTIMATES_INDEX.create(conn, checkfirst=True)
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
@@ -131,7 +147,7 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (12, "run processes (host, pid, start: abandoned runs)", _create([run_processes])),
     (13, "billing export deliveries (provenance, restatements)", _create([export_deliveries])),
     (14, "daily peaks, API call totals, interval indexes (recent history)", _kept_on_write),
-    (15, "daily usage roll-up (window sums per account and day)", _daily_rollup),
+    (15, "daily usage roll-up, daily peaks keyed by day, partial estimates index", _daily_rollup),
 ]
 SCHEMA_VERSION = max(v for v, _, _ in MIGRATIONS)
 MIGRATION_LOCK = 0x6377_6D69_6772  # pg_advisory_lock key serialising migrations ("cwmigr")

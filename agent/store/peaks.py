@@ -104,10 +104,14 @@ def refresh(conn: Connection, touched: Mapping[Account, Iterable[datetime]]) -> 
             if acc in swept:
                 fresh |= _rows(acc, day, swept[acc])
         days = sorted({d for _, d in mine})
+        providers = sorted({p for (p, _), _ in mine})
+        cols = (_P.c.provider, _P.c.account_id, _P.c.day, _P.c.region, _P.c.accelerator)
         stored: dict[Key, float] = {
             (r[0], r[1], aware(r[2]), r[3], r[4]): float(r[5])
             for r in conn.execute(
-                sa.select(_P).where(_P.c.account_id.in_(chunk), _P.c.day.in_(days))
+                sa.select(*cols, _P.c.peak).where(
+                    _P.c.day.in_(days), _P.c.provider.in_(providers), _P.c.account_id.in_(chunk)
+                )
             )
             if ((r[0], r[1]), aware(r[2])) in mine
         }

@@ -29,6 +29,7 @@ GROWING = (
 
 
 ROLLUP = "usage_daily USING PRIMARY KEY|usage_daily_pkey"  # SQLite | PostgreSQL
+PEAKS = "daily_peaks USING PRIMARY KEY|daily_peaks_pkey"
 
 
 @contextmanager
@@ -115,9 +116,16 @@ QUERIES: list[tuple[str, Callable[[Store], object], str]] = [
         "ix_intervals_resource",
     ),
     (
+        "daily peaks refresh (write_observations)",
+        lambda s: s.usage.write_observations(
+            1, [observation("i-1", utc(2026, 10, 4), utc(2026, 10, 1))]
+        ),
+        PEAKS,
+    ),
+    (
         "intervals.estimated_units",
         lambda s: s.intervals.estimated_units(OCT, ["aws.ec2"]),
-        "ix_usage_method_period|ix_usage_period",
+        "ix_usage_estimates",
     ),
     (
         "coverage.read_times",
@@ -135,7 +143,7 @@ QUERIES: list[tuple[str, Callable[[Store], object], str]] = [
         lambda s: s.coverage.final_days("aws", "aws.costexplorer", OCT.end - OCT.start),
         "ix_coverage_reads",
     ),
-    ("peaks.for_window", lambda s: s.peaks.for_window(OCT), "ix_daily_peaks_day"),
+    ("peaks.for_window", lambda s: s.peaks.for_window(OCT), PEAKS),
     ("usage.totals", lambda s: s.usage.totals(OCT), ROLLUP),
     ("usage.peaks", lambda s: s.usage.peaks(OCT), ROLLUP),
     ("usage.billed", lambda s: s.usage.billed(OCT, ["accelerator_hours"]), ROLLUP),

@@ -12,7 +12,7 @@ from computewatch.domain import Method, Metric, utc
 from computewatch.store import Store
 from computewatch.store.rollup import GROUP, backfill
 from computewatch.store.schema import usage, usage_daily
-from tests.helpers.store import OCT, rec
+from tests.helpers.store import OCT, observation, rec
 
 METHODS = (Method.LAUNCH_TIME_ESTIMATE, Method.SAMPLED, Method.BILLING)
 METRICS = (Metric.ACCELERATOR_HOURS, Metric.INSTANCE_HOURS, Metric.PEAK_CONCURRENT_ACCELERATORS)
@@ -80,3 +80,55 @@ def test_the_migration_backfills_the_rollup(store: Store) -> None:
         backfill(conn)
     assert rolled(store) == expected == by_hand(store)
     assert set(GROUP) == {c.name for c in usage_daily.primary_key.columns}
+
+
+def test_a_version_14_store_gains_the_rollup_and_keeps_its_peaks(
+    store: Store, store_url: str
+) -> None:
+    """Migration 15 on a store of the previous shape (usage with its window indexes, daily peaks
+    keyed by account first with a day index): the roll-up is built from the usage, the peaks are
+    carried over into the new key, and the retired indexes are gone."""
+    run = store.runs.start(OCT, utc(2026, 11, 2), "t", "0" * 64)
+    store.usage.write(run, [rec(d, 2.0 * d, rid=f"i-{d % 2}") for d in range(1, 9)], OCT.end)
+    store.usage.write_observations(run, [observation("i-1", utc(2026, 10, 3), utc(2026, 10, 1))])
+    totals, peaks = store.usage.totals(OCT), store.peaks.for_window(OCT)
+    assert totals and peaks
+    with store.engine.begin() as conn:
+        kept = conn.execute(
+            sa.text("SELECT provider, account_id, day, region, accelerator, peak FROM daily_peaks")
+        ).all()
+        conn.execute(sa.text("DROP TABLE usage_daily"))
+        conn.execute(sa.text("DROP TABLE daily_peaks"))
+        conn.execute(
+            sa.text(
+                "CREATE TABLE daily_peaks (provider VARCHAR(20) NOT NULL, account_id VARCHAR(64) NOT NULL, "
+                "day TIMESTAMP WITH TIME ZONE NOT NULL, region VARCHAR(64) NOT NULL, "
+                "accelerator VARCHAR(64) NOT NULL, peak FLOAT NOT NULL, "
+                "PRIMARY KEY (provider, account_id, day, region, accelerator))"
+            )
+        )
+        conn.execute(sa.text("CREATE INDEX ix_daily_peaks_day ON daily_peaks (day)"))
+        conn.execute(
+            sa.text("INSERT INTO daily_peaks VALUES (:p, :a, :d, :r, :c, :v)"),
+            [dict(zip("padrcv", row, strict=True)) for row in kept],
+        )
+        for name, cols in (
+            ("ix_usage_period", "period_start, metric"),
+            ("ix_usage_method_period", "method, period_start"),
+        ):
+            conn.execute(sa.text(f"CREATE INDEX {name} ON usage ({cols})"))
+        conn.execute(sa.text("DROP INDEX ix_usage_estimates"))
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 15"))
+    Store.dispose(store_url)
+    with Store.open(store_url) as upgraded:
+        assert upgraded.usage.totals(OCT) == totals
+        assert upgraded.peaks.for_window(OCT) == peaks
+        names = {
+            i["name"]
+            for t in ("usage", "daily_peaks")
+            for i in sa.inspect(upgraded.engine).get_indexes(t)
+        }
+        assert "ix_usage_estimates" in names
+        assert not names & {"ix_usage_period", "ix_usage_method_period", "ix_daily_peaks_day"}
+        key = sa.inspect(upgraded.engine).get_pk_constraint("daily_peaks")["constrained_columns"]
+        assert key[0] == "day"
