@@ -15,6 +15,7 @@ import jinja2
 
 from computewatch.domain.errors import UsageError
 from computewatch.reports.context import AuditContext
+from computewatch.reports.pdf_workers import PdfWorkers, workers_for
 from computewatch.reports.render import EXTENSIONS, FORMATS, make_environment, render, write_text
 
 OUTPUT_FORMATS = ("html", "md", "json", "pdf", "csv", "xlsx")
@@ -25,11 +26,20 @@ def stem_of(ctx: AuditContext) -> str:
     return f"audit-{ctx.period_start:%Y-%m-%d}_{ctx.period_end:%Y-%m-%d}"
 
 
-def _pdf(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) -> dict[str, Path]:
-    from computewatch.reports.pdf import pdf_from_html, print_stylesheet, write_pdf
+def _pdf(
+    ctx: AuditContext,
+    out_dir: Path,
+    stem: str,
+    env: jinja2.Environment,
+    workers: PdfWorkers | None = None,
+) -> dict[str, Path]:
+    """Printed in a worker process: this process never holds the layout's memory."""
+    from computewatch.reports.pdf import print_stylesheet
 
-    data = pdf_from_html(render(ctx, "html", env), print_stylesheet(ctx))
-    return {"pdf": write_pdf(None, out_dir / f"{stem}.pdf", data)}
+    path = out_dir / f"{stem}.pdf"
+    with workers_for(workers) as pool:
+        pool.render(render(ctx, "html", env), print_stylesheet(ctx), path)
+    return {"pdf": path}
 
 
 def _csv(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) -> dict[str, Path]:
@@ -45,7 +55,7 @@ def _xlsx(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) 
 
 
 Writer = Callable[[AuditContext, Path, str, jinja2.Environment], dict[str, Path]]
-WRITERS: dict[str, Writer] = {"pdf": _pdf, "csv": _csv, "xlsx": _xlsx}
+WRITERS: dict[str, Writer] = {"csv": _csv, "xlsx": _xlsx}
 
 
 def check_formats(formats: Iterable[str]) -> list[str]:
@@ -77,8 +87,10 @@ def write_outputs(
     formats: Iterable[str],
     out_dir: Path,
     env: jinja2.Environment | None = None,
+    workers: PdfWorkers | None = None,
 ) -> dict[str, Path]:
-    """Write each format to `out_dir/audit-<period>.<ext>` (the CSV annex as two files)."""
+    """Write each format to `out_dir/audit-<period>.<ext>` (the CSV annex as two files); the PDF
+    through `workers` when given (a report's PDFs share one pool)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     env = env or make_environment()
     stem = stem_of(ctx)
@@ -87,6 +99,8 @@ def write_outputs(
         if fmt in FORMATS:
             text = render(ctx, fmt, env)
             paths[fmt] = write_text(out_dir / f"{stem}.{EXTENSIONS[fmt]}", text)
+        elif fmt == "pdf":
+            paths.update(_pdf(ctx, out_dir, stem, env, workers))
         else:
             paths.update(WRITERS[fmt](ctx, out_dir, stem, env))
     return paths
