@@ -259,10 +259,10 @@ def _exceptions(ctx: AuditContext) -> tuple[CustomerExceptions, ...]:
 
 
 def _listed(
-    exceptions: tuple[CustomerExceptions, ...], limit: int = FINDING_ROW_LIMIT
+    exceptions: tuple[CustomerExceptions, ...], limit: int | None = None
 ) -> tuple[CustomerExceptions, ...]:
     """The customers' findings in order until `limit` rows (the last customer cut short)."""
-    out, left = [], limit
+    out, left = [], FINDING_ROW_LIMIT if limit is None else limit
     for c in exceptions:
         if left <= 0:
             break
