@@ -4,6 +4,8 @@ finding or says how many it does not print and where they are."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -11,11 +13,14 @@ import pytest
 from pypdf import PdfReader
 
 from computewatch.domain.catalog import Catalog
+from computewatch.engine.estimates import FlopBand
+from computewatch.engine.training_runs import TrainingRun
 from computewatch.reports import layout
-from computewatch.reports.layout import build_print_view
+from computewatch.reports.layout import LISTING_LIMIT, build_print_view
 from computewatch.reports.notices import build_notices, write_notices
 from computewatch.reports.pdf_workers import PdfWorkers
-from computewatch.reports.render import make_environment, render
+from computewatch.reports.quarterly import build_quarterly
+from computewatch.reports.render import make_environment, render, render_template
 from tests.helpers.fleet_report import fleet_context
 
 
@@ -104,3 +109,25 @@ def test_a_capped_finding_listing_says_how_many_are_elsewhere(
     )
     assert "every finding is in the CSV/XLSX data annex (findings) and the JSON report" in section
     assert sum(1 for f in ctx.findings if f.id in section) == 50
+
+
+def test_quarterly_lists_runs_above_a_threshold_and_counts_the_rest() -> None:
+    """Every detected run above a per-run threshold is listed; the others stop at the listing
+    limit, largest first, and the report says how many more there are and where."""
+    ctx = fleet_context(Catalog.load(), accounts=3, findings=0)
+    start = ctx.period_start
+
+    def run(i: int, flop: float, crossed: tuple[str, ...]) -> TrainingRun:
+        band = FlopBand(flop / 2, flop, flop * 2, {}, 0.0)
+        end = start + timedelta(days=3)
+        return TrainingRun(
+            f"customer:c{i}", f"Run {i}", start, end, False, (), ("H100",), 8.0, 1.0, band, crossed
+        )
+
+    runs = [run(i, 1e24 + i, ()) for i in range(LISTING_LIMIT + 30)]
+    runs += [run(1000 + i, 1e26 + i, ("702.7 / EO 14110",)) for i in range(LISTING_LIMIT + 5)]
+    q = build_quarterly(dataclasses.replace(ctx, training_runs=tuple(runs)))
+    assert q.runs_total == len(runs)
+    assert len(q.runs) == LISTING_LIMIT + 5 and all(r.crossed for r in q.runs)
+    html = render_template(make_environment(), "quarterly.html.j2", q=q)
+    assert f"{LISTING_LIMIT + 30} further detected run(s) below every per-run threshold" in html
