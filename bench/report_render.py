@@ -7,11 +7,13 @@ customer per account, one unbroken 5,000-character customer name, long CJK names
 error message, every 50th account unreadable, and findings of every status (every 20th a BREACH,
 every 33rd UNKNOWN; `--breach-every 1`: every account crosses a threshold). CPU and peak memory
 count the PDF worker processes too: CPU from getrusage (self and children), peak RSS as the
-largest sum over this process and its descendants, sampled every 50 ms. Usage, from the
+largest sum over this process and its descendants, sampled every 0.25 s (scanning /proc costs
+CPU of this process, counted in its figures). Usage, from the
 repository root:
 
     .venv/bin/python -m bench.report_render --accounts 250,500,1000 --findings-per-account 1
     .venv/bin/python -m bench.report_render --accounts 1000 --breach-every 1
+    .venv/bin/python -m bench.report_render --accounts 1000 --breach-every 1 --as-delivered
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from computewatch.reports.layout import clip
 from computewatch.reports.notices import write_notices
 from computewatch.reports.outputs import write_outputs
 from computewatch.reports.pdf import pdf_from_html, print_stylesheet
+from computewatch.reports.pdf_workers import PdfWorkers
 from computewatch.reports.quarterly import write_quarterly
 from computewatch.reports.render import make_environment
 from tests.helpers.fleet_report import fleet_context
@@ -87,7 +90,7 @@ def _tree_rss_kib(root: int) -> int:
 class TreePeak:
     """Samples the process tree's resident memory in a thread; `peak_mib` is the largest sum seen."""
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.25) -> None:
         self.peak_kib = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
@@ -133,6 +136,37 @@ def baseline_html(ctx: AuditContext) -> str:
         "td{border:1px solid #999;font-size:8.5pt}</style></head><body><table>"
         + "".join(rows)
         + "</table></body></html>"
+    )
+
+
+def as_delivered(accounts: int, findings: int, out: Path, breach_every: int) -> None:
+    """The whole report the way the pipeline delivers it (agent/pipeline/deliver.py): one pool
+    of PDF workers, the audit PDF printed while the other formats are written, then the notices
+    and the quarterly report."""
+    peak = TreePeak()
+    wall0, cpu0 = time.perf_counter(), cpu_now()
+    ctx = fleet_context(
+        Catalog.load(), accounts=accounts, findings=findings, breach_every=breach_every
+    )
+    env = make_environment()
+    with PdfWorkers() as workers:
+        paths = write_outputs(ctx, ["html", "md", "json", "pdf", "csv", "xlsx"], out, env, workers)
+        t_outputs = time.perf_counter() - wall0
+        paths.update(write_notices(ctx, out, env, workers=workers))
+        t_notices = time.perf_counter() - wall0 - t_outputs
+        paths.update(write_quarterly(ctx, out, env, workers=workers))
+    wall, cpu, tree = time.perf_counter() - wall0, cpu_now() - cpu0, peak.stop()
+    pdfs = {name: pages(p) for name, p in paths.items() if p.suffix == ".pdf"}
+    breaches = sum(1 for f in ctx.findings if f.status == "BREACH")
+    print(f"\n{accounts} accounts, {findings} findings ({breaches} BREACH), as delivered")
+    print(f"  context and six formats (audit PDF in a worker meanwhile): {t_outputs:.1f} s wall")
+    print(f"  notices: {t_notices:.1f} s wall")
+    print("  pages: " + ", ".join(f"{name} {n}" for name, n in pdfs.items()))
+    print(
+        f"  whole report: {wall:.1f} s wall, {cpu:.1f} s CPU (with workers); peak RSS "
+        f"{tree:.0f} MiB (process tree, sampled; this process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB, largest worker "
+        f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB)"
     )
 
 
@@ -193,9 +227,17 @@ def main() -> None:
         "--breach-every", type=int, default=20, help="every Nth finding a BREACH (1: all)"
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare-table PDF")
+    parser.add_argument(
+        "--as-delivered",
+        action="store_true",
+        help="one pass the way the pipeline renders a report (no per-stage figures)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.accounts.split(",")):
+            if args.as_delivered:
+                as_delivered(n, int(n * args.findings_per_account), Path(tmp), args.breach_every)
+                continue
             run(
                 n,
                 int(n * args.findings_per_account),
