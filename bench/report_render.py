@@ -5,17 +5,25 @@ notices PDF, XLSX, CSV, JSON) and of a baseline, the same rows as one minimal fi
 table printed by WeasyPrint, so the cost of the layout itself is visible. The fleet has one
 customer per account, one unbroken 5,000-character customer name, long CJK names, a long cloud
 error message, every 50th account unreadable, and findings of every status (every 20th a BREACH,
-every 33rd UNKNOWN). Usage, from the repository root:
+every 33rd UNKNOWN; `--breach-every 1`: every account crosses a threshold). CPU and peak memory
+count the PDF worker processes too: CPU from getrusage (self and children), peak RSS as the
+largest sum over this process and its descendants, sampled every 0.25 s (scanning /proc costs
+CPU of this process, counted in its figures). Usage, from the
+repository root:
 
     .venv/bin/python -m bench.report_render --accounts 250,500,1000 --findings-per-account 1
+    .venv/bin/python -m bench.report_render --accounts 1000 --breach-every 1
+    .venv/bin/python -m bench.report_render --accounts 1000 --breach-every 1 --as-delivered
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import os
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +37,7 @@ from computewatch.reports.layout import clip
 from computewatch.reports.notices import write_notices
 from computewatch.reports.outputs import write_outputs
 from computewatch.reports.pdf import pdf_from_html, print_stylesheet
+from computewatch.reports.pdf_workers import PdfWorkers
 from computewatch.reports.quarterly import write_quarterly
 from computewatch.reports.render import make_environment
 from tests.helpers.fleet_report import fleet_context
@@ -39,11 +48,62 @@ T = TypeVar("T")
 CPU: list[float] = []  # CPU seconds of the last timed call (wall time suffers on a busy machine)
 
 
+def cpu_now() -> float:
+    """CPU seconds of this process and of its children that have ended (the PDF workers)."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    start, cpu = time.perf_counter(), time.process_time()
+    start, cpu = time.perf_counter(), cpu_now()
     value = fn()
-    CPU[:] = [time.process_time() - cpu]
+    CPU[:] = [cpu_now() - cpu]
     return value, time.perf_counter() - start
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Resident memory of `root` and all its descendants (Linux /proc), in KiB."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:  # the process ended while we read
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields["PPid"]), []).append(pid)
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+class TreePeak:
+    """Samples the process tree's resident memory in a thread; `peak_mib` is the largest sum seen."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            self.peak_kib = max(self.peak_kib, _tree_rss_kib(os.getpid()))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib / 1024
 
 
 def row(label: str, wall: float, pages: int | None = None) -> None:
@@ -79,9 +139,48 @@ def baseline_html(ctx: AuditContext) -> str:
     )
 
 
-def run(accounts: int, findings: int, out: Path) -> None:
+def as_delivered(accounts: int, findings: int, out: Path, breach_every: int) -> None:
+    """The whole report the way the pipeline delivers it (agent/pipeline/deliver.py): one pool
+    of PDF workers, the audit PDF printed while the other formats are written, then the notices
+    and the quarterly report."""
+    peak = TreePeak()
+    wall0, cpu0 = time.perf_counter(), cpu_now()
+    ctx = fleet_context(
+        Catalog.load(), accounts=accounts, findings=findings, breach_every=breach_every
+    )
+    env = make_environment()
+    with PdfWorkers() as workers:
+        paths = write_outputs(ctx, ["html", "md", "json", "pdf", "csv", "xlsx"], out, env, workers)
+        t_outputs = time.perf_counter() - wall0
+        paths.update(write_notices(ctx, out, env, workers=workers))
+        t_notices = time.perf_counter() - wall0 - t_outputs
+        paths.update(write_quarterly(ctx, out, env, workers=workers))
+    wall, cpu, tree = time.perf_counter() - wall0, cpu_now() - cpu0, peak.stop()
+    pdfs = {name: pages(p) for name, p in paths.items() if p.suffix == ".pdf"}
+    breaches = sum(1 for f in ctx.findings if f.status == "BREACH")
+    print(f"\n{accounts} accounts, {findings} findings ({breaches} BREACH), as delivered")
+    print(f"  context and six formats (audit PDF in a worker meanwhile): {t_outputs:.1f} s wall")
+    print(f"  notices: {t_notices:.1f} s wall")
+    print("  pages: " + ", ".join(f"{name} {n}" for name, n in pdfs.items()))
+    print(
+        f"  whole report: {wall:.1f} s wall, {cpu:.1f} s CPU (with workers); peak RSS "
+        f"{tree:.0f} MiB (process tree, sampled; this process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB, largest worker "
+        f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB)"
+    )
+
+
+def run(
+    accounts: int, findings: int, out: Path, breach_every: int = 20, no_baseline: bool = False
+) -> None:
     catalog = Catalog.load()
-    ctx, t_ctx = timed(lambda: fleet_context(catalog, accounts=accounts, findings=findings))
+    peak = TreePeak()
+    wall0, cpu0 = time.perf_counter(), cpu_now()
+    ctx, t_ctx = timed(
+        lambda: fleet_context(
+            catalog, accounts=accounts, findings=findings, breach_every=breach_every
+        )
+    )
     env = make_environment()
     breaches = sum(1 for f in ctx.findings if f.status == "BREACH")
     print(f"\n{accounts} accounts, {findings} findings ({breaches} BREACH), hostile names")
@@ -101,6 +200,16 @@ def run(accounts: int, findings: int, out: Path) -> None:
     quarterly, t_q = timed(lambda: write_quarterly(ctx, out, env))
     q_pages = sum(pages(p) for p in quarterly.values() if p.suffix == ".pdf")
     row("quarterly PDF", t_q, q_pages)
+    wall, cpu, tree = time.perf_counter() - wall0, cpu_now() - cpu0, peak.stop()
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        f"  whole report (context, every format): {wall:.1f} s wall, {cpu:.1f} s CPU "
+        f"(with workers); peak RSS {tree:.0f} MiB (process tree, sampled; this process "
+        f"{own:.0f} MiB, largest worker {kids:.0f} MiB)"
+    )
+    if no_baseline:
+        return
     data, t_base = timed(lambda: pdf_from_html(baseline_html(ctx), print_stylesheet(ctx)))
     row("baseline: bare table PDF", t_base, pages(data))
     print(
@@ -114,10 +223,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", default="1000", help="comma-separated fleet sizes")
     parser.add_argument("--findings-per-account", type=float, default=1.0)
+    parser.add_argument(
+        "--breach-every", type=int, default=20, help="every Nth finding a BREACH (1: all)"
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare-table PDF")
+    parser.add_argument(
+        "--as-delivered",
+        action="store_true",
+        help="one pass the way the pipeline renders a report (no per-stage figures)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.accounts.split(",")):
-            run(n, int(n * args.findings_per_account), Path(tmp))
+            if args.as_delivered:
+                as_delivered(n, int(n * args.findings_per_account), Path(tmp), args.breach_every)
+                continue
+            run(
+                n,
+                int(n * args.findings_per_account),
+                Path(tmp),
+                args.breach_every,
+                args.no_baseline,
+            )
 
 
 if __name__ == "__main__":

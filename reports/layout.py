@@ -28,6 +28,9 @@ LISTING_LIMIT = 100  # rows of a non-exception listing before the PDF refers to 
 # Accounts given a detail block (about a third of a page each): those with the most breaches, then
 # unknowns, then gaps. Every finding stays listed in the exceptions; the rest is in the annex.
 DETAIL_LIMIT = 100
+# Finding rows printed in section 2 (one line each, about 55 a page): beyond it the report says how
+# many findings of how many customers are not printed, and that every one is in the annex.
+FINDING_ROW_LIMIT = 1500
 APPENDIX_TEXT_LIMIT = 2000  # characters of one shortened name printed in the appendix
 LEGAL_ORDER = ("in-force", "proposed", "bill", "internal-policy", "revoked")
 NO_CUSTOMER = "Accounts without a registered customer"
@@ -146,6 +149,7 @@ class PrintView:
     gap_groups: tuple[GapGroup, ...]
     by_legal_status: tuple[StatusCount, ...]
     exceptions: tuple[CustomerExceptions, ...]
+    exceptions_listed: tuple[CustomerExceptions, ...]  # worst first, up to FINDING_ROW_LIMIT rows
     rules_crossed: tuple[RuleText, ...]
     ok_by_rule: tuple[RuleCount, ...]
     ok_listed: tuple[FindingView, ...]
@@ -163,6 +167,19 @@ class PrintView:
     @property
     def exception_total(self) -> int:
         return sum(len(c.findings) for c in self.exceptions)
+
+    @property
+    def unlisted(self) -> tuple[int, int, int]:
+        """(BREACH, UNKNOWN, customers) of the findings section 2 does not print."""
+        # exceptions_listed is a prefix of exceptions, its last customer possibly cut short
+        shown = [len(c.findings) for c in self.exceptions_listed]
+        shown += [0] * (len(self.exceptions) - len(shown))
+        rest = [f for c, n in zip(self.exceptions, shown, strict=True) for f in c.findings[n:]]
+        customers = sum(
+            1 for c, n in zip(self.exceptions, shown, strict=True) if len(c.findings) > n
+        )
+        breaches = sum(1 for f in rest if f.status == "BREACH")
+        return breaches, len(rest) - breaches, customers
 
 
 def coverage_sentence(ctx: AuditContext) -> str:
@@ -228,11 +245,31 @@ def _exceptions(ctx: AuditContext) -> tuple[CustomerExceptions, ...]:
             continue
         groups.setdefault(owner.get(f.scope_key, (ACROSS, "")), []).append(f)
     rank = {"BREACH": 0, "UNKNOWN": 1}
+    legal = {s: i for i, s in enumerate(LEGAL_ORDER)}
+
+    def order(f: FindingView) -> tuple[int, int, str]:
+        return (rank.get(f.status, 2), legal.get(f.legal_status, 99), f.rule_id)
+
     out = [
-        CustomerExceptions(name, country, tuple(sorted(fs, key=lambda f: rank.get(f.status, 2))))
+        CustomerExceptions(name, country, tuple(sorted(fs, key=order)))
         for (name, country), fs in groups.items()
     ]
     out.sort(key=lambda c: (-c.breaches, -c.unknowns, c.name in (NO_CUSTOMER, ACROSS), c.name))
+    return tuple(out)
+
+
+def _listed(
+    exceptions: tuple[CustomerExceptions, ...], limit: int | None = None
+) -> tuple[CustomerExceptions, ...]:
+    """The customers' findings in order until `limit` rows (the last customer cut short)."""
+    out, left = [], FINDING_ROW_LIMIT if limit is None else limit
+    for c in exceptions:
+        if left <= 0:
+            break
+        out.append(
+            c if len(c.findings) <= left else dataclasses.replace(c, findings=c.findings[:left])
+        )
+        left -= len(c.findings)
     return tuple(out)
 
 
@@ -321,6 +358,7 @@ def build_print_view(ctx: AuditContext) -> PrintView:
         gap_groups=_gap_groups(ctx),
         by_legal_status=_by_legal_status(ctx),
         exceptions=exceptions,
+        exceptions_listed=_listed(exceptions),
         rules_crossed=_rules_crossed(ctx),
         ok_by_rule=tuple(per_rule.values()),
         ok_listed=tuple(oks[:LISTING_LIMIT]),

@@ -8,6 +8,8 @@ Built from the audit's typed context only; nothing new is read here.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,10 @@ from computewatch.reports.context import (
     CustomerView,
 )
 from computewatch.reports.finding_view import FindingView
+from computewatch.reports.pdf_workers import Job, PdfWorkers, join_pdfs, workers_for
 from computewatch.reports.render import render_template, write_text
+
+NOTICE_BATCH = 50  # notices to one WeasyPrint document (about 100 pages, a few hundred MiB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +105,11 @@ def build_notices(ctx: AuditContext, attest_internal: bool = False) -> list[Noti
     return notices
 
 
+def _batches(notices: list[NoticeView], size: int) -> Iterator[list[NoticeView]]:
+    for i in range(0, len(notices), size):
+        yield notices[i : i + size]
+
+
 def write_notices(
     ctx: AuditContext,
     out_dir: Path,
@@ -107,11 +117,18 @@ def write_notices(
     pdf: bool = True,
     each_pdf: bool = False,
     attest_internal: bool = False,
+    workers: PdfWorkers | None = None,
+    batch: int = NOTICE_BATCH,
 ) -> dict[str, Path]:
     """`notice-<finding id>.{html,md}` for every BREACH and, with `pdf`, all of them in one
-    `notices-<period>.pdf` (one layout pass and one font subset for the lot) plus, with
-    `each_pdf`, `notice-<finding id>.pdf` each. `attest_internal` (config
-    `reports.attest_internal_policy`) certifies internal-policy notices. Keys name the file."""
+    `notices-<period>.pdf` plus, with `each_pdf`, `notice-<finding id>.pdf` each.
+    `attest_internal` (config `reports.attest_internal_policy`) certifies internal-policy notices.
+    Keys name the file.
+
+    The combined PDF is printed `batch` notices to a document in worker processes and the
+    documents joined: memory stays bounded whatever the number of notices, and each page's
+    footer names its notice and the page within it (a count across the whole file would need
+    one layout of all of it)."""
     out: dict[str, Path] = {}
     notices = build_notices(ctx, attest_internal)
     for n in notices:
@@ -121,16 +138,50 @@ def write_notices(
         out[f"{stem}.md"] = write_text(
             out_dir / f"{stem}.md", render_template(env, "notice.md.j2", n=n)
         )
-        if pdf and each_pdf:
-            from computewatch.reports.pdf import stylesheet, write_pdf_bytes
+    if not pdf or not notices:
+        return out
+    from computewatch.reports.pdf import NOTICE_PAGE_OF_PAGES, NOTICE_PAGES, stylesheet
 
-            css = stylesheet(f"Threshold notice {n.notice_id}", ctx.report_id)
-            out[f"{stem}.pdf"] = write_pdf_bytes(html, css, out_dir / f"{stem}.pdf")
-    if pdf and notices:
-        from computewatch.reports.pdf import stylesheet, write_pdf_bytes
+    with workers_for(workers) as pool:
+        if each_pdf:
 
+            def single(part: list[NoticeView]) -> list[Job]:
+                return [
+                    (
+                        (out_dir / f"notice-{n.finding.id}.html").read_text("utf-8"),
+                        stylesheet(
+                            f"Threshold notice {n.notice_id}", ctx.report_id, NOTICE_PAGE_OF_PAGES
+                        ),
+                        out_dir / f"notice-{n.finding.id}.pdf",
+                    )
+                    for n in part
+                ]
+
+            pool.render_all(single(part) for part in _batches(notices, batch))
+            out.update(
+                (f"notice-{n.finding.id}.pdf", out_dir / f"notice-{n.finding.id}.pdf")
+                for n in notices
+            )
         name = f"notices-{ctx.period_start:%Y-%m-%d}_{ctx.period_end:%Y-%m-%d}.pdf"
-        html = render_template(env, "notices.html.j2", notices=notices, audit=ctx)
-        css = stylesheet(f"Threshold notices ({len(notices)})", ctx.report_id)
-        out[name] = write_pdf_bytes(html, css, out_dir / name)
+        title = f"Threshold notices ({len(notices)})"
+        css = stylesheet(title, ctx.report_id, NOTICE_PAGES)
+        with tempfile.TemporaryDirectory(prefix="cw-notices-") as tmp:
+            parts = [Path(tmp) / f"batch-{i:05d}.pdf" for i in range(0, len(notices), batch)]
+
+            def combined() -> Iterator[list[Job]]:
+                for part, path in zip(_batches(notices, batch), parts, strict=True):
+                    last = path == parts[-1]
+                    html = render_template(
+                        env,
+                        "notices.html.j2",
+                        notices=part,
+                        audit=ctx,
+                        total=len(notices),
+                        legend=last,
+                    )
+                    yield [(html, css, path)]
+
+            pool.render_all(combined())
+            head = f"{title} — {ctx.reporting_entity} — report {ctx.report_id}"
+            out[name] = join_pdfs(parts, out_dir / name, head)
     return out

@@ -9,12 +9,14 @@ All files go to the run's output directory under one stem; the sealed bundle
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from pathlib import Path
 
 import jinja2
 
 from computewatch.domain.errors import UsageError
 from computewatch.reports.context import AuditContext
+from computewatch.reports.pdf_workers import PdfWorkers, workers_for
 from computewatch.reports.render import EXTENSIONS, FORMATS, make_environment, render, write_text
 
 OUTPUT_FORMATS = ("html", "md", "json", "pdf", "csv", "xlsx")
@@ -23,13 +25,6 @@ MAIL_FORMATS = ("pdf", "csv")  # what an e-mailed report attaches
 
 def stem_of(ctx: AuditContext) -> str:
     return f"audit-{ctx.period_start:%Y-%m-%d}_{ctx.period_end:%Y-%m-%d}"
-
-
-def _pdf(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) -> dict[str, Path]:
-    from computewatch.reports.pdf import pdf_from_html, print_stylesheet, write_pdf
-
-    data = pdf_from_html(render(ctx, "html", env), print_stylesheet(ctx))
-    return {"pdf": write_pdf(None, out_dir / f"{stem}.pdf", data)}
 
 
 def _csv(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) -> dict[str, Path]:
@@ -45,7 +40,7 @@ def _xlsx(ctx: AuditContext, out_dir: Path, stem: str, env: jinja2.Environment) 
 
 
 Writer = Callable[[AuditContext, Path, str, jinja2.Environment], dict[str, Path]]
-WRITERS: dict[str, Writer] = {"pdf": _pdf, "csv": _csv, "xlsx": _xlsx}
+WRITERS: dict[str, Writer] = {"csv": _csv, "xlsx": _xlsx}
 
 
 def check_formats(formats: Iterable[str]) -> list[str]:
@@ -77,16 +72,39 @@ def write_outputs(
     formats: Iterable[str],
     out_dir: Path,
     env: jinja2.Environment | None = None,
+    workers: PdfWorkers | None = None,
 ) -> dict[str, Path]:
-    """Write each format to `out_dir/audit-<period>.<ext>` (the CSV annex as two files)."""
+    """Write each format to `out_dir/audit-<period>.<ext>` (the CSV annex as two files).
+
+    The PDF is printed in a worker process (through `workers` when given: a report's PDFs share
+    one pool), started first so that it runs while this process writes the other formats; this
+    process never holds the PDF layout's memory."""
     out_dir.mkdir(parents=True, exist_ok=True)
     env = env or make_environment()
     stem = stem_of(ctx)
     paths: dict[str, Path] = {}
-    for fmt in check_formats(formats):
-        if fmt in FORMATS:
-            text = render(ctx, fmt, env)
-            paths[fmt] = write_text(out_dir / f"{stem}.{EXTENSIONS[fmt]}", text)
-        else:
-            paths.update(WRITERS[fmt](ctx, out_dir, stem, env))
-    return paths
+    wanted = check_formats(formats)
+    with ExitStack() as stack:
+        printing = None
+        if "pdf" in wanted:
+            from computewatch.reports.pdf import print_stylesheet
+
+            pool = stack.enter_context(workers_for(workers))
+            pdf_path = out_dir / f"{stem}.pdf"
+            printing = pool.submit([(render(ctx, "html", env), print_stylesheet(ctx), pdf_path)])
+        for fmt in wanted:
+            if fmt in FORMATS:
+                text = render(ctx, fmt, env)
+                paths[fmt] = write_text(out_dir / f"{stem}.{EXTENSIONS[fmt]}", text)
+            elif fmt != "pdf":
+                paths.update(WRITERS[fmt](ctx, out_dir, stem, env))
+        if printing is not None:
+            printing.result()  # a failed print raises here, before the paths are returned
+            paths["pdf"] = pdf_path
+    return {fmt: paths[fmt] for fmt in sorted(paths, key=_order)}
+
+
+def _order(key: str) -> int:
+    """Keys in the order the formats are listed (callers and the bundle read them in order)."""
+    base = key.split("-", 1)[0]
+    return OUTPUT_FORMATS.index(base) if base in OUTPUT_FORMATS else len(OUTPUT_FORMATS)

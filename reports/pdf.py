@@ -20,7 +20,7 @@ PRINT_CSS = """
   font-family: "Noto Sans", "Noto Sans CJK SC", "DejaVu Sans", sans-serif;
   @top-left { content: %(title)s; font-size: 8pt; color: #444; }
   @top-right { content: "Report " %(report_id)s; font-size: 8pt; color: #444; }
-  @bottom-center { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; }
+  @bottom-center { content: %(footer)s; font-size: 8pt; }
 }
 body { font-family: "Noto Sans", "Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans", sans-serif; }
 a { color: inherit; text-decoration: none; }
@@ -44,11 +44,25 @@ def print_stylesheet(ctx: AuditContext) -> str:
     return stylesheet(title, ctx.report_id)
 
 
-def stylesheet(title: str, report_id: str) -> str:
-    return PRINT_CSS % {"title": css_string(title), "report_id": css_string(report_id)}
+PAGE_OF_PAGES = '"Page " counter(page) " of " counter(pages)'
+# Threshold notices: the notice id (set by each notice's heading) and the page within the notice.
+# The combined document is printed in batches and joined, so a count across it would be wrong;
+# each notice's pages form a page group ('page: notice') whose first page restarts the count.
+NOTICE_PAGES = '"Notice " string(notice) " — page " counter(page)'
+NOTICE_PAGE_OF_PAGES = NOTICE_PAGES + ' " of " counter(pages)'  # one notice, its own document
+NOTICE_PAGES_CSS = "@page :nth(1 of notice) { counter-reset: page 1; }\n"
 
 
-def _no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+def stylesheet(title: str, report_id: str, footer: str = PAGE_OF_PAGES) -> str:
+    css = PRINT_CSS % {
+        "title": css_string(title),
+        "report_id": css_string(report_id),
+        "footer": footer,
+    }
+    return css + (NOTICE_PAGES_CSS if "string(notice)" in footer else "")
+
+
+def no_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
     raise ReportError(f"the PDF renderer refused to fetch {url!r}: reports are self-contained")
 
 
@@ -61,16 +75,11 @@ def pdf_from_html(html_text: str, css: str) -> bytes:
     """Any of our HTML documents as PDF (WeasyPrint imported here: loading Pango is not free)."""
     from weasyprint import CSS, HTML
 
-    html = HTML(string=html_text, base_url=None, url_fetcher=_no_fetch)
+    html = HTML(string=html_text, base_url=None, url_fetcher=no_fetch)
     pdf = html.write_pdf(stylesheets=[CSS(string=css)])
     if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without a target returns bytes
         raise ReportError("WeasyPrint returned no PDF")
     return pdf
-
-
-def write_pdf_bytes(html_text: str, css: str, path: Path) -> Path:
-    """Render any of our HTML documents to a PDF file."""
-    return write_pdf(None, path, pdf_from_html(html_text, css))
 
 
 def write_pdf(ctx: AuditContext | None, path: Path, data: bytes | None = None) -> Path:

@@ -16,8 +16,11 @@ from pathlib import Path
 import jinja2
 
 from computewatch.domain import Window
+from computewatch.engine.training_runs import TrainingRun
 from computewatch.reports.context import AuditContext, CustomerRollup
+from computewatch.reports.finding_view import FindingView
 from computewatch.reports.layout import LISTING_LIMIT, Names
+from computewatch.reports.pdf_workers import PdfWorkers, workers_for
 from computewatch.reports.render import render_template, write_text
 
 TRAINING_THRESHOLDS = (
@@ -48,6 +51,31 @@ class QuarterlyView:
     quarter_start: date | None = None
     quarter_end: date | None = None  # last day
     nil: bool = False  # nothing to report: no run, no customer compute, no cluster
+    # Detected runs: every one above a per-run threshold, the largest others up to the limit.
+    runs: tuple[TrainingRun, ...] = ()
+    runs_total: int = 0
+    # Findings of training and cluster rules that are not OK: breaches first, largest first.
+    findings: tuple[FindingView, ...] = ()
+    findings_total: int = 0
+    findings_breach: int = 0
+
+
+QUARTERLY_FINDINGS = ("estimated_training_flop", "implied_cluster_flops")
+
+
+def _runs(ctx: AuditContext) -> tuple[tuple[TrainingRun, ...], int]:
+    runs = sorted(ctx.training_runs, key=lambda r: (not r.crossed, -r.flop.central))
+    shown = max(LISTING_LIMIT, sum(1 for r in runs if r.crossed))
+    return tuple(runs[:shown]), len(runs)
+
+
+def _findings(ctx: AuditContext) -> tuple[tuple[FindingView, ...], int, int]:
+    found = sorted(
+        (f for f in ctx.findings if f.metric in QUARTERLY_FINDINGS and f.status != "OK"),
+        key=lambda f: (f.status != "BREACH", -(f.value or 0.0)),
+    )
+    breaches = sum(1 for f in found if f.status == "BREACH")
+    return tuple(found[:LISTING_LIMIT]), len(found), breaches
 
 
 def build_quarterly(ctx: AuditContext) -> QuarterlyView:
@@ -68,6 +96,8 @@ def build_quarterly(ctx: AuditContext) -> QuarterlyView:
     shown_training = max(LISTING_LIMIT, sum(1 for _, crossed in training if crossed))
     shown_clusters = max(LISTING_LIMIT, sum(1 for _, above in clusters if above))
     partial = ctx.period_start > quarter.start or ctx.period_end < quarter.end
+    runs, runs_total = _runs(ctx)
+    findings, findings_total, findings_breach = _findings(ctx)
     return QuarterlyView(
         ctx,
         quarter.quarter_label(),
@@ -81,13 +111,23 @@ def build_quarterly(ctx: AuditContext) -> QuarterlyView:
         quarter_start=quarter.start.date(),
         quarter_end=quarter.last_day(),
         nil=not training and not clusters and not ctx.training_runs,
+        runs=runs,
+        runs_total=runs_total,
+        findings=findings,
+        findings_total=findings_total,
+        findings_breach=findings_breach,
     )
 
 
 def write_quarterly(
-    ctx: AuditContext, out_dir: Path, env: jinja2.Environment, pdf: bool = True
+    ctx: AuditContext,
+    out_dir: Path,
+    env: jinja2.Environment,
+    pdf: bool = True,
+    workers: PdfWorkers | None = None,
 ) -> dict[str, Path]:
-    from computewatch.reports.pdf import stylesheet, write_pdf_bytes
+    """The quarterly report as HTML, Markdown and (printed in a worker process) PDF."""
+    from computewatch.reports.pdf import stylesheet
 
     view = build_quarterly(ctx)
     stem = f"quarterly-{view.quarter}"
@@ -99,5 +139,8 @@ def write_quarterly(
     }
     if pdf:
         css = stylesheet(f"Quarterly compute report {view.quarter}", ctx.report_id)
-        out[f"{stem}.pdf"] = write_pdf_bytes(html, css, out_dir / f"{stem}.pdf")
+        path = out_dir / f"{stem}.pdf"
+        with workers_for(workers) as pool:
+            pool.render(html, css, path)
+        out[f"{stem}.pdf"] = path
     return out

@@ -26,6 +26,7 @@ from computewatch.pipeline.stages import stage
 from computewatch.reports.context import AuditContext, build_audit_context
 from computewatch.reports.notices import write_notices
 from computewatch.reports.outputs import needed_formats, write_outputs
+from computewatch.reports.pdf_workers import PdfWorkers
 from computewatch.reports.quarterly import write_quarterly
 from computewatch.reports.render import make_environment
 from computewatch.store import Store
@@ -72,24 +73,27 @@ def deliver(
     needed = needed_formats(
         formats, bundle=bundle, bundle_formats=settings.bundle_formats, mail=mail != "off"
     )
-    with stage("rendering"):
-        env = make_environment(config.templates_dir)
-        out = Delivered(context, write_outputs(context, needed, out_dir, env))
-    if not bundle:
-        return out
-    pdf = "pdf" in needed
-    with stage("rendering notices and quarterly"):
-        extra = {
-            **write_notices(
-                context,
-                out_dir,
-                env,
-                pdf=pdf,
-                each_pdf=settings.per_notice_pdf,
-                attest_internal=settings.attest_internal_policy,
-            ),
-            **write_quarterly(context, out_dir, env, pdf=pdf),
-        }
+    # One pool of PDF worker processes for the audit, the notices and the quarterly report.
+    with PdfWorkers() as workers:
+        with stage("rendering"):
+            env = make_environment(config.templates_dir)
+            out = Delivered(context, write_outputs(context, needed, out_dir, env, workers))
+        if not bundle:
+            return out
+        pdf = "pdf" in needed
+        with stage("rendering notices and quarterly"):
+            extra = {
+                **write_notices(
+                    context,
+                    out_dir,
+                    env,
+                    pdf=pdf,
+                    each_pdf=settings.per_notice_pdf,
+                    attest_internal=settings.attest_internal_policy,
+                    workers=workers,
+                ),
+                **write_quarterly(context, out_dir, env, pdf=pdf, workers=workers),
+            }
     out.notices = [
         p for name, p in extra.items() if name.startswith("notice-") and p.suffix == ".html"
     ]
