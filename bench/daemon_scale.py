@@ -326,9 +326,18 @@ def _report_child(base: str, accounts: int, month: str, queue: Any) -> None:
         formats=[str(f) for f in cfg.app.reports.formats],
         report_key=f"monthly:{month}",
     )
-    wall, cpu = time.perf_counter(), time.process_time()
+    from bench.report_render import TreePeak  # the process tree's RSS: the PDF workers count
+
+    def children_cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    tree = TreePeak()
+    wall, cpu, workers_cpu = time.perf_counter(), time.process_time(), children_cpu()
     outcome = run_audit(cfg, request)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    workers_cpu = children_cpu() - workers_cpu
+    tree_peak = tree.stop()
     pdfs = {
         name: len(pdfium.PdfDocument(path))
         for name, path in {**outcome.delivered.paths, **outcome.delivered.extra}.items()
@@ -339,6 +348,9 @@ def _report_child(base: str, accounts: int, month: str, queue: Any) -> None:
             "wall": wall,
             "cpu": cpu,
             "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "tree_peak": tree_peak,
+            "tree_pss": tree.peak_pss_mib,
+            "workers_cpu": workers_cpu,
             "stages": [(t.name, t.wall_s, t.cpu_s, t.peak_mib) for t in outcome.stages],
             "pdf_pages": pdfs,
             "notices": len(outcome.delivered.notices),
@@ -379,8 +391,11 @@ def post_only(directory: Path, accounts: int, month: str, report: bool) -> None:
     if report:
         rep: Any = render_report(base, accounts, window)
         print(
-            f"monthly report: {rep['wall']:.1f} s wall / {rep['cpu']:.1f} s CPU, peak "
-            f"{rep['peak']:.0f} MiB, {rep['breaches']} breach(es), {rep['notices']} notice "
+            f"monthly report: {rep['wall']:.1f} s wall / {rep['cpu']:.1f} s CPU (+ "
+            f"{rep['workers_cpu']:.1f} s in PDF workers), peak {rep['peak']:.0f} MiB (process "
+            f"tree with the workers: RSS {rep['tree_peak']:.0f} MiB, PSS {rep['tree_pss']:.0f} MiB), "
+            f"{rep['breaches']} breach(es), "
+            f"{rep['notices']} notice "
             f"file(s); PDF pages {rep['pdf_pages']}"
         )
         for name, wall, cpu, peak in rep["stages"]:
@@ -488,8 +503,11 @@ def main() -> None:
         rep = r["report"]
         if rep:
             print(
-                f"  monthly report: {rep['wall']:.1f} s wall / {rep['cpu']:.1f} s CPU, peak "
-                f"{rep['peak']:.0f} MiB, {rep['breaches']} breach(es), {rep['notices']} notice "
+                f"  monthly report: {rep['wall']:.1f} s wall / {rep['cpu']:.1f} s CPU (+ "
+                f"{rep['workers_cpu']:.1f} s in PDF workers), peak {rep['peak']:.0f} MiB "
+                f"(process tree RSS {rep['tree_peak']:.0f} MiB, PSS {rep['tree_pss']:.0f} MiB), "
+                f"{rep['breaches']} breach(es), "
+                f"{rep['notices']} notice "
                 f"file(s); PDF pages {rep['pdf_pages']}"
             )
             for name, wall, cpu, peak in rep["stages"]:

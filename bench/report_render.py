@@ -87,11 +87,44 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
+def _tree_pss_kib(root: int) -> int:
+    """Proportional set size of `root` and its descendants, in KiB: a page several processes
+    share (the fonts and libraries every PDF worker maps) counts once in all, where the sum of
+    RSS counts it in each."""
+    pids, todo = [], [root]
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        todo.extend(parents.get(pid, []))
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:  # ended meanwhile
+            continue
+    return total
+
+
 class TreePeak:
-    """Samples the process tree's resident memory in a thread; `peak_mib` is the largest sum seen."""
+    """Samples the process tree's memory in a thread: `peak_mib` is the largest sum of RSS seen,
+    `peak_pss_mib` the largest sum of PSS (shared pages counted once)."""
 
     def __init__(self, interval: float = 0.25) -> None:
         self.peak_kib = 0
+        self.peak_pss_kib = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
         self._thread.start()
@@ -99,11 +132,16 @@ class TreePeak:
     def _run(self, interval: float) -> None:
         while not self._stop.wait(interval):
             self.peak_kib = max(self.peak_kib, _tree_rss_kib(os.getpid()))
+            self.peak_pss_kib = max(self.peak_pss_kib, _tree_pss_kib(os.getpid()))
 
     def stop(self) -> float:
         self._stop.set()
         self._thread.join()
         return self.peak_kib / 1024
+
+    @property
+    def peak_pss_mib(self) -> float:
+        return self.peak_pss_kib / 1024
 
 
 def row(label: str, wall: float, pages: int | None = None) -> None:

@@ -31,6 +31,10 @@ DETAIL_LIMIT = 100
 # Finding rows printed in section 2 (one line each, about 55 a page): beyond it the report says how
 # many findings of how many customers are not printed, and that every one is in the annex.
 FINDING_ROW_LIMIT = 1500
+# A finding's detail ("coverage partial: the value is a lower bound; ...") is mostly the same for
+# many rows: each distinct text of the listed rows is printed once under the table and the row
+# names its note. Beyond this many distinct texts the rest are clipped to a line in their row.
+DETAIL_NOTE_LIMIT = 50
 APPENDIX_TEXT_LIMIT = 2000  # characters of one shortened name printed in the appendix
 LEGAL_ORDER = ("in-force", "proposed", "bill", "internal-policy", "revoked")
 NO_CUSTOMER = "Accounts without a registered customer"
@@ -105,16 +109,22 @@ class CustomerExceptions:
 
 @dataclass(frozen=True, slots=True)
 class GapGroup:
-    """The units of one account that failed with one error code (one row instead of one per
-    region x collector, so a denied account costs a line, not a page)."""
+    """The units that failed with one error code and one message: one row for an account's
+    regions x collectors, and one row for every account a daemon downtime or an outage touched
+    alike (a sampling gap of the whole fleet costs a line, not 180 pages)."""
 
     provider: str
-    account_id: str
+    accounts: tuple[str, ...]  # account ids, in order
     error_code: str
     units: int
     regions: tuple[str, ...]
     collectors: tuple[str, ...]
     message: str  # the first unit's message; the others are in the JSON report and the annex
+
+    @property
+    def account_id(self) -> str:
+        """The one account of the row ("" when it holds several)."""
+        return self.accounts[0] if len(self.accounts) == 1 else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +156,8 @@ class PrintView:
     headline_scope: str
     unread_sentence: str
     unread_codes: tuple[tuple[str, int], ...]
-    gap_groups: tuple[GapGroup, ...]
+    gap_groups: tuple[GapGroup, ...]  # up to LISTING_LIMIT rows
+    gap_rows_total: int
     by_legal_status: tuple[StatusCount, ...]
     exceptions: tuple[CustomerExceptions, ...]
     exceptions_listed: tuple[CustomerExceptions, ...]  # worst first, up to FINDING_ROW_LIMIT rows
@@ -163,6 +174,7 @@ class PrintView:
     reconciliation: tuple[tuple[AccountView, Reconciliation], ...]  # largest variance first
     reconciliation_total: int
     names: Names
+    detail_notes: dict[str, int]  # a listed finding's detail -> its note number (1, 2, ...)
 
     @property
     def exception_total(self) -> int:
@@ -208,20 +220,28 @@ def _unread(ctx: AuditContext) -> tuple[str, tuple[tuple[str, int], ...]]:
 
 
 def _gap_groups(ctx: AuditContext) -> tuple[GapGroup, ...]:
-    groups: dict[tuple[str, str, str], list[GapView]] = {}
+    """Gaps grouped by account and error, then the accounts whose rows say the same (error,
+    message, regions, collectors) merged into one row."""
+    per_account: dict[tuple[str, str, str], list[GapView]] = {}
     for g in ctx.coverage.gaps:
-        groups.setdefault((g.provider, g.account_id, g.error_code), []).append(g)
+        per_account.setdefault((g.provider, g.account_id, g.error_code), []).append(g)
+    merged: dict[tuple[object, ...], list[tuple[str, list[GapView]]]] = {}
+    for (provider, account, code), gs in per_account.items():
+        regions = tuple(sorted({g.region for g in gs}))
+        collectors = tuple(sorted({g.collector for g in gs}))
+        key = (provider, code, regions, collectors, gs[0].error_message)
+        merged.setdefault(key, []).append((account, gs))
     return tuple(
         GapGroup(
             provider,
-            account,
+            tuple(a for a, _ in members),
             code,
-            len(gs),
-            tuple(sorted({g.region for g in gs})),
-            tuple(sorted({g.collector for g in gs})),
-            gs[0].error_message,
+            sum(len(gs) for _, gs in members),
+            regions,
+            collectors,
+            message,
         )
-        for (provider, account, code), gs in groups.items()
+        for (provider, code, regions, collectors, message), members in merged.items()
     )
 
 
@@ -345,7 +365,9 @@ def build_print_view(ctx: AuditContext) -> PrintView:
         prev = per_rule.get(f.rule_id)
         per_rule[f.rule_id] = RuleCount(f.rule_id, f.title, (prev.ok if prev else 0) + 1)
     sentence, codes = _unread(ctx)
+    gaps = _gap_groups(ctx)
     exceptions = _exceptions(ctx)
+    listed = _listed(exceptions)
     recon = _reconciliation(ctx)
     complete = ctx.coverage.status == "complete"
     return PrintView(
@@ -355,10 +377,11 @@ def build_print_view(ctx: AuditContext) -> PrintView:
         else "accounts read only; the totals are lower bounds",
         unread_sentence=sentence,
         unread_codes=codes,
-        gap_groups=_gap_groups(ctx),
+        gap_groups=gaps[:LISTING_LIMIT],
+        gap_rows_total=len(gaps),
         by_legal_status=_by_legal_status(ctx),
         exceptions=exceptions,
-        exceptions_listed=_listed(exceptions),
+        exceptions_listed=listed,
         rules_crossed=_rules_crossed(ctx),
         ok_by_rule=tuple(per_rule.values()),
         ok_listed=tuple(oks[:LISTING_LIMIT]),
@@ -372,4 +395,16 @@ def build_print_view(ctx: AuditContext) -> PrintView:
         reconciliation=recon[:LISTING_LIMIT],
         reconciliation_total=len(recon),
         names=Names(),
+        detail_notes=_detail_notes(listed),
     )
+
+
+def _detail_notes(listed: tuple[CustomerExceptions, ...]) -> dict[str, int]:
+    """The detail texts of the listed findings, most frequent first, numbered from 1."""
+    counts: dict[str, int] = {}
+    for c in listed:
+        for f in c.findings:
+            if f.detail:
+                counts[f.detail] = counts.get(f.detail, 0) + 1
+    ranked = sorted(counts, key=lambda d: -counts[d])[:DETAIL_NOTE_LIMIT]
+    return {d: i for i, d in enumerate(ranked, 1)}

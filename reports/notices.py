@@ -27,7 +27,7 @@ from computewatch.reports.finding_view import FindingView
 from computewatch.reports.pdf_workers import Job, PdfWorkers, join_pdfs, workers_for
 from computewatch.reports.render import render_template, write_text
 
-NOTICE_BATCH = 50  # notices to one WeasyPrint document (about 100 pages, a few hundred MiB)
+NOTICE_BATCH = 20  # notices to one WeasyPrint document (about 40 pages, about 150 MiB)
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,7 +161,7 @@ class ExportRepo(Repository):
         method, collected = str(Method.BILLING_EXPORT), stamp(now)
         load = _PgLoad(conn) if dialect.name == "postgresql" else None
         sql = _sqlite_upsert()
-        if load is None:  # SQLite: the five indexes' pages stay cached while a month goes in
+        if load is None:  # SQLite: the usage indexes' pages stay cached while a month goes in
             cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
             conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         written = 0

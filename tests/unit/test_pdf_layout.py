@@ -213,3 +213,48 @@ def test_each_rules_legal_text_is_printed_once_in_the_exceptions() -> None:
         assert r.framings and all(section.count(w) == 1 for w in r.framings)
     assert section.count("Accelerator-hours per account above 1000") == 1
     assert section.count('<tr class="customer">') == len(view.exceptions)
+
+
+def test_a_gap_every_account_shares_is_one_row_naming_the_accounts() -> None:
+    """A daemon downtime or an outage gives every account the same gap (same error, message,
+    regions and collectors): one row with the count and the first accounts, not a row each; rows
+    that differ stay apart, and beyond the listing limit the report says how many it left out."""
+    ctx = sample_context(Catalog.load())
+    (gap,) = ctx.coverage.gaps
+    fleet = tuple(
+        dataclasses.replace(gap, account_id=f"1000000{i:05d}", region=r, error_code="SamplingGap")
+        for i in range(250)
+        for r in ("us-east-1", "eu-west-1")
+    )
+    odd = dataclasses.replace(gap, account_id="999999999999", error_message="denied")
+    ctx = dataclasses.replace(ctx, coverage=dataclasses.replace(ctx.coverage, gaps=(*fleet, odd)))
+    shared, alone = build_print_view(ctx).gap_groups
+    assert len(shared.accounts) == 250 and shared.units == 500 and shared.account_id == ""
+    assert alone.accounts == ("999999999999",) and alone.message == "denied"
+    html = render(ctx, "html")
+    assert "250 accounts: 100000000000, 100000000001, 100000000002, …" in html
+    distinct = tuple(
+        dataclasses.replace(gap, account_id=f"2000000{i:05d}", error_message=f"denied {i}")
+        for i in range(LISTING_LIMIT + 7)
+    )
+    ctx = dataclasses.replace(ctx, coverage=dataclasses.replace(ctx.coverage, gaps=distinct))
+    view = build_print_view(ctx)
+    assert len(view.gap_groups) == LISTING_LIMIT and view.gap_rows_total == LISTING_LIMIT + 7
+    assert "7 further gap row(s) are not printed here" in render(ctx, "html")
+
+
+def test_a_detail_many_findings_share_is_printed_once_as_a_note() -> None:
+    """Section 2 rows name a shared detail by its note ([1]) and the note is printed once under
+    the table: 'coverage partial: the value is a lower bound' on 2,000 rows cost 100 pages."""
+    ctx = fleet_context(Catalog.load(), accounts=40, findings=40, breach_every=1)
+    shared = "coverage partial: the value is a lower bound; chips of uncertain class: A10G"
+    findings = tuple(
+        dataclasses.replace(f, detail=shared if i % 4 else f"only this one {i}")
+        for i, f in enumerate(ctx.findings)
+    )
+    ctx = dataclasses.replace(ctx, findings=findings)
+    view = build_print_view(ctx)
+    assert view.detail_notes[shared] == 1 and len(view.detail_notes) == 11
+    section = render(ctx, "html").split('id="findings"', 1)[1].split('id="customers"', 1)[0]
+    assert section.count(shared) == 1
+    assert section.count("<em>[1]</em>") == 30 + 1  # 30 rows and the note itself
