@@ -225,7 +225,8 @@ def _gap_groups(ctx: AuditContext) -> tuple[GapGroup, ...]:
     per_account: dict[tuple[str, str, str], list[GapView]] = {}
     for g in ctx.coverage.gaps:
         per_account.setdefault((g.provider, g.account_id, g.error_code), []).append(g)
-    merged: dict[tuple[object, ...], list[tuple[str, list[GapView]]]] = {}
+    Key = tuple[str, str, tuple[str, ...], tuple[str, ...], str]
+    merged: dict[Key, list[tuple[str, list[GapView]]]] = {}
     for (provider, account, code), gs in per_account.items():
         regions = tuple(sorted({g.region for g in gs}))
         collectors = tuple(sorted({g.collector for g in gs}))
