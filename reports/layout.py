@@ -25,12 +25,13 @@ from computewatch.reports.finding_view import FindingView
 NAME_WIDTH = 60  # display columns (a CJK character counts 2) before a name is clipped
 TEXT_WIDTH = 240  # free text from outside (error messages, details) in table cells
 LISTING_LIMIT = 100  # rows of a non-exception listing before the PDF refers to the annex
-# Accounts given a detail block (about a third of a page each): those with the most breaches, then
+# Accounts given a detail block (about a third of a page each; 50 keeps the 1,000-account audit PDF
+# and its print worker within bounds): those with the most breaches, then
 # unknowns, then gaps. Every finding stays listed in the exceptions; the rest is in the annex.
-DETAIL_LIMIT = 100
+DETAIL_LIMIT = 50
 # Finding rows printed in section 2 (one line each, about 55 a page): beyond it the report says how
 # many findings of how many customers are not printed, and that every one is in the annex.
-FINDING_ROW_LIMIT = 1500
+FINDING_ROW_LIMIT = 1000
 # A finding's detail ("coverage partial: the value is a lower bound; ...") is mostly the same for
 # many rows: each distinct text of the listed rows is printed once under the table and the row
 # names its note. Beyond this many distinct texts the rest are clipped to a line in their row.
